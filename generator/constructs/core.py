@@ -1,0 +1,36 @@
+"""Core Kubernetes kinds: Deployment and Service."""
+
+from __future__ import annotations
+
+from .. import conventions as c
+from ..plan import Plan, WorkloadPlan
+from .runtime import emit
+
+
+class Deployment:
+    """One version's Deployment: pods labelled app + version, the merged pod template."""
+
+    def __init__(self, chart, plan: Plan, workload: WorkloadPlan):
+        selector = c.pod_labels(plan.name, workload.version)
+        template_labels = dict(sorted({**plan.labels, **selector}.items()))
+        self.obj = emit(chart, "apps/v1", "Deployment", workload.name, {**plan.labels, **selector}, {
+            "spec": {
+                "replicas": workload.replicas,
+                "selector": {"matchLabels": selector},
+                "template": {"metadata": {"labels": template_labels}, "spec": workload.pod},
+            }
+        })
+
+
+class Service:
+    """A Service on the rollout's port; `version` narrows the selector to one version's pods."""
+
+    def __init__(self, chart, plan: Plan, version: str | None = None):
+        selector = {c.APP_LABEL: plan.name} if version is None else c.pod_labels(plan.name, version)
+        name = plan.name if version is None else c.version_service_name(plan.name, version)
+        self.obj = emit(chart, "v1", "Service", name, plan.labels, {
+            "spec": {
+                "selector": selector,
+                "ports": [{"name": "http", "port": plan.port, "targetPort": plan.target_port, "protocol": "TCP"}],
+            }
+        })

@@ -1,0 +1,66 @@
+"""HTTPRoutes attached to the service (GAMMA): Linkerd's policy.linkerd.io and Gateway API's own."""
+
+from __future__ import annotations
+
+from .. import conventions as c
+from ..plan import Destination, HeaderCondition, Plan, Rule
+from .runtime import emit
+
+FLAVOURS = {
+    # mesh: (apiVersion, parentRef group, backendRef group) naming the core API group.
+    # Linkerd's CRD defaults an omitted parentRef group to policy.linkerd.io (and kind to Server):
+    # the route would then attach to nothing, so group and kind are always written out, as
+    # Linkerd's own documentation writes them (`group: core`).
+    "linkerd": ("policy.linkerd.io/v1beta2", "core", ""),
+    "gateway-api": ("gateway.networking.k8s.io/v1", "", ""),
+}
+
+_REGEX_SPECIAL = set("\\.^$|?*+()[]{}")
+
+
+def regex_escape(text: str) -> str:
+    """Escape RE2 metacharacters only (Python's re.escape also escapes '-', '/', ... needlessly)."""
+    return "".join("\\" + ch if ch in _REGEX_SPECIAL else ch for ch in text)
+
+
+def header_regex(cond: HeaderCondition) -> str:
+    """A RegularExpression value with whole-value semantics whatever the implementation's default
+    (RE2 full match in Envoy, search in others): anchored explicitly."""
+    if cond.kind == "prefix":
+        return "^" + regex_escape(cond.value) + ".*$"
+    return "^(?:" + cond.value + ")$"
+
+
+def header_match(cond: HeaderCondition) -> dict:
+    if cond.kind == "exact":
+        return {"type": "Exact", "name": cond.header, "value": cond.value}
+    return {"type": "RegularExpression", "name": cond.header, "value": header_regex(cond)}
+
+
+def backend_ref(plan: Plan, d: Destination, group: str) -> dict:
+    if d.host is not None:
+        raise ValueError("HTTPRoute backends are Services of the cluster; hosts are checked before planning")
+    name = plan.name if d.version is None else c.version_service_name(plan.name, d.version)
+    ref = {"group": group, "kind": "Service", "name": name, "port": plan.port}
+    if d.weight is not None:
+        ref["weight"] = d.weight
+    return ref
+
+
+def route_rule(plan: Plan, rule: Rule, group: str) -> dict:
+    out: dict = {}
+    if rule.matches:
+        out["matches"] = [{"headers": [header_match(h) for h in alt]} for alt in rule.matches]
+    out["backendRefs"] = [backend_ref(plan, d, group) for d in rule.destinations]
+    return out
+
+
+class HTTPRoute:
+    def __init__(self, chart, plan: Plan):
+        api_version, parent_group, group = FLAVOURS[plan.mesh]
+        self.obj = emit(chart, api_version, "HTTPRoute", c.routing_name(plan.name), plan.labels, {
+            "spec": {
+                "parentRefs": [{"group": parent_group, "kind": "Service", "name": plan.name, "port": plan.port}],
+                "rules": [route_rule(plan, rule, group) for rule in plan.rules],
+            }
+        })

@@ -1,0 +1,42 @@
+"""Every generated name and label comes from here, never assembled ad hoc elsewhere."""
+
+from __future__ import annotations
+
+API_VERSION = "rollgen/v1alpha1"
+MANAGED_BY = {"app.kubernetes.io/managed-by": "rollgen"}
+
+# Kubernetes object names used as Service names are DNS-1123 labels: at most 63 characters.
+DNS1123_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+MAX_LABEL = 63
+# A rollout name leaves room for suffixes we and Flagger add (`-primary`, `-canary`, `-<version>`).
+MAX_SERVICE_NAME = 55
+APP_LABEL = "app"
+VERSION_LABEL = "version"
+DEFAULT_CLUSTER_DOMAIN = "cluster.local"
+
+
+def deployment_name(service: str, version: str) -> str:
+    return f"{service}-{version}"
+
+
+def version_service_name(service: str, version: str) -> str:
+    return f"{service}-{version}"
+
+
+def routing_name(service: str) -> str:
+    """VirtualService, DestinationRule and HTTPRoute share the service's name at every stage, so that
+    moving between positions, strategies and steady state edits objects in place instead of creating
+    a second route for the same host."""
+    return service
+
+
+def service_fqdn(service: str, namespace: str, cluster_domain: str = DEFAULT_CLUSTER_DOMAIN) -> str:
+    return f"{service}.{namespace}.svc.{cluster_domain}"
+
+
+def pod_labels(service: str, version: str) -> dict[str, str]:
+    return {APP_LABEL: service, VERSION_LABEL: version}
+
+
+def file_name(kind: str, name: str) -> str:
+    return f"{kind.lower()}-{name}.yaml"

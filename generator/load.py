@@ -1,0 +1,95 @@
+"""Reading specs: file → YAML with positions → schema check → model → meaning checks."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from .diagnostics import Diagnostic, InvalidInput, format_path
+from .schema import check_schema
+from .spec.checks import check_rollout
+from .spec.v1alpha1 import Rollout
+from .yamlio import Located, load_yaml
+
+SPEC_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass
+class LoadedSpec:
+    """A valid spec, with where it came from and what was said about it."""
+
+    source: str  # the path as shown to the user and written into generated headers
+    rollout: Rollout
+    digest: str
+    located: Located
+    warnings: list[Diagnostic] = field(default_factory=list)
+
+
+def display_path(path: Path, cwd: Path) -> str:
+    """Paths relative to the working directory where possible: stable across machines."""
+    try:
+        return path.resolve().relative_to(cwd.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def find_specs(targets: list[Path]) -> tuple[list[Path], list[Diagnostic]]:
+    """Expand files and directories into spec files, sorted, without duplicates."""
+    found: list[Path] = []
+    problems: list[Diagnostic] = []
+    for target in targets:
+        if target.is_dir():
+            found.extend(sorted(p for p in target.rglob("*") if p.suffix in SPEC_SUFFIXES and p.is_file()
+                                and not any(part.startswith(".") for part in p.relative_to(target).parts)))
+        elif target.is_file():
+            found.append(target)
+        else:
+            problems.append(Diagnostic(target.as_posix(), 0, 0, "", "no such file or directory"))
+    unique = list(dict.fromkeys(p.resolve() for p in found))
+    return [Path(p) for p in unique], problems
+
+
+def _located_findings(located: Located, filename: str, findings) -> list[Diagnostic]:
+    out = []
+    for f in findings:
+        line, col = located.position(f.path, key=f.key)
+        out.append(Diagnostic(filename, line, col, format_path(f.path), f.message, f.hint, f.severity))
+    return out
+
+
+def parse_spec(raw: bytes, source: str) -> LoadedSpec:
+    """Validate one spec's bytes. Raises InvalidInput with every error found."""
+    located = load_yaml(raw, source)
+    if not isinstance(located.data, dict):
+        raise InvalidInput([Diagnostic(source, 1, 1, "", "a spec is a mapping with apiVersion, kind, metadata and spec",
+                                       "start from an example in specs/")])
+    problems = check_schema(located, source)
+    if problems:
+        raise InvalidInput(problems)
+    try:
+        rollout = Rollout.model_validate(located.data)
+    except ValidationError as exc:  # the schema should have caught these; report them all the same
+        out = []
+        for err in exc.errors():
+            path = tuple(p for p in err["loc"])
+            line, col = located.position(path)
+            out.append(Diagnostic(source, line, col, format_path(path), err["msg"].lower()))
+        raise InvalidInput(out) from None
+    diagnostics = _located_findings(located, source, check_rollout(rollout))
+    errors = [d for d in diagnostics if d.severity == "error"]
+    if errors:
+        raise InvalidInput(diagnostics)
+    return LoadedSpec(source, rollout, hashlib.sha256(raw).hexdigest(), located,
+                      [d for d in diagnostics if d.severity != "error"])
+
+
+def read_spec(path: Path, cwd: Path) -> LoadedSpec:
+    source = display_path(path, cwd)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput([Diagnostic(source, 0, 0, "", f"cannot read the file: {exc.strerror}")]) from None
+    return parse_spec(raw, source)

@@ -1,0 +1,144 @@
+"""The plan: pure data about what a spec compiles to — names, workloads, weights, routing rules.
+
+No cdk8s, no files, no click. Constructs turn a plan into objects; tests check most behaviour here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import conventions as c
+from .pod import merge_pod
+from .spec.v1alpha1 import HeaderMatch, Rollout
+
+
+@dataclass(frozen=True)
+class HeaderCondition:
+    """One request header test: kind is exact | prefix | regex (regex matches the whole value)."""
+
+    header: str
+    kind: str
+    value: str
+
+    @classmethod
+    def of(cls, match: HeaderMatch) -> "HeaderCondition":
+        return cls(match.header, match.kind, match.value)
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where a rule sends traffic: a version of this service, the service itself (version and host
+    both None), or another host. `weight` is None when it is the rule's only destination."""
+
+    version: str | None = None
+    host: str | None = None
+    port: int | None = None
+    weight: int | None = None
+    response_headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One routing rule. `matches` is a list of alternatives (OR), each a list of header conditions
+    (AND); an empty list matches every request. Rules are evaluated in order; first match wins."""
+
+    name: str
+    matches: tuple[tuple[HeaderCondition, ...], ...]
+    destinations: tuple[Destination, ...]
+
+
+@dataclass(frozen=True)
+class WorkloadPlan:
+    version: str
+    name: str
+    image: str
+    replicas: int
+    pod: dict = field(hash=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Plan:
+    source: str
+    name: str
+    namespace: str
+    labels: dict = field(hash=False)
+    mesh: str
+    port: int
+    target_port: int
+    stage: str  # steady | canary
+    workloads: tuple[WorkloadPlan, ...]
+    subsets: tuple[str, ...]  # Istio DestinationRule subsets, one per version
+    version_services: tuple[str, ...]  # versions that get their own Service `<name>-<version>`
+    rules: tuple[Rule, ...]
+
+    def service_host(self) -> str:
+        return self.name
+
+
+def canary_weights(steps: list[int], position: int) -> tuple[int, int]:
+    """(stable, canary) percentages at a position: integers that sum to 100."""
+    share = steps[position - 1] if position > 0 else 0
+    return 100 - share, share
+
+
+def object_labels(rollout: Rollout) -> dict[str, str]:
+    return {**rollout.metadata.labels, **c.MANAGED_BY}
+
+
+def plan_workloads(rollout: Rollout) -> tuple[WorkloadPlan, ...]:
+    spec, name = rollout.spec, rollout.metadata.name
+    container_name = spec.workload.container or name
+    target = spec.service.targetPort or spec.service.port
+    out = []
+    for version in spec.versions:
+        image = version.image or f"{spec.workload.image}:{version.name}"
+        container = {"name": container_name, "image": image,
+                     "ports": [{"name": "http", "containerPort": target, "protocol": "TCP"}]}
+        pod, _ = merge_pod(spec.workload.pod, container)
+        replicas = version.replicas if version.replicas is not None else spec.workload.replicas
+        out.append(WorkloadPlan(version.name, c.deployment_name(name, version.name), image, replicas, pod))
+    return tuple(out)
+
+
+def plan_rules(rollout: Rollout, position: int | None = None) -> tuple[str, tuple[Rule, ...]]:
+    """The routing rules (and the stage they belong to), at `position` or the spec's live one."""
+    spec = rollout.spec
+    canary = spec.canary
+    if canary is None:
+        return "steady", (Rule("default", (), (Destination(),)),)
+    at = canary.position if position is None else position
+    stable_weight, canary_weight = canary_weights(canary.steps, at)
+    rules = []
+    if canary.testers is not None:
+        rules.append(Rule("testers", ((HeaderCondition.of(canary.testers),),), (Destination(canary.canary),)))
+    rules.append(Rule("split", (), (Destination(canary.stable, weight=stable_weight),
+                                    Destination(canary.canary, weight=canary_weight))))
+    return "canary", tuple(rules)
+
+
+def build_plan(rollout: Rollout, source: str, position: int | None = None) -> Plan:
+    spec = rollout.spec
+    stage, rules = plan_rules(rollout, position)
+    routed = [d.version for r in rules for d in r.destinations if d.version is not None]
+    per_version = spec.mesh in ("linkerd", "gateway-api")
+    return Plan(
+        source=source,
+        name=rollout.metadata.name,
+        namespace=rollout.metadata.namespace,
+        labels=object_labels(rollout),
+        mesh=spec.mesh,
+        port=spec.service.port,
+        target_port=spec.service.targetPort or spec.service.port,
+        stage=stage,
+        workloads=plan_workloads(rollout),
+        subsets=tuple(v.name for v in spec.versions),
+        version_services=tuple(dict.fromkeys(routed)) if per_version else (),
+        rules=rules,
+    )
+
+
+def positions(rollout: Rollout) -> list[int]:
+    """Every position a spec can be at (just the live one when it has no steps)."""
+    if rollout.spec.canary is None:
+        return [0]
+    return list(range(len(rollout.spec.canary.steps) + 1))

@@ -1,0 +1,83 @@
+"""Pod templates: the generated application container merged with the user's PodSpec fragment."""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import lru_cache
+from typing import Any
+
+# Fields of the application container that rollgen owns (set from the spec, not from the fragment).
+OWNED_CONTAINER_FIELDS = ("image",)
+K8S_SCHEMA_VERSION = "v1.30.0-local-strict"
+
+
+def merge_pod(fragment: dict | None, container: dict[str, Any]) -> tuple[dict, int]:
+    """Return the pod spec and the index of the application container in it.
+
+    The fragment's container named like `container["name"]` is merged into the generated container
+    (fragment keys win, except the ones rollgen owns); the generated `http` port is kept unless the
+    fragment already declares the same containerPort. Other containers keep their order.
+    """
+    pod = copy.deepcopy(fragment) if fragment else {}
+    containers = pod.get("containers")
+    if not isinstance(containers, list):
+        containers = []
+    index = next((i for i, c in enumerate(containers) if isinstance(c, dict) and c.get("name") == container["name"]), None)
+    mine = dict(container)
+    if index is None:
+        containers.insert(0, mine)
+        index = 0
+    else:
+        theirs = containers[index]
+        merged = dict(mine)
+        for key, value in theirs.items():
+            if key in OWNED_CONTAINER_FIELDS:
+                continue
+            if key == "ports" and isinstance(value, list):
+                wanted = mine.get("ports", [])
+                have = {p.get("containerPort") for p in value if isinstance(p, dict)}
+                merged["ports"] = [p for p in wanted if p["containerPort"] not in have] + value
+                continue
+            merged[key] = value
+        containers[index] = merged
+    pod_out = {"containers": containers}
+    pod_out.update({k: v for k, v in pod.items() if k != "containers"})
+    return pod_out, index
+
+
+@lru_cache(maxsize=1)
+def _podspec_validator():
+    import jsonschema
+    from importlib import resources
+    from referencing import Registry
+    from referencing.jsonschema import DRAFT7
+
+    base = resources.files("kubernetes_validate").joinpath("kubernetes-json-schema", K8S_SCHEMA_VERSION)
+    definitions = json.loads(base.joinpath("_definitions.json").read_text("utf-8"))
+    podspec = json.loads(base.joinpath("podspec-v1.json").read_text("utf-8"))
+    registry = Registry().with_resource("/api/_definitions.json", DRAFT7.create_resource(definitions))
+    cls = jsonschema.validators.validator_for(podspec, default=jsonschema.Draft7Validator)
+    return cls(podspec, registry=registry)
+
+
+def podspec_errors(pod: dict) -> list[tuple[tuple, str]]:
+    """Problems in a merged pod spec against Kubernetes' own PodSpec schema: (path, message)."""
+    out = []
+    for error in _podspec_validator().iter_errors(pod):
+        path = tuple(error.absolute_path)
+        if error.validator == "additionalProperties":
+            known = set(error.schema.get("properties", {}))
+            for key in sorted(k for k in error.instance if k not in known):
+                out.append((path + (key,), f"unknown field {key!r} (not part of the Kubernetes PodSpec)"))
+            continue
+        if error.validator == "type":
+            expected = error.validator_value
+            expected = [t for t in (expected if isinstance(expected, list) else [expected]) if t != "null"]
+            out.append((path, f"expected {' or '.join(expected)}, got {json.dumps(error.instance)[:60]}"))
+            continue
+        if error.validator == "required":
+            out.append((path, error.message.replace("is a required property", "is required")))
+            continue
+        out.append((path, error.message))
+    return sorted(out, key=lambda e: (len(e[0]), [str(p) for p in e[0]], e[1]))

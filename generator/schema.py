@@ -1,0 +1,198 @@
+"""The JSON Schema of the spec language: generated from the model, committed in `schemas/`, checked first.
+
+The schema is both the first validation step (shape: types, required and unknown fields, ranges) and
+the editor schema users point yaml-language-server at.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .diagnostics import Diagnostic, format_path
+from .yamlio import Located
+
+SCHEMA_FILE = "rollout.v1alpha1.json"
+SCHEMA_ID = "https://rollgen.dev/schemas/rollout.v1alpha1.json"
+
+
+def generate_schema() -> dict:
+    """Build the JSON Schema from the pydantic model (the single source of the spec's shape)."""
+    from pydantic.json_schema import GenerateJsonSchema
+
+    from .spec.v1alpha1 import Rollout
+
+    class _Generator(GenerateJsonSchema):
+        # Optional fields are "may be omitted", not "may be null": a YAML `image:` with no value is a mistake.
+        def nullable_schema(self, schema):
+            return self.generate_inner(schema["schema"])
+
+        def default_schema(self, schema):
+            out = super().default_schema(schema)
+            if out.get("default", 0) is None:
+                out.pop("default")
+            return out
+
+        def field_title_should_be_set(self, schema) -> bool:
+            return False
+
+    schema = Rollout.model_json_schema(schema_generator=_Generator)
+    for definition in schema.get("$defs", {}).values():
+        definition.pop("title", None)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "rollgen Rollout (rollgen/v1alpha1)",
+        **{k: v for k, v in schema.items() if k != "title"},
+    }
+
+
+def render_schema() -> str:
+    return json.dumps(generate_schema(), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+
+
+@lru_cache(maxsize=1)
+def load_schema() -> dict:
+    """The committed schema, shipped inside the package (falls back to the source tree)."""
+    try:
+        text = resources.files("generator.schemas").joinpath(SCHEMA_FILE).read_text("utf-8")
+    except (ModuleNotFoundError, FileNotFoundError):
+        text = (Path(__file__).resolve().parent.parent / "schemas" / SCHEMA_FILE).read_text("utf-8")
+    return json.loads(text)
+
+
+_PATTERNS = {
+    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$": (
+        "must be a DNS-1123 label",
+        "use lowercase letters, digits and '-', starting and ending with a letter or digit",
+    ),
+    r"^[a-z0-9!#$%&'*+.^_`|~-]+$": (
+        "must be a lowercase HTTP header name",
+        "header names are matched lowercase by Envoy and HTTP/2; write e.g. `x-canary-user`",
+    ),
+}
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict):
+        return "mapping"
+    return type(value).__name__
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, (dict, list)):
+        return _type_name(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    return str(value)
+
+
+def _expected(schema: dict) -> str:
+    t = schema.get("type")
+    names = {"object": "a mapping", "array": "a list", "string": "a string", "integer": "an integer",
+             "number": "a number", "boolean": "true or false"}
+    if isinstance(t, list):
+        return " or ".join(names.get(x, x) for x in t)
+    return names.get(t, str(t))
+
+
+def _diagnose(error, located: Located, filename: str) -> list[Diagnostic]:
+    path = tuple(error.absolute_path)
+    where = format_path(path)
+    line, col = located.position(path)
+    v, value, sch = error.validator, error.instance, error.schema
+    hint = ""
+    if v == "additionalProperties" and isinstance(value, dict):
+        known = sorted(sch.get("properties", {}))
+        out = []
+        for key in sorted(k for k in value if k not in known):
+            close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+            kl, kc = located.position(path + (key,), key=True)
+            hint = f"did you mean {close[0]!r}?" if close else ("known fields: " + ", ".join(known))
+            out.append(Diagnostic(filename, kl, kc, format_path(path + (key,)), f"unknown field {key!r}", hint))
+        return out
+    if v == "required":
+        missing = error.validator_value
+        names = [m for m in missing if isinstance(value, dict) and m not in value]
+        out = []
+        for m in names:
+            about = sch.get("properties", {}).get(m, {}).get("description", "").split(". ")[0].rstrip(".")
+            hint = f"add `{m}:`" + (f" ({about[0].lower() + about[1:]})" if about else "")
+            out.append(Diagnostic(filename, line, col, where, f"missing required field {m!r}", hint))
+        return out
+    if v == "type":
+        message = f"expected {_expected(sch)}, got {_type_name(value)} {_show(value)}".rstrip()
+        if isinstance(value, (dict, list)):
+            message = f"expected {_expected(sch)}, got a {_type_name(value)}"
+        if sch.get("type") == "string" and isinstance(value, (bool, int, float)) and value is not None:
+            hint = f'quote it: "{value if not isinstance(value, bool) else str(value).lower()}"'
+            if isinstance(value, bool):
+                hint += " (YAML reads yes/no/on/off/true/false unquoted as booleans)"
+        return [Diagnostic(filename, line, col, where, message, hint)]
+    if v == "const":
+        return [Diagnostic(filename, line, col, where, f"must be {_show(sch['const'])}, got {_show(value)}")]
+    if v == "enum":
+        options = ", ".join(_show(o) for o in sch["enum"])
+        close = difflib.get_close_matches(str(value), [str(o) for o in sch["enum"]], n=1)
+        return [Diagnostic(filename, line, col, where, f"must be one of {options}; got {_show(value)}",
+                           f"did you mean {close[0]!r}?" if close else "")]
+    if v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        words = {"minimum": "at least", "maximum": "at most", "exclusiveMinimum": "greater than",
+                 "exclusiveMaximum": "less than"}
+        return [Diagnostic(filename, line, col, where, f"must be {words[v]} {error.validator_value}, got {_show(value)}")]
+    if v == "pattern":
+        what, hint = _PATTERNS.get(error.validator_value, (f"must match {error.validator_value}", ""))
+        return [Diagnostic(filename, line, col, where, f"{what}, got {_show(value)}", hint)]
+    if v in ("minLength", "maxLength"):
+        word = "at least" if v == "minLength" else "at most"
+        unit = "character" if error.validator_value == 1 else "characters"
+        return [Diagnostic(filename, line, col, where,
+                           f"must be {word} {error.validator_value} {unit} long, got {len(value)}: {_show(value)}"
+                           if value else f"must not be empty")]
+    if v in ("minItems", "maxItems"):
+        if v == "minItems" and error.validator_value == 1:
+            return [Diagnostic(filename, line, col, where, "must not be empty")]
+        word = "at least" if v == "minItems" else "at most"
+        return [Diagnostic(filename, line, col, where, f"must have {word} {error.validator_value} items, got {len(value)}")]
+    if v == "propertyNames":
+        return [Diagnostic(filename, line, col, where, f"invalid key: {error.message}")]
+    if v in ("anyOf", "oneOf") and error.context:
+        from jsonschema.exceptions import best_match
+
+        return _diagnose(best_match(error.context), located, filename)
+    return [Diagnostic(filename, line, col, where, error.message)]
+
+
+@lru_cache(maxsize=1)
+def _validator():
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(load_schema())
+
+
+def check_schema(located: Located, filename: str) -> list[Diagnostic]:
+    """Every shape problem in the document, each at its line and column."""
+    out: list[Diagnostic] = []
+    for error in _validator().iter_errors(located.data):
+        out.extend(_diagnose(error, located, filename))
+    return out

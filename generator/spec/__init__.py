@@ -1,0 +1,1 @@
+"""The versioned spec language: models (shape) and checks (meaning)."""

@@ -1,0 +1,52 @@
+"""Shared helpers: paths, running the CLI in-process, compiling specs to documents."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from generator.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = ROOT / "specs"
+OUTPUT = ROOT / "output"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+CONFORM = ROOT.parent / "shared" / "tools" / "conform"
+
+
+def run_cli(*args: str, cwd: Path | None = None, input: str | None = None):
+    """Run `rollgen ARGS` in-process (optionally in another directory); returns click's Result."""
+    runner = CliRunner()
+    old = Path.cwd()
+    if cwd is not None:
+        os.chdir(cwd)
+    try:
+        return runner.invoke(cli, list(args), input=input, catch_exceptions=False)
+    finally:
+        os.chdir(old)
+
+
+def compile_spec_text(text: str, name: str = "spec.yaml") -> dict[str, dict]:
+    """Compile one spec (given as text) and return {relative path: document}."""
+    from generator.load import parse_spec
+    from generator.pipeline import compile_specs
+
+    spec = parse_spec(text.encode(), name)
+    files = compile_specs([spec])[name]
+    return {f.path: yaml.safe_load(f.text) for f in files}
+
+
+def documents_by_kind(docs: dict[str, dict]) -> dict[tuple[str, str], dict]:
+    return {(d["kind"], d["metadata"]["name"]): d for d in docs.values()}
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    """A scratch project: a copy of specs/ in a temporary directory."""
+    shutil.copytree(SPECS, tmp_path / "specs")
+    return tmp_path

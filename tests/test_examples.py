@@ -1,0 +1,112 @@
+"""Every example spec compiles to the manifests of its reference pattern."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import SPECS, compile_spec_text, documents_by_kind
+from routing import route
+
+EXAMPLES = sorted(p.name for p in SPECS.glob("*.yaml"))
+
+
+def compiled(name: str) -> dict[tuple[str, str], dict]:
+    return documents_by_kind(compile_spec_text((SPECS / name).read_text(), f"specs/{name}"))
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_example_output_matches_snapshot(name, snapshot):
+    from generator.load import parse_spec
+    from generator.pipeline import compile_specs
+
+    spec = parse_spec((SPECS / name).read_bytes(), f"specs/{name}")
+    files = compile_specs([spec])[spec.source]
+    assert {f.path: f.text for f in files} == snapshot
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_every_workload_selector_matches_its_pod_labels_and_the_service_selects_them(name):
+    docs = compiled(name)
+    deployments = [d for (kind, _), d in docs.items() if kind == "Deployment"]
+    assert deployments
+    for dep in deployments:
+        selector = dep["spec"]["selector"]["matchLabels"]
+        labels = dep["spec"]["template"]["metadata"]["labels"]
+        assert selector.items() <= labels.items()
+        assert set(selector) == {"app", "version"}
+    for (kind, svc_name), svc in docs.items():
+        if kind != "Service":
+            continue
+        chosen = [d for d in deployments
+                  if svc["spec"]["selector"].items() <= d["spec"]["template"]["metadata"]["labels"].items()]
+        assert chosen, f"Service {svc_name} selects no pods"
+        port = svc["spec"]["ports"][0]["targetPort"]
+        for dep in chosen:
+            ports = [p["containerPort"] for c in dep["spec"]["template"]["spec"]["containers"] for p in c.get("ports", [])]
+            assert port in ports
+
+
+def test_istio_canary_splits_90_10_and_sends_testers_to_the_canary():
+    docs = compiled("backend.yaml")
+    dr = docs[("DestinationRule", "backend")]
+    assert [(s["name"], s["labels"]) for s in dr["spec"]["subsets"]] == [
+        ("v1", {"version": "v1"}), ("v2", {"version": "v2"})]
+    assert dr["spec"]["host"] == "backend"
+    vs = docs[("VirtualService", "backend")]
+    assert vs["spec"]["hosts"] == ["backend"]
+    assert vs["metadata"]["namespace"] == "production"
+    assert route(docs.values()) == {"backend/v1": 90, "backend/v2": 10}
+    assert route(docs.values(), {"x-canary-user": "true"}) == {"backend/v2": 100}
+    assert route(docs.values(), {"x-canary-user": "false"}) == {"backend/v1": 90, "backend/v2": 10}
+    assert vs["spec"]["http"][0]["match"] == [{"headers": {"x-canary-user": {"exact": "true"}}}]
+
+
+def test_istio_canary_merges_the_pod_fragment_into_every_version():
+    docs = compiled("backend.yaml")
+    for version in ("v1", "v2"):
+        dep = docs[("Deployment", f"backend-{version}")]
+        pod = dep["spec"]["template"]["spec"]
+        assert pod["serviceAccountName"] == "backend"
+        (container,) = pod["containers"]
+        assert container["name"] == "backend"
+        assert container["image"] == f"backend:{version}"
+        assert container["resources"] == {"requests": {"cpu": "100m", "memory": "128Mi"}}
+        assert container["ports"][0]["containerPort"] == 8080
+        assert dep["spec"]["replicas"] == 3
+        assert dep["metadata"]["labels"]["team"] == "payments"
+
+
+def test_linkerd_canary_attaches_to_the_service_with_explicit_group_and_kind():
+    docs = compiled("orders.yaml")
+    route_doc = docs[("HTTPRoute", "orders")]
+    assert route_doc["apiVersion"] == "policy.linkerd.io/v1beta2"
+    assert route_doc["spec"]["parentRefs"] == [{"group": "core", "kind": "Service", "name": "orders", "port": 8080}]
+    assert route(docs.values()) == {"orders-v1": 90, "orders-v2": 10}
+    for version in ("v1", "v2"):
+        svc = docs[("Service", f"orders-{version}")]
+        assert svc["spec"]["selector"] == {"app": "orders", "version": version}
+    v2 = docs[("Deployment", "orders-v2")]
+    assert v2["spec"]["replicas"] == 2
+    assert v2["spec"]["template"]["spec"]["containers"][0]["image"] == "registry.example.com/shop/orders:2.0.1"
+    assert docs[("Deployment", "orders-v1")]["spec"]["template"]["spec"]["containers"][0]["image"] == \
+        "registry.example.com/shop/orders:v1"
+
+
+def test_gateway_api_canary_uses_a_gamma_parent_and_prefix_testers():
+    docs = compiled("checkout.yaml")
+    route_doc = docs[("HTTPRoute", "checkout")]
+    assert route_doc["apiVersion"] == "gateway.networking.k8s.io/v1"
+    assert route_doc["spec"]["parentRefs"] == [{"group": "", "kind": "Service", "name": "checkout", "port": 80}]
+    assert route(docs.values()) == {"checkout-v1": 75, "checkout-v2": 25}
+    assert route(docs.values(), {"x-user-group": "beta-eu"}) == {"checkout-v2": 100}
+    assert route(docs.values(), {"x-user-group": "xbeta-eu"}) == {"checkout-v1": 75, "checkout-v2": 25}
+    svc = docs[("Service", "checkout")]
+    assert svc["spec"]["ports"][0]["port"] == 80 and svc["spec"]["ports"][0]["targetPort"] == 8080
+    container = docs[("Deployment", "checkout-v1")]["spec"]["template"]["spec"]["containers"][0]
+    assert container["name"] == "app" and container["ports"][0]["containerPort"] == 8080
+
+
+def test_steady_state_routes_everything_to_the_service_without_subsets():
+    docs = compiled("catalog.yaml")
+    assert route(docs.values()) == {"catalog": 100}
+    assert [k for k in docs if k[0] == "Deployment"] == [("Deployment", "catalog-v2")]

@@ -1,0 +1,54 @@
+"""Weights at every position, and the `plan` view."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import SPECS, run_cli
+from generator.load import parse_spec
+from generator.plan import build_plan, canary_weights, positions
+
+
+@pytest.mark.parametrize("steps,position,expected", [
+    ([10, 25, 50, 75, 100], 0, (100, 0)),
+    ([10, 25, 50, 75, 100], 1, (90, 10)),
+    ([10, 25, 50, 75, 100], 3, (50, 50)),
+    ([10, 25, 50, 75, 100], 5, (0, 100)),
+    ([1, 100], 1, (99, 1)),
+])
+def test_canary_weights_are_integers_that_sum_to_100(steps, position, expected):
+    assert canary_weights(steps, position) == expected
+
+
+@pytest.mark.parametrize("name", ["backend.yaml", "orders.yaml", "checkout.yaml"])
+def test_every_position_keeps_object_names_and_only_moves_weights(name):
+    spec = parse_spec((SPECS / name).read_bytes(), name)
+    canary = spec.rollout.spec.canary
+    seen = []
+    for pos in positions(spec.rollout):
+        plan = build_plan(spec.rollout, name, pos)
+        split = plan.rules[-1]
+        weights = {d.version: d.weight for d in split.destinations}
+        assert weights[canary.stable] + weights[canary.canary] == 100
+        assert weights[canary.canary] == ([0] + canary.steps)[pos]
+        seen.append((plan.version_services, [w.name for w in plan.workloads], [r.name for r in plan.rules]))
+    assert all(s == seen[0] for s in seen)
+
+
+def test_plan_command_prints_every_position_and_marks_the_live_one():
+    result = run_cli("plan", "specs/backend.yaml", cwd=SPECS.parent)
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[0] == "backend in production (istio, canary) from specs/backend.yaml"
+    rows = [l for l in lines if l.strip() and l.split()[0] in {"▶", "0", "1", "2", "3", "4", "5"}]
+    assert len(rows) == 6
+    live = [r for r in rows if r.startswith("▶")]
+    assert len(live) == 1 and live[0].split()[1:4] == ["1", "90%", "10%"]
+    assert "x-canary-user = 'true' → v2" in live[0]
+    assert "live position: 1 of 5" in result.output
+
+
+def test_plan_of_a_steady_service_shows_its_single_route():
+    result = run_cli("plan", "specs/catalog.yaml", cwd=SPECS.parent)
+    assert result.exit_code == 0
+    assert "all other requests → catalog" in result.output

@@ -1,0 +1,33 @@
+"""The committed JSON Schema is the model's, and it accepts every example."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+import yaml
+
+from conftest import ROOT, SPECS
+from generator.schema import SCHEMA_FILE, render_schema
+
+
+def test_committed_schema_is_generated_from_the_model():
+    assert (ROOT / "schemas" / SCHEMA_FILE).read_text() == render_schema()
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in SPECS.glob("*.yaml")))
+def test_examples_validate_against_the_schema(name):
+    schema = json.loads((ROOT / "schemas" / SCHEMA_FILE).read_text())
+    jsonschema.Draft202012Validator(schema).validate(yaml.safe_load((SPECS / name).read_text()))
+
+
+def test_schema_documents_every_field():
+    schema = json.loads(render_schema())
+
+    def walk(node, path):
+        for name, prop in node.get("properties", {}).items():
+            if name not in ("apiVersion", "kind") and "$ref" not in prop:
+                assert prop.get("description"), f"{path}.{name} has no description"
+    for name, definition in schema["$defs"].items():
+        walk(definition, name)
