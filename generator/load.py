@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from .diagnostics import Diagnostic, InvalidInput, format_path
-from .schema import check_schema
+from .schema import check_schema, kind_model, spec_kind
 from .spec.checks import check_rollout
 from .spec.v1alpha1 import Rollout
 from .yamlio import Located, load_yaml
@@ -22,10 +22,14 @@ class LoadedSpec:
     """A valid spec, with where it came from and what was said about it."""
 
     source: str  # the path as shown to the user and written into generated headers
-    rollout: Rollout
+    rollout: Rollout  # the spec's document: a Rollout, or a Platform for `kind: Platform`
     digest: str
     located: Located
     warnings: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def kind(self) -> str:
+        return self.rollout.kind
 
 
 def display_path(path: Path, cwd: Path) -> str:
@@ -60,6 +64,15 @@ def _located_findings(located: Located, filename: str, findings) -> list[Diagnos
     return out
 
 
+def check_document(document) -> list:
+    """The meaning checks of a document's kind."""
+    if document.kind == "Platform":
+        from .spec.platform_checks import check_platform
+
+        return check_platform(document)
+    return check_rollout(document)
+
+
 def parse_spec(raw: bytes, source: str) -> LoadedSpec:
     """Validate one spec's bytes. Raises InvalidInput with every error found."""
     located = load_yaml(raw, source)
@@ -69,8 +82,9 @@ def parse_spec(raw: bytes, source: str) -> LoadedSpec:
     problems = check_schema(located, source)
     if problems:
         raise InvalidInput(problems)
+    kind = spec_kind(located.data)
     try:
-        rollout = Rollout.model_validate(located.data)
+        rollout = kind_model(kind).model_validate(located.data)
     except ValidationError as exc:  # the schema should have caught these; report them all the same
         out = []
         for err in exc.errors():
@@ -78,7 +92,7 @@ def parse_spec(raw: bytes, source: str) -> LoadedSpec:
             line, col = located.position(path)
             out.append(Diagnostic(source, line, col, format_path(path), err["msg"].lower()))
         raise InvalidInput(out) from None
-    diagnostics = _located_findings(located, source, check_rollout(rollout))
+    diagnostics = _located_findings(located, source, check_document(rollout))
     errors = [d for d in diagnostics if d.severity == "error"]
     if errors:
         raise InvalidInput(diagnostics)

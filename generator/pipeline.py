@@ -46,11 +46,20 @@ def load_targets(targets: list[Path], cwd: Path) -> Loaded:
     return result
 
 
+def plan_spec(spec: LoadedSpec):
+    """The plan of one loaded spec, whatever its kind."""
+    if spec.kind == "Platform":
+        from .platform_plan import build_platform_plan
+
+        return build_platform_plan(spec.rollout, spec.source)
+    return build_plan(spec.rollout, spec.source)
+
+
 def compile_specs(specs: list[LoadedSpec]) -> dict[str, list[RenderedFile]]:
     """Every spec's files, keyed by its source. Starts cdk8s only when there is something to build."""
     if not specs:
         return {}
-    plans = [build_plan(s.rollout, s.source) for s in specs]
+    plans = [plan_spec(s) for s in specs]
     with tempfile.TemporaryDirectory(prefix="rollgen-cdk8s-") as scratch:
         rendered = synthesize(plans, scratch)
     return {s.source: files for s, files in zip(specs, rendered)}

@@ -17,10 +17,40 @@ class RenderedFile:
     name: str
 
 
+def build_platform_chart(synth, plan):
+    """A platform install: the chart repository, then one HelmRelease per chart."""
+    from .constructs import flux
+
+    chart = synth.chart(plan.namespace)
+    flux.HelmRepository(chart, plan)
+    for release in plan.releases:
+        flux.HelmRelease(chart, plan, release)
+    return chart
+
+
+def build_flagger_chart(synth, plan):
+    """A rollout Flagger delivers: its target Deployment and what Flagger reads, nothing Flagger owns."""
+    from .constructs import core, flagger
+
+    chart = synth.chart(plan.namespace)
+    core.Deployment(chart, plan, plan.workload)
+    flagger.Canary(chart, plan)
+    for template in plan.templates:
+        flagger.MetricTemplate(chart, plan, template)
+    for provider in plan.alert_providers:
+        flagger.AlertProvider(chart, plan, provider)
+    return chart
+
+
 def build_chart(synth, plan: Plan):
     """All objects of one plan in one chart, in a fixed order."""
     from .constructs import core, istio, routes
+    from .platform_plan import PlatformPlan
 
+    if isinstance(plan, PlatformPlan):
+        return build_platform_chart(synth, plan)
+    if plan.mesh == "flagger":
+        return build_flagger_chart(synth, plan)
     chart = synth.chart(plan.namespace)
     for workload in plan.workloads:
         core.Deployment(chart, plan, workload)

@@ -19,12 +19,31 @@ from .yamlio import Located
 SCHEMA_FILE = "rollout.v1alpha1.json"
 SCHEMA_ID = "https://rollgen.dev/schemas/rollout.v1alpha1.json"
 
+# Every spec kind rollgen reads: its committed schema file and what it is, for messages.
+KINDS = {
+    "Rollout": ("rollout.v1alpha1.json", "one service's progressive delivery"),
+    "Platform": ("platform.v1alpha1.json", "the cluster-wide Flagger install"),
+}
+DEFAULT_KIND = "Rollout"
 
-def generate_schema() -> dict:
+
+def kind_model(kind: str):
+    """The pydantic model of a spec kind."""
+    if kind == "Platform":
+        from .spec.platform import Platform
+
+        return Platform
+    from .spec.v1alpha1 import Rollout
+
+    return Rollout
+
+
+def generate_schema(kind: str = DEFAULT_KIND) -> dict:
     """Build the JSON Schema from the pydantic model (the single source of the spec's shape)."""
     from pydantic.json_schema import GenerateJsonSchema
 
-    from .spec.v1alpha1 import Rollout
+    model = kind_model(kind)
+    schema_file = KINDS[kind][0]
 
     class _Generator(GenerateJsonSchema):
         # Optional fields are "may be omitted", not "may be null": a YAML `image:` with no value is a mistake.
@@ -40,29 +59,49 @@ def generate_schema() -> dict:
         def field_title_should_be_set(self, schema) -> bool:
             return False
 
-    schema = Rollout.model_json_schema(schema_generator=_Generator)
+    schema = model.model_json_schema(schema_generator=_Generator)
     for definition in schema.get("$defs", {}).values():
         definition.pop("title", None)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": SCHEMA_ID,
-        "title": "rollgen Rollout (rollgen/v1alpha1)",
+        "$id": f"https://rollgen.dev/schemas/{schema_file}",
+        "title": f"rollgen {kind} (rollgen/v1alpha1)",
         **{k: v for k, v in schema.items() if k != "title"},
     }
 
 
-def render_schema() -> str:
-    return json.dumps(generate_schema(), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+def render_schema(kind: str = DEFAULT_KIND) -> str:
+    return json.dumps(generate_schema(kind), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
 
 
-@lru_cache(maxsize=1)
-def load_schema() -> dict:
+@lru_cache(maxsize=None)
+def load_schema(kind: str = DEFAULT_KIND) -> dict:
     """The committed schema, shipped inside the package (falls back to the source tree)."""
+    schema_file = KINDS[kind][0]
     try:
-        text = resources.files("generator.schemas").joinpath(SCHEMA_FILE).read_text("utf-8")
+        text = resources.files("generator.schemas").joinpath(schema_file).read_text("utf-8")
     except (ModuleNotFoundError, FileNotFoundError):
-        text = (Path(__file__).resolve().parent.parent / "schemas" / SCHEMA_FILE).read_text("utf-8")
+        text = (Path(__file__).resolve().parent.parent / "schemas" / schema_file).read_text("utf-8")
     return json.loads(text)
+
+
+def spec_kind(data: Any) -> str | None:
+    """The kind a document declares when rollgen knows it; the default kind when it declares none
+    (its schema then reports the missing field); None for a kind rollgen does not know."""
+    kind = data.get("kind", DEFAULT_KIND) if isinstance(data, dict) else DEFAULT_KIND
+    if not isinstance(kind, str):
+        return DEFAULT_KIND  # the default kind's schema reports the wrong type
+    return kind if kind in KINDS else None
+
+
+def unknown_kind(located: Located, filename: str) -> Diagnostic:
+    kind = located.data.get("kind")
+    line, col = located.position(("kind",))
+    known = ", ".join(f"{k} ({about})" for k, (_, about) in KINDS.items())
+    close = difflib.get_close_matches(kind, list(KINDS), n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return Diagnostic(filename, line, col, "kind", f"unknown kind {_show(kind)}",
+                      hint + f"rollgen specs are one of: {known}")
 
 
 _PATTERNS = {
@@ -70,6 +109,12 @@ _PATTERNS = {
         "must be a DNS-1123 label",
         "use lowercase letters, digits and '-', starting and ending with a letter or digit",
     ),
+    r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$": (
+        "must be a duration",
+        "write a number with a unit, e.g. `30s`, `10m`, `1h` or `1h30m`",
+    ),
+    r"^(https?|oci)://[^\s]+$": ("must be an http(s):// or oci:// URL", ""),
+    r"^https?://[^\s]+$": ("must be an http(s):// URL", "e.g. `http://prometheus.monitoring:9090`"),
     r"^[a-z0-9!#$%&'*+.^_`|~-]+$": (
         "must be a lowercase HTTP header name",
         "header names are matched lowercase by Envoy and HTTP/2; write e.g. `x-canary-user`",
@@ -183,16 +228,19 @@ def _diagnose(error, located: Located, filename: str) -> list[Diagnostic]:
     return [Diagnostic(filename, line, col, where, error.message)]
 
 
-@lru_cache(maxsize=1)
-def _validator():
+@lru_cache(maxsize=None)
+def _validator(kind: str = DEFAULT_KIND):
     from jsonschema import Draft202012Validator
 
-    return Draft202012Validator(load_schema())
+    return Draft202012Validator(load_schema(kind))
 
 
 def check_schema(located: Located, filename: str) -> list[Diagnostic]:
-    """Every shape problem in the document, each at its line and column."""
+    """Every shape problem in the document, each at its line and column, against its kind's schema."""
+    kind = spec_kind(located.data)
+    if kind is None:
+        return [unknown_kind(located, filename)]
     out: list[Diagnostic] = []
-    for error in _validator().iter_errors(located.data):
+    for error in _validator(kind).iter_errors(located.data):
         out.extend(_diagnose(error, located, filename))
     return out

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, SPECS
-from generator.schema import SCHEMA_FILE, render_schema
+from generator.schema import KINDS, SCHEMA_FILE, render_schema
 
 
 def test_committed_schema_is_generated_from_the_model():
@@ -18,12 +18,19 @@ def test_committed_schema_is_generated_from_the_model():
 
 @pytest.mark.parametrize("name", sorted(p.name for p in SPECS.glob("*.yaml")))
 def test_examples_validate_against_the_schema(name):
-    schema = json.loads((ROOT / "schemas" / SCHEMA_FILE).read_text())
-    jsonschema.Draft202012Validator(schema).validate(yaml.safe_load((SPECS / name).read_text()))
+    document = yaml.safe_load((SPECS / name).read_text())
+    schema = json.loads((ROOT / "schemas" / KINDS[document["kind"]][0]).read_text())
+    jsonschema.Draft202012Validator(schema).validate(document)
 
 
-def test_schema_documents_every_field():
-    schema = json.loads(render_schema())
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_every_kind_has_its_committed_schema(kind):
+    assert (ROOT / "schemas" / KINDS[kind][0]).read_text() == render_schema(kind)
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_schema_documents_every_field(kind):
+    schema = json.loads(render_schema(kind))
 
     def walk(node, path):
         for name, prop in node.get("properties", {}).items():

@@ -11,7 +11,9 @@ class Deployment:
     """One version's Deployment: pods labelled app + version, the merged pod template."""
 
     def __init__(self, chart, plan: Plan, workload: WorkloadPlan):
-        selector = c.pod_labels(plan.name, workload.version)
+        # A Flagger target has no version: its pods are selected by `app` alone, the label Flagger
+        # rewrites to `<name>-primary` on the primary Deployment it creates.
+        selector = c.pod_labels(plan.name, workload.version) if workload.version else {c.APP_LABEL: plan.name}
         template_labels = dict(sorted({**plan.labels, **selector}.items()))
         self.obj = emit(chart, "apps/v1", "Deployment", workload.name, {**plan.labels, **selector}, {
             "spec": {

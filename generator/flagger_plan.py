@@ -1,0 +1,451 @@
+"""The plan of a rollout delivered by Flagger (`delivery: flagger`): pure data and pure functions.
+
+Flagger owns the traffic objects (VirtualService, DestinationRule, HTTPRoute, TrafficSplit) and the
+Services `<name>`, `<name>-primary`, `<name>-canary`; rollgen emits only what Flagger reads: the
+Deployment it targets, the Canary, MetricTemplates, AlertProviders and a PrometheusRule on Flagger's
+own status metric. Facts about Flagger (v1.44) this module encodes, each checked against its source:
+
+- Strategy (controller/scheduler.go): `match` + `iterations` → A/B testing; `iterations` alone →
+  blue/green; otherwise a canary stepping by `stepWeight` up to `maxWeight`, or through `stepWeights`
+  (whose last entry is then the max weight: `maxWeight` is ignored).
+- The Canary CRD's analysis is a oneOf of {interval, threshold} with exactly one of `iterations`,
+  `stepWeight`, `stepWeights`: the API server rejects two of them together.
+- Builtin metrics: `request-success-rate` (percent of non-5xx) and `request-duration` (P99 in
+  milliseconds). The queries come from the metrics observer of the provider: Istio's for `istio`, Linkerd's
+  for `linkerd`; for `gatewayapi:v1` Flagger falls back to Istio's queries unless its global provider
+  is linkerd, so on the Gateway API rollgen writes MetricTemplates instead of relying on builtins.
+- MetricTemplate queries are Go templates with `{{ namespace }}`, `{{ target }}` (the Deployment),
+  `{{ service }}`, `{{ interval }}` and `{{ variables.* }}`.
+- The load tester runs `metadata.type: bash` commands blocking (a non-zero exit fails the check) and
+  `cmd` commands in the background (the webhook returns at once).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import conventions as c
+from .plan import HeaderCondition, WorkloadPlan
+
+CANARY_API = "flagger.app/v1beta1"
+
+# spec.mesh → Flagger provider when the spec does not choose one.
+DEFAULT_PROVIDER = {"istio": "istio", "linkerd": "linkerd", "gateway-api": "gatewayapi:v1"}
+# Providers a mesh can use (Linkerd implements both its SMI TrafficSplit and the Gateway API HTTPRoute).
+MESH_PROVIDERS = {"istio": ("istio", "gatewayapi:v1"), "linkerd": ("linkerd", "gatewayapi:v1"),
+                  "gateway-api": ("gatewayapi:v1",)}
+# Strategies each provider implements in Flagger v1.44 (docs: usage/deployment-strategies.md).
+PROVIDER_STRATEGIES = {
+    "istio": ("canary", "blueGreen", "abTest"),
+    "linkerd": ("canary", "blueGreen"),  # SMI TrafficSplit: weights only, no request matching
+    "gatewayapi:v1": ("canary", "blueGreen", "abTest"),
+}
+# Metrics source whose queries a provider's builtin metrics run (None: no usable builtins).
+BUILTIN_SOURCE = {"istio": "istio", "linkerd": "linkerd", "gatewayapi:v1": None}
+BUILTIN_PERCENTILE = 99
+
+# Load tester webhook runners: bash blocks and fails on a non-zero exit; cmd runs in the background.
+BLOCKING, BACKGROUND = "bash", "cmd"
+COMMAND_TYPES = ("pre-rollout", "rollout", "post-rollout")
+GATE_PATHS = {"confirm-rollout": "gate/check", "confirm-promotion": "gate/check",
+              "confirm-traffic-increase": "gate/check", "rollback": "rollback/check"}
+
+
+@dataclass(frozen=True)
+class WebhookInput:
+    name: str
+    type: str
+    timeout: str | None = None
+    cmd: str | None = None
+    url: str | None = None
+    runner: str | None = None  # bash | cmd; None: by type
+
+
+@dataclass(frozen=True)
+class AlertInput:
+    name: str
+    type: str  # slack | msteams | discord | rocket | gchat
+    severity: str = "error"
+    channel: str | None = None
+    username: str | None = None
+    secret: str | None = None  # Secret holding the hook URL under `address`
+    address: str | None = None
+    proxy: str | None = None
+
+
+@dataclass(frozen=True)
+class AppSelector:
+    """Label names of the app's own metrics (analysis metrics source `app`)."""
+
+    namespace: str = "namespace"
+    workload: str = "app"
+    code: str = "code"
+
+
+@dataclass(frozen=True)
+class FlaggerInputs:
+    """Everything the Flagger plan needs, mapped once from the spec (see `flagger_inputs`)."""
+
+    source: str
+    name: str
+    namespace: str
+    labels: dict = field(hash=False)
+    mesh: str
+    provider: str
+    port: int
+    target_port: int
+    workload: WorkloadPlan
+    strategy: str  # canary | blueGreen | abTest
+    interval: str
+    threshold: int
+    step_weight: int | None = None
+    max_weight: int | None = None
+    step_weights: tuple[int, ...] = ()
+    iterations: int | None = None
+    match: tuple[tuple[HeaderCondition, ...], ...] = ()
+    metric_interval: str | None = None  # default: interval
+    success_min: float | None = None
+    latency_max_ms: float | None = None
+    latency_percentile: float = BUILTIN_PERCENTILE
+    request_rate_min: float | None = None
+    metrics_source: str | None = None  # app | istio | linkerd; None: the provider's own
+    app_selector: AppSelector = AppSelector()
+    metrics_server: str = "http://prometheus:9090"
+    loadtester: str = "http://flagger-loadtester/"
+    webhooks: tuple[WebhookInput, ...] = ()
+    alerts: tuple[AlertInput, ...] = ()
+    status_alert: bool = True
+    alert_labels: dict = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True)
+class MetricPlan:
+    """One entry of `analysis.metrics`: a builtin (template None) or a MetricTemplate reference."""
+
+    name: str
+    interval: str
+    min: float | None = None
+    max: float | None = None
+    template: str | None = None
+
+
+@dataclass(frozen=True)
+class MetricTemplatePlan:
+    name: str
+    address: str
+    query: str
+
+
+@dataclass(frozen=True)
+class WebhookPlan:
+    name: str
+    type: str
+    url: str
+    timeout: str | None
+    metadata: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class AlertProviderPlan:
+    name: str
+    type: str
+    channel: str | None
+    username: str | None
+    secret: str | None
+    address: str | None
+    proxy: str | None
+
+
+@dataclass(frozen=True)
+class CanaryAlertPlan:
+    name: str
+    severity: str
+    provider: str
+
+
+@dataclass(frozen=True)
+class AnalysisPlan:
+    strategy: str
+    interval: str
+    threshold: int
+    step_weight: int | None
+    max_weight: int | None
+    step_weights: tuple[int, ...]
+    iterations: int | None
+    match: tuple[dict, ...] = field(hash=False)
+    metrics: tuple[MetricPlan, ...]
+    webhooks: tuple[WebhookPlan, ...]
+    alerts: tuple[CanaryAlertPlan, ...]
+
+
+@dataclass(frozen=True)
+class StatusRulePlan:
+    """A PrometheusRule on Flagger's flagger_canary_status: 2 = the analysis failed and rolled back."""
+
+    name: str
+    alert: str
+    expr: str
+    for_: str
+    labels: dict = field(hash=False)
+    annotations: dict = field(hash=False)
+
+
+@dataclass(frozen=True)
+class FlaggerPlan:
+    source: str
+    name: str
+    namespace: str
+    labels: dict = field(hash=False)
+    provider: str
+    port: int
+    target_port: int
+    gateway_refs: tuple[dict, ...] = field(hash=False)
+    workload: WorkloadPlan
+    analysis: AnalysisPlan
+    templates: tuple[MetricTemplatePlan, ...]
+    alert_providers: tuple[AlertProviderPlan, ...]
+    status_rule: StatusRulePlan | None
+
+    # The plan protocol render.py relies on.
+    @property
+    def mesh(self) -> str:
+        return "flagger"
+
+
+# --- match conditions -------------------------------------------------------------------------
+
+
+def flagger_match(alternatives: tuple[tuple[HeaderCondition, ...], ...], provider: str) -> tuple[dict, ...]:
+    """`analysis.match` (Istio HTTPMatchRequest form, which every provider reads): one entry per
+    alternative (OR), its headers ANDed. Flagger's Gateway API router only maps exact and regex, so a
+    prefix becomes the anchored regex that means the same."""
+    from .constructs.routes import header_regex
+
+    out = []
+    for alternative in alternatives:
+        headers = {}
+        for cond in alternative:
+            if provider.startswith("gatewayapi") and cond.kind != "exact":
+                headers[cond.header] = {"regex": header_regex(cond)}
+            else:
+                headers[cond.header] = {cond.kind: cond.value}
+        out.append({"headers": headers})
+    return tuple(out)
+
+
+# --- metrics ----------------------------------------------------------------------------------
+
+
+def _number(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value
+
+
+def _selector(inputs: FlaggerInputs, source: str, *extra: str) -> str:
+    """Label matchers selecting the canary workload's series (Flagger's target, not the primary)."""
+    if source == "istio":
+        base = ['reporter="destination"', 'destination_workload_namespace="{{ namespace }}"',
+                'destination_workload="{{ target }}"']
+    elif source == "linkerd":
+        base = ['namespace="{{ namespace }}"', 'deployment="{{ target }}"', 'direction="inbound"']
+    else:
+        sel = inputs.app_selector
+        base = [f'{sel.namespace}="{{{{ namespace }}}}"', f'{sel.workload}="{{{{ target }}}}"']
+    return "{" + ", ".join(base + list(extra)) + "}"
+
+
+def success_rate_query(inputs: FlaggerInputs, source: str) -> str:
+    """Percent of requests that did not fail (5xx), as Flagger's builtin computes it (0-100)."""
+    metric, failed = {
+        "istio": ("istio_requests_total", 'response_code!~"5.."'),
+        "linkerd": ("response_total", 'classification!="failure"'),
+        "app": ("http_requests_total", f'{inputs.app_selector.code}!~"5.."'),
+    }[source]
+    good = _selector(inputs, source, failed)
+    total = _selector(inputs, source)
+    return (f"sum(rate({metric}{good}[{{{{ interval }}}}]))\n"
+            f"/\nsum(rate({metric}{total}[{{{{ interval }}}}]))\n* 100\n")
+
+
+def latency_query(inputs: FlaggerInputs, source: str, percentile: float) -> str:
+    """The latency percentile of the canary in milliseconds."""
+    metric, scale = {
+        "istio": ("istio_request_duration_milliseconds_bucket", ""),
+        "linkerd": ("response_latency_ms_bucket", ""),
+        "app": ("http_request_duration_seconds_bucket", "\n* 1000"),
+    }[source]
+    q = _number(percentile / 100)
+    return (f"histogram_quantile({q},\n  sum by (le) (rate({metric}{_selector(inputs, source)}"
+            f"[{{{{ interval }}}}]))\n){scale}\n")
+
+
+def request_rate_query(inputs: FlaggerInputs, source: str) -> str:
+    """Requests per second the canary receives."""
+    metric = {"istio": "istio_requests_total", "linkerd": "response_total", "app": "http_requests_total"}[source]
+    return f"sum(rate({metric}{_selector(inputs, source)}[{{{{ interval }}}}]))\n"
+
+
+def metrics_source(inputs: FlaggerInputs) -> str:
+    """Which metrics the MetricTemplates query: the spec's choice, else what the mesh exports."""
+    if inputs.metrics_source:
+        return inputs.metrics_source
+    return {"istio": "istio", "linkerd": "linkerd"}.get(inputs.mesh, "app")
+
+
+def builtins_usable(inputs: FlaggerInputs) -> bool:
+    """Flagger's builtin metrics query the provider's own telemetry: usable when that is what the spec
+    measures."""
+    builtin = BUILTIN_SOURCE.get(inputs.provider)
+    return builtin is not None and metrics_source(inputs) == builtin
+
+
+def plan_metrics(inputs: FlaggerInputs) -> tuple[tuple[MetricPlan, ...], tuple[MetricTemplatePlan, ...]]:
+    interval = inputs.metric_interval or inputs.interval
+    source = metrics_source(inputs)
+    builtin = builtins_usable(inputs)
+    metrics: list[MetricPlan] = []
+    templates: list[MetricTemplatePlan] = []
+
+    def templated(metric: str, query: str, **threshold) -> None:
+        name = c.metric_template_name(inputs.name, metric)
+        templates.append(MetricTemplatePlan(name, inputs.metrics_server, query))
+        metrics.append(MetricPlan(metric, interval, template=name, **threshold))
+
+    if inputs.success_min is not None:
+        if builtin:
+            metrics.append(MetricPlan("request-success-rate", interval, min=_number(inputs.success_min)))
+        else:
+            templated("request-success-rate", success_rate_query(inputs, source), min=_number(inputs.success_min))
+    if inputs.latency_max_ms is not None:
+        if builtin and inputs.latency_percentile == BUILTIN_PERCENTILE:
+            metrics.append(MetricPlan("request-duration", interval, max=_number(inputs.latency_max_ms)))
+        else:
+            p = _number(inputs.latency_percentile)
+            templated("request-duration" if p == BUILTIN_PERCENTILE else f"latency-p{str(p).replace('.', '-')}",
+                      latency_query(inputs, source, inputs.latency_percentile), max=_number(inputs.latency_max_ms))
+    if inputs.request_rate_min is not None:
+        templated("request-rate", request_rate_query(inputs, source), min=_number(inputs.request_rate_min))
+    return tuple(metrics), tuple(templates)
+
+
+# --- webhooks and alerts -----------------------------------------------------------------------
+
+
+def default_runner(hook_type: str) -> str:
+    """Load tests run in the background during the analysis; every other command is a check that
+    must finish and succeed."""
+    return BACKGROUND if hook_type == "rollout" else BLOCKING
+
+
+def plan_webhook(hook: WebhookInput, loadtester: str) -> WebhookPlan:
+    base = loadtester if loadtester.endswith("/") else loadtester + "/"
+    metadata: tuple[tuple[str, str], ...] = ()
+    if hook.cmd is not None:
+        runner = hook.runner or default_runner(hook.type)
+        # `cmd` is the load tester's default type: written only when it differs, as Flagger's docs do.
+        metadata = ((("type", runner),) if runner != BACKGROUND else ()) + (("cmd", hook.cmd),)
+        url = hook.url or base
+    else:
+        url = hook.url or base + GATE_PATHS.get(hook.type, "")
+    return WebhookPlan(hook.name, hook.type, url, hook.timeout, metadata)
+
+
+def plan_alerts(inputs: FlaggerInputs) -> tuple[tuple[AlertProviderPlan, ...], tuple[CanaryAlertPlan, ...]]:
+    providers, alerts = [], []
+    for alert in inputs.alerts:
+        name = c.alert_provider_name(inputs.name) + "-" + alert.name
+        providers.append(AlertProviderPlan(name, alert.type, alert.channel, alert.username, alert.secret,
+                                           alert.address, alert.proxy))
+        alerts.append(CanaryAlertPlan(alert.name, alert.severity, name))
+    return tuple(providers), tuple(alerts)
+
+
+def status_rule(inputs: FlaggerInputs) -> StatusRulePlan:
+    """Flagger exports flagger_canary_status{name, namespace} (0 progressing, 1 done, 2 failed). When
+    Prometheus scrapes Flagger with its own `namespace` target label, the metric's label is renamed
+    `exported_namespace`; the expression accepts either."""
+    name, ns = inputs.name, inputs.namespace
+    expr = (f'max(flagger_canary_status{{name="{name}", namespace="{ns}"}}) > 1\n'
+            f'or\nmax(flagger_canary_status{{name="{name}", exported_namespace="{ns}"}}) > 1\n')
+    return StatusRulePlan(
+        name=c.flagger_alerts_name(name),
+        alert="CanaryRolledBack",
+        expr=expr,
+        for_="1m",
+        labels={"severity": "critical", **inputs.alert_labels, "service": name, "namespace": ns},
+        annotations={
+            "summary": f"Flagger rolled back {name} in {ns}",
+            "description": f"Flagger's analysis of {name} in {ns} failed and the new version was rolled "
+                           f"back; the primary ({c.flagger_primary_name(name)}) still serves traffic. "
+                           f"See `kubectl -n {ns} describe canary {name}`.",
+        },
+    )
+
+
+# --- the plan ---------------------------------------------------------------------------------
+
+
+def gateway_refs(inputs: FlaggerInputs) -> tuple[dict, ...]:
+    """The Gateway API provider attaches its HTTPRoute to these parents; for mesh (east-west) traffic
+    the parent is the Service itself (GAMMA): core group, kind Service, its port."""
+    if not inputs.provider.startswith("gatewayapi"):
+        return ()
+    return ({"name": inputs.name, "namespace": inputs.namespace, "group": "core", "kind": "Service",
+             "port": inputs.port},)
+
+
+def build_flagger_plan(inputs: FlaggerInputs) -> FlaggerPlan:
+    metrics, templates = plan_metrics(inputs)
+    providers, alerts = plan_alerts(inputs)
+    canary = inputs.strategy == "canary"
+    analysis = AnalysisPlan(
+        strategy=inputs.strategy,
+        interval=inputs.interval,
+        threshold=inputs.threshold,
+        step_weight=inputs.step_weight if canary and not inputs.step_weights else None,
+        max_weight=inputs.max_weight if canary and not inputs.step_weights else None,
+        step_weights=inputs.step_weights if canary else (),
+        iterations=None if canary else inputs.iterations,
+        match=flagger_match(inputs.match, inputs.provider) if inputs.strategy == "abTest" else (),
+        metrics=metrics,
+        webhooks=tuple(plan_webhook(h, inputs.loadtester) for h in inputs.webhooks),
+        alerts=alerts,
+    )
+    return FlaggerPlan(
+        source=inputs.source,
+        name=inputs.name,
+        namespace=inputs.namespace,
+        labels=inputs.labels,
+        provider=inputs.provider,
+        port=inputs.port,
+        target_port=inputs.target_port,
+        gateway_refs=gateway_refs(inputs),
+        workload=inputs.workload,
+        analysis=analysis,
+        templates=templates,
+        alert_providers=providers,
+        status_rule=status_rule(inputs) if inputs.status_alert else None,
+    )
+
+
+def analysis_steps(plan: FlaggerPlan) -> list[int]:
+    """The canary weights Flagger walks through (nextStepWeight), for `plan` and the docs."""
+    a = plan.analysis
+    if a.step_weights:
+        return list(a.step_weights)
+    if not a.step_weight:
+        return []
+    top = a.max_weight or 100
+    return list(range(a.step_weight, top + 1, a.step_weight)) if top >= a.step_weight else []
+
+
+def status_commands(plan: FlaggerPlan) -> list[tuple[str, str]]:
+    """The reference's monitoring commands for this rollout: (what, command)."""
+    ns, name = plan.namespace, plan.name
+    return [
+        ("watch canary progress", f"kubectl -n {ns} get canaries --watch"),
+        ("describe canary status", f"kubectl -n {ns} describe canary {name}"),
+        ("view Flagger events", f"kubectl -n {ns} get events --sort-by='.lastTimestamp'"),
+        ("only this canary's events", f"kubectl -n {ns} get events --sort-by='.lastTimestamp' "
+                                      f"--field-selector involvedObject.kind=Canary,involvedObject.name={name}"),
+        ("primary and canary workloads", f"kubectl -n {ns} get deployment {name} {c.flagger_primary_name(name)}"),
+    ]

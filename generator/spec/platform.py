@@ -1,0 +1,110 @@
+"""The platform spec language, rollgen/v1alpha1 `kind: Platform`: the cluster-wide install that rollouts
+with `delivery: flagger` rely on — Flagger and its load tester — as GitOps objects (Flux HelmRepository
+and HelmReleases), so the whole setup lives in the repository next to the rollouts it serves.
+
+Like the Rollout model, field descriptions are the user documentation and become the JSON Schema
+(`schemas/platform.v1alpha1.json`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Optional
+
+from pydantic import Field
+
+from .. import conventions as c
+from .v1alpha1 import LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, NAME_PATTERN, Model
+
+# Flux durations (metav1.Duration as the Flux CRDs accept them: 30s, 10m, 1h, 1h30m, ...).
+FLUX_DURATION_PATTERN = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"
+MESH_PROVIDERS = ("istio", "linkerd", "gatewayapi:v1")
+
+
+class PlatformMetadata(Model):
+    name: str = Field(
+        description="Name of this platform install, e.g. `flagger`: the output directory "
+        "`<namespace>/<name>/` of its objects.",
+        pattern=NAME_PATTERN, min_length=1, max_length=c.MAX_LABEL,
+    )
+    namespace: str = Field(
+        description="Namespace Flagger runs in and where its HelmRepository and HelmReleases live, "
+        "e.g. `istio-system` (Istio) or `linkerd` (Linkerd), as in the reference install. It must exist.",
+        pattern=NAME_PATTERN, min_length=1, max_length=c.MAX_LABEL,
+    )
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="Labels added to every generated object.",
+        json_schema_extra={
+            "propertyNames": {"pattern": LABEL_KEY_PATTERN, "maxLength": 253},
+            "additionalProperties": {"type": "string", "pattern": LABEL_VALUE_PATTERN, "maxLength": 63},
+        },
+    )
+
+
+class ChartRepository(Model):
+    url: str = Field(
+        "https://flagger.app",
+        description="Helm repository of the flagger and loadtester charts (`helm repo add flagger "
+        "https://flagger.app`), or `oci://ghcr.io/fluxcd/charts`. Default: `https://flagger.app`.",
+        pattern=r"^(https?|oci)://[^\s]+$",
+    )
+    interval: str = Field("1h", description="How often Flux refreshes the repository index. Default: `1h`.",
+                          pattern=FLUX_DURATION_PATTERN)
+
+
+class FlaggerInstall(Model):
+    meshProvider: Literal["istio", "linkerd", "gatewayapi:v1"] = Field(
+        description="Flagger's default traffic provider (`--set meshProvider=`): `istio`, `linkerd` (SMI "
+        "TrafficSplit; needs the linkerd-smi extension) or `gatewayapi:v1` (HTTPRoute, what Flagger's "
+        "Linkerd guide uses now). Every Canary rollgen generates also sets its provider explicitly."
+    )
+    metricsServer: str = Field(
+        "http://prometheus:9090",
+        description="Prometheus Flagger queries for its builtin metrics (`--set metricsServer=`), resolved "
+        "from Flagger's namespace. Default: `http://prometheus:9090`.",
+        pattern=r"^https?://[^\s]+$",
+    )
+    version: str = Field(
+        "1.x",
+        description="Chart version or semver range of the flagger chart. Default: `1.x` (newest 1.x, as in "
+        "Flagger's Flux guide); pin an exact version such as `1.44.0` for reproducible installs.",
+        min_length=1,
+    )
+    values: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Further Helm values of the flagger chart (e.g. `slack`, `podMonitor`, "
+        "`linkerdAuthPolicy`). `meshProvider` and `metricsServer` are set from the fields above.",
+    )
+
+
+class LoadtesterInstall(Model):
+    enabled: bool = Field(True, description="Install flagger-loadtester, the webhook runner rollouts' "
+                          "`webhooks` call. Default: true.")
+    namespace: Optional[str] = Field(
+        None,
+        description="Namespace the load tester runs in. Default: the platform's namespace, where the "
+        "rollouts' default webhook URL `http://flagger-loadtester/` resolves (Flagger calls webhooks "
+        "from its own namespace).",
+        pattern=NAME_PATTERN, min_length=1, max_length=c.MAX_LABEL,
+    )
+    version: str = Field("0.x", description="Chart version or semver range of the loadtester chart. "
+                         "Default: `0.x`; pin an exact version for reproducible installs.", min_length=1)
+    values: dict[str, Any] = Field(default_factory=dict,
+                                   description="Further Helm values of the loadtester chart (e.g. `cmd.timeout`).")
+
+
+class PlatformSpec(Model):
+    repository: ChartRepository = Field(default_factory=ChartRepository,
+                                        description="Where Flux fetches the charts from.")
+    interval: str = Field("1h", description="How often Flux reconciles the Helm releases. Default: `1h`.",
+                          pattern=FLUX_DURATION_PATTERN)
+    flagger: FlaggerInstall = Field(description="The Flagger controller (`helm install flagger flagger/flagger`).")
+    loadtester: LoadtesterInstall = Field(default_factory=LoadtesterInstall,
+                                          description="Flagger's load tester (`flagger/loadtester`).")
+
+
+class Platform(Model):
+    apiVersion: Literal["rollgen/v1alpha1"] = Field(description="Spec language version: `rollgen/v1alpha1`.")
+    kind: Literal["Platform"] = Field(description="`Platform`: the cluster-wide Flagger install.")
+    metadata: PlatformMetadata
+    spec: PlatformSpec
