@@ -134,5 +134,26 @@ def plan(spec: str) -> None:
     click.echo(plan_table(loaded.rollout, loaded.source), nl=False)
 
 
+@cli.command("status-commands", context_settings=CONTEXT)
+@click.argument("spec", type=click.Path(dir_okay=False))
+def status_commands(spec: str) -> None:
+    """Print the commands that monitor a Flagger rollout (or a Platform install).
+
+    For a `delivery: flagger` rollout: watch its canary progress, describe its status, and view
+    Flagger's events, ready to paste. For a Platform spec: the Flux and Flagger commands that check
+    the install.
+
+    \b
+    Example:
+      rollgen status-commands specs/flagger-canary-istio.yaml
+    """
+    from .describe import status_commands_text
+    from .load import read_spec
+
+    loaded = read_spec(Path(spec), Path.cwd())
+    _print_report(Report(list(loaded.warnings)))
+    click.echo(status_commands_text(loaded), nl=False)
+
+
 def main(argv: list[str] | None = None) -> None:
     cli.main(args=argv, prog_name="rollgen")

@@ -31,6 +31,8 @@ def describe_rule(plan: Plan, rule: Rule) -> str:
 
 def plan_table(rollout: Rollout, source: str) -> str:
     """Each position of the rollout with its weights and routing; the live one is marked."""
+    if rollout.kind == "Platform" or getattr(rollout.spec, "delivery", "manual") == "flagger":
+        return other_table(rollout, source)
     live = build_plan(rollout, source)
     spec = rollout.spec
     lines = [f"{live.name} in {live.namespace} ({spec.mesh}, {live.stage}) from {source}"]
@@ -54,4 +56,73 @@ def plan_table(rollout: Rollout, source: str) -> str:
         lines.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
     lines.append("")
     lines.append(f"live position: {canary.position} of {len(canary.steps)} (▶)")
+    return "\n".join(lines) + "\n"
+
+
+def status_commands_text(loaded) -> str:
+    """`rollgen status-commands`: the monitoring commands of a Flagger rollout or a Platform install."""
+    from .diagnostics import Diagnostic, InvalidInput
+
+    if loaded.kind == "Platform":
+        from .platform_plan import build_platform_plan
+
+        plan = build_platform_plan(loaded.rollout, loaded.source)
+        ns = plan.namespace
+        commands = [("Flux releases", f"flux -n {ns} get helmreleases"),
+                    ("chart repository", f"flux -n {ns} get sources helm {plan.repository}"),
+                    ("Flagger's log", f"kubectl -n {ns} logs deployment/flagger -f"),
+                    ("every canary", "kubectl get canaries --all-namespaces")]
+        title = f"Flagger install {plan.name} in {ns} from {loaded.source}"
+    else:
+        from .flagger_plan import plan_flagger, status_commands
+        from .spec.flagger_checks import is_flagger
+
+        if not is_flagger(loaded.rollout):
+            raise InvalidInput([Diagnostic(loaded.source, *loaded.located.position(("spec",)), "spec",
+                                           "status-commands monitors Flagger rollouts; this one is delivered manually",
+                                           "use `rollgen plan` to see its positions, or set `delivery: flagger`")])
+        plan = plan_flagger(loaded.rollout, loaded.source)
+        commands = status_commands(plan)
+        title = f"{plan.name} in {plan.namespace} (Flagger, {plan.provider}, {plan.analysis.strategy}) from {loaded.source}"
+    lines = [title, ""]
+    for what, command in commands:
+        lines.append(f"# {what}")
+        lines.append(command)
+    return "\n".join(lines) + "\n"
+
+
+def other_table(document, source: str) -> str:
+    """`plan` for a Platform (its install, imperatively) and for a Flagger rollout (what Flagger will do)."""
+    if document.kind == "Platform":
+        from .platform_plan import build_platform_plan, install_commands
+
+        plan = build_platform_plan(document, source)
+        lines = [f"Flagger install {plan.name} in {plan.namespace} from {source}", "",
+                 "Flux installs and upgrades, from the generated HelmRepository and HelmReleases, what these "
+                 "commands would:", ""]
+        lines += install_commands(plan)
+        return "\n".join(lines) + "\n"
+    from .flagger_plan import analysis_steps, plan_flagger
+
+    plan = plan_flagger(document, source)
+    a = plan.analysis
+    lines = [f"{plan.name} in {plan.namespace} (Flagger, provider {plan.provider}) from {source}", ""]
+    if a.strategy == "canary":
+        steps = analysis_steps(plan)
+        lines.append(f"canary: every {a.interval}, if the checks pass, the canary's weight steps through "
+                     + " → ".join(f"{w}%" for w in steps) + ", then Flagger promotes it")
+    elif a.strategy == "blueGreen":
+        lines.append(f"blue/green: {a.iterations} analysis runs every {a.interval} on the canary with no live "
+                     "traffic, then all traffic switches to it")
+    else:
+        conds = " or ".join(" and ".join(f"{h} {next(iter(v))} {next(iter(v.values()))!r}" for h, v in m["headers"].items())
+                            for m in a.match)
+        lines.append(f"A/B test: {a.iterations} analysis runs every {a.interval}; requests where {conds} reach the "
+                     "canary, the rest the primary")
+    lines.append(f"rollback: after {a.threshold} failed checks ({a.threshold} × {a.interval})")
+    for m in a.metrics:
+        bound = f">= {m.min}" if m.min is not None else f"<= {m.max}"
+        lines.append(f"check: {m.name} {bound} over {m.interval}" + (f" (MetricTemplate {m.template})" if m.template else " (Flagger builtin)"))
+    for h in a.webhooks:
+        lines.append(f"webhook: {h.name} ({h.type}) → {h.url}")
     return "\n".join(lines) + "\n"

@@ -449,3 +449,83 @@ def status_commands(plan: FlaggerPlan) -> list[tuple[str, str]]:
                                       f"--field-selector involvedObject.kind=Canary,involvedObject.name={name}"),
         ("primary and canary workloads", f"kubectl -n {ns} get deployment {name} {c.flagger_primary_name(name)}"),
     ]
+
+
+# --- from the spec ----------------------------------------------------------------------------
+
+_UNITS_MS = {"y": 31_536_000_000, "w": 604_800_000, "d": 86_400_000, "h": 3_600_000, "m": 60_000,
+             "s": 1000, "ms": 1}
+
+
+def duration_ms(text: str) -> float:
+    """Milliseconds of a Prometheus duration (`500ms`, `1s`, `1m30s`)."""
+    import re
+
+    return float(sum(int(n) * _UNITS_MS[u] for n, u in re.findall(r"([0-9]+)(ms|y|w|d|h|m|s)", text)))
+
+
+def flagger_workload(rollout) -> WorkloadPlan:
+    """Flagger's target: one Deployment `<name>` running `workload.image` (a full reference)."""
+    from .pod import merge_pod
+
+    spec, name = rollout.spec, rollout.metadata.name
+    container = {"name": spec.workload.container or name, "image": spec.workload.image,
+                 "ports": [{"name": "http", "containerPort": spec.service.targetPort or spec.service.port,
+                            "protocol": "TCP"}]}
+    pod, _ = merge_pod(spec.workload.pod, container)
+    return WorkloadPlan("", name, spec.workload.image, spec.workload.replicas, pod)
+
+
+def flagger_inputs(rollout, source: str) -> FlaggerInputs:
+    """The one mapping from a `delivery: flagger` spec to the plan's inputs (the spec was checked)."""
+    from .spec.flagger_checks import provider_of, strategy_of
+
+    spec, meta = rollout.spec, rollout.metadata
+    strategy = strategy_of(rollout)
+    block = getattr(spec, strategy)
+    analysis = spec.analysis
+    settings = spec.flagger
+    fields = analysis.model_fields_set
+    workload = flagger_workload(rollout)
+    latency = analysis.latency
+    selector = analysis.selector
+    return FlaggerInputs(
+        source=source,
+        name=meta.name,
+        namespace=meta.namespace,
+        labels={**meta.labels, **c.MANAGED_BY},
+        mesh=spec.mesh,
+        provider=provider_of(rollout),
+        port=spec.service.port,
+        target_port=spec.service.targetPort or spec.service.port,
+        workload=workload,
+        strategy=strategy,
+        # Flagger's own default interval (1m) when the spec leaves it: the rule-group default is for alerts.
+        interval=analysis.interval if "interval" in fields else "1m",
+        threshold=analysis.threshold,
+        step_weight=getattr(block, "stepWeight", None),
+        max_weight=getattr(block, "maxWeight", None),
+        step_weights=tuple(getattr(block, "steps", None) or ()) if strategy == "canary" else (),
+        iterations=getattr(block, "iterations", None),
+        match=tuple((HeaderCondition.of(m),) for m in (getattr(block, "match", None) or [])),
+        metric_interval=analysis.window if "window" in fields else None,
+        success_min=analysis.successRate.min if analysis.successRate else None,
+        latency_max_ms=duration_ms(latency.max) if latency else None,
+        # Flagger's builtin request-duration is P99: used unless the spec names another percentile.
+        latency_percentile=(latency.percentile if latency and "percentile" in latency.model_fields_set
+                            else BUILTIN_PERCENTILE),
+        request_rate_min=analysis.requestRate.min if analysis.requestRate else None,
+        metrics_source=analysis.metrics,
+        app_selector=AppSelector(selector.namespace, selector.service, selector.code) if selector else AppSelector(),
+        metrics_server=settings.metricsServer if settings else "http://prometheus:9090",
+        loadtester=settings.loadtester if settings else "http://flagger-loadtester/",
+        webhooks=tuple(WebhookInput(h.name, h.type, h.timeout, h.cmd, h.url, h.runner) for h in spec.webhooks or []),
+        alerts=tuple(AlertInput(a.name, a.type, a.severity, a.channel, a.username, a.secretRef, a.address, a.proxy)
+                     for a in (settings.alerts if settings else [])),
+        status_alert=analysis.alerts != "none",
+        alert_labels=dict(analysis.labels),
+    )
+
+
+def plan_flagger(rollout, source: str) -> FlaggerPlan:
+    return build_flagger_plan(flagger_inputs(rollout, source))

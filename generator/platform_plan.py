@@ -80,5 +80,6 @@ def install_commands(plan: PlatformPlan) -> list[str]:
     for release in plan.releases:
         ns = release.target_namespace or plan.namespace
         sets = "".join(f" \\\n  --set {k}={v}" for k, v in release.values.items() if not isinstance(v, (dict, list)))
-        out.append(f"helm install {release.name} {plan.repository}/{release.chart} \\\n  --namespace {ns}{sets}")
+        out.append(f"helm install {release.name} {plan.repository}/{release.chart} \\\n  --namespace {ns} "
+                   f"--version '{release.version}'{sets}")
     return out

@@ -1,0 +1,92 @@
+"""Spec blocks of `delivery: flagger`: webhooks, Flagger settings and alert channels.
+
+Part of the rollgen/v1alpha1 Rollout language (see `v1alpha1.RolloutSpec`); field descriptions are
+user documentation.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Optional
+
+from pydantic import Field
+
+from .. import conventions as c
+from .v1alpha1 import NAME_PATTERN, Model
+
+# Durations as Flagger's Canary CRD accepts them (its pattern is `^[0-9]+(m|s)`): seconds or minutes.
+FLAGGER_DURATION_PATTERN = r"^([0-9]+(ms|s|m))+$"
+URL_PATTERN = r"^https?://[^\s]+$"
+WEBHOOK_TYPES = ("pre-rollout", "rollout", "post-rollout", "confirm-rollout", "confirm-promotion",
+                 "confirm-traffic-increase", "rollback", "event")
+
+
+class Webhook(Model):
+    name: str = Field(description="Name of the webhook, shown in Flagger's events (e.g. `load-test`).",
+                      pattern=NAME_PATTERN, min_length=1, max_length=c.MAX_LABEL)
+    type: Literal["pre-rollout", "rollout", "post-rollout", "confirm-rollout", "confirm-promotion",
+                  "confirm-traffic-increase", "rollback", "event"] = Field(
+        "rollout",
+        description="When Flagger calls it: `pre-rollout` (before traffic reaches the canary; a failure counts "
+        "towards the threshold), `rollout` (every analysis interval, e.g. load tests), `post-rollout` (after "
+        "promotion or rollback), `confirm-rollout` / `confirm-promotion` / `confirm-traffic-increase` (gates: "
+        "Flagger waits until the URL answers 200), `rollback` (a 200 rolls back), `event` (every Flagger "
+        "event is posted to the URL). Default: `rollout`.",
+    )
+    timeout: Optional[str] = Field(None, description="Request timeout, in seconds or minutes (`15s`, `1m`).",
+                                   pattern=FLAGGER_DURATION_PATTERN)
+    cmd: Optional[str] = Field(
+        None, description="Command the load tester runs (`hey ...`, `curl ...`). Address the canary as "
+        "`<name>-canary.<namespace>:<port>`: the load tester resolves names in its own namespace.",
+        min_length=1)
+    url: Optional[str] = Field(
+        None, description="Webhook URL. Default: the load tester (`flagger.loadtester`); for gates its "
+        "`gate/check` endpoint (open it with the load tester's `gate/open`), for `rollback` its `rollback/check`.",
+        pattern=URL_PATTERN)
+    runner: Optional[Literal["bash", "cmd"]] = Field(
+        None,
+        description="How the load tester runs `cmd`: `bash` waits for it and fails the check on a non-zero "
+        "exit; `cmd` starts it in the background and answers at once (for load generators). Default: `cmd` "
+        "for `rollout` webhooks, `bash` for the others.",
+    )
+
+
+class AlertChannel(Model):
+    name: str = Field(description="Name of the channel; the AlertProvider is `<name>-<channel name>`.",
+                      pattern=NAME_PATTERN, min_length=1, max_length=c.MAX_LABEL)
+    type: Literal["slack", "msteams", "discord", "rocket", "gchat"] = Field(description="Chat service.")
+    severity: Literal["info", "warn", "error"] = Field(
+        "error", description="Least severity sent: `info` (every step), `warn` (waiting for approval and "
+        "failures) or `error` (failures only). Default: `error`.")
+    channel: Optional[str] = Field(None, description="Channel to post to (Slack, Discord, Rocket).")
+    username: Optional[str] = Field(None, description="Name the messages are posted as.")
+    secretRef: Optional[str] = Field(
+        None, description="Name of a Secret in the rollout's namespace holding the hook URL under the key "
+        "`address` (keeps the URL, a credential, out of Git).", pattern=NAME_PATTERN, max_length=253)
+    address: Optional[str] = Field(None, description="Hook URL written in the spec (prefer `secretRef`).",
+                                   pattern=URL_PATTERN)
+    proxy: Optional[str] = Field(None, description="HTTP(S) proxy for reaching the chat service.",
+                                 pattern=URL_PATTERN)
+
+
+class FlaggerSettings(Model):
+    loadtester: str = Field(
+        "http://flagger-loadtester/",
+        description="URL of flagger-loadtester, which runs the webhooks' commands. Flagger calls it from its "
+        "own namespace, where the Platform spec installs it by default. Default: `http://flagger-loadtester/`.",
+        pattern=URL_PATTERN)
+    provider: Optional[Literal["istio", "linkerd", "gatewayapi:v1"]] = Field(
+        None,
+        description="Flagger's traffic provider for this Canary (always written into the Canary): `istio`, "
+        "`linkerd` (SMI TrafficSplit: canary and blue/green) or `gatewayapi:v1` (an HTTPRoute attached to the "
+        "Service; Linkerd implements it too, with A/B tests). Default: `istio` on mesh istio, `linkerd` on "
+        "mesh linkerd, `gatewayapi:v1` on mesh gateway-api.",
+    )
+    metricsServer: str = Field(
+        "http://prometheus:9090",
+        description="Prometheus the generated MetricTemplates query, as Flagger reaches it. Default: "
+        "`http://prometheus:9090` (the Platform's default metricsServer).",
+        pattern=URL_PATTERN)
+    alerts: list[AlertChannel] = Field(
+        default_factory=list,
+        description="Chat channels Flagger notifies (one AlertProvider each, referenced from the Canary's "
+        "analysis alerts).")

@@ -1,0 +1,259 @@
+"""Meaning of `delivery: flagger`: the combinations Flagger rejects or silently misreads, and what a
+provider cannot do, as located findings that say why. Pure functions over the model.
+
+With `delivery: manual` (the default) the Flagger-only blocks are refused; the manual rules in
+`checks.py` skip Flagger rollouts, whose shape is different (one Deployment, no versions).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from .checks import Finding, check_header_match, parse_image
+
+PROVIDERS = {"istio": ("istio", "gatewayapi:v1"), "linkerd": ("linkerd", "gatewayapi:v1"),
+             "gateway-api": ("gatewayapi:v1",)}
+DEFAULT_PROVIDER = {"istio": "istio", "linkerd": "linkerd", "gateway-api": "gatewayapi:v1"}
+STRATEGIES = {"istio": ("canary", "blueGreen", "abTest"), "linkerd": ("canary", "blueGreen"),
+              "gatewayapi:v1": ("canary", "blueGreen", "abTest")}
+STRATEGY_WORDS = {"canary": "a canary", "blueGreen": "blue/green", "abTest": "an A/B test"}
+COMMAND_HOOKS = ("pre-rollout", "rollout", "post-rollout")
+GATE_HOOKS = ("confirm-rollout", "confirm-promotion", "confirm-traffic-increase", "rollback")
+MIN_INTERVAL_SECONDS = 10  # Flagger runs an analysis at most every 10s (shorter intervals are raised)
+
+
+def is_flagger(rollout) -> bool:
+    return getattr(rollout.spec, "delivery", "manual") == "flagger"
+
+
+def provider_of(rollout) -> str:
+    settings = rollout.spec.flagger
+    if settings is not None and settings.provider is not None:
+        return settings.provider
+    return DEFAULT_PROVIDER[rollout.spec.mesh]
+
+
+def strategy_of(rollout) -> str | None:
+    spec = rollout.spec
+    given = [name for name in ("canary", "blueGreen", "abTest") if getattr(spec, name, None) is not None]
+    return given[0] if len(given) == 1 else None
+
+
+def flagger_seconds(text: str) -> float | None:
+    """Seconds of a Flagger duration (`30s`, `1m`, `1m30s`, `500ms`), None when Flagger would not read it."""
+    parts = re.findall(r"([0-9]+)(ms|s|m|h)", text)
+    if not parts or "".join(n + u for n, u in parts) != text or not re.match(r"^[0-9]+(m|s)", text):
+        return None
+    scale = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+    return sum(int(n) * scale[u] for n, u in parts)
+
+
+def check_manual_has_no_flagger_blocks(rollout) -> Iterator[Finding]:
+    if is_flagger(rollout):
+        return
+    for name in ("webhooks", "flagger"):
+        value = getattr(rollout.spec, name, None)
+        if value:
+            yield Finding(("spec", name), f"`{name}` is only used with `delivery: flagger`",
+                          "add `delivery: flagger`, or remove the block", key=True)
+
+
+def check_workload(rollout) -> Iterator[Finding]:
+    if not is_flagger(rollout):
+        return
+    spec = rollout.spec
+    if spec.versions:
+        yield Finding(("spec", "versions"),
+                      "Flagger manages one Deployment, not versions: it copies it to "
+                      f"`{rollout.metadata.name}-primary` and rolls out every change of its pod template",
+                      "remove `versions` and set the full image in `workload.image` (e.g. `backend:2.0.1`)", key=True)
+    m = parse_image(spec.workload.image)
+    if m is None:
+        yield Finding(("spec", "workload", "image"), f"not a valid image reference: {spec.workload.image!r}",
+                      "e.g. `registry.example.com/team/backend:2.0.1`")
+    elif not (m.group("tag") or m.group("digest")):
+        yield Finding(("spec", "workload", "image"),
+                      f"needs a tag or digest with `delivery: flagger`, got {spec.workload.image!r}",
+                      "Flagger starts a rollout when the image changes; e.g. `backend:v2`")
+
+
+def check_strategy(rollout) -> Iterator[Finding]:
+    if not is_flagger(rollout):
+        return
+    spec = rollout.spec
+    strategy = strategy_of(rollout)
+    given = [name for name in ("canary", "blueGreen", "abTest") if getattr(spec, name, None) is not None]
+    if not given:
+        yield Finding(("spec", "delivery"), "Flagger needs a strategy: `canary`, `blueGreen` or `abTest`",
+                      "e.g. `canary: {stepWeight: 10, maxWeight: 50}`")
+        return
+    if strategy is None:
+        return  # more than one strategy: reported by the strategy rule every spec goes through
+    provider = provider_of(rollout)
+    if strategy not in STRATEGIES[provider]:
+        hint = ("Linkerd also implements the Gateway API: set `flagger.provider: gatewayapi:v1`"
+                if provider == "linkerd" else "")
+        yield Finding(("spec", strategy),
+                      f"Flagger's {provider} provider cannot run {STRATEGY_WORDS[strategy]}: "
+                      + ("its TrafficSplit only shifts weights and cannot match requests"
+                         if provider == "linkerd" else "it does not support it"), hint, key=True)
+    base = ("spec", strategy)
+    block = getattr(spec, strategy)
+    if strategy == "canary":
+        yield from _check_canary(block, base)
+    else:
+        manual = {"blueGreen": ("active", "preview", "test"), "abTest": ("cookie", "variants")}[strategy]
+        for name in manual:
+            if getattr(block, name, None):
+                yield Finding(base + (name,),
+                              f"`{strategy}.{name}` is for manual delivery; Flagger picks the versions itself "
+                              f"(the primary and the canary of `{rollout.metadata.name}`)",
+                              "remove it" + ("; route testers with `abTest.match`" if strategy == "abTest" else ""),
+                              key=True)
+        if getattr(block, "iterations", None) is None:
+            yield Finding(base, f"Flagger's {STRATEGY_WORDS[strategy]} needs `iterations`: the number of analysis "
+                          "runs before promotion", f"e.g. `{strategy}: {{iterations: 10"
+                          + (", match: [{header: x-user-type, exact: beta}]}`" if strategy == "abTest" else "}`"))
+        if strategy == "abTest":
+            match = getattr(block, "match", None)
+            if not match:
+                yield Finding(base, "Flagger's A/B test needs `match`: which requests reach the canary "
+                              "(without it Flagger runs blue/green)", "e.g. `match: [{header: x-user-type, exact: beta}]`")
+            for i, cond in enumerate(match or []):
+                yield from check_header_match(cond, base + ("match", i))
+
+
+def _check_canary(canary, base: tuple) -> Iterator[Finding]:
+    for name in ("stable", "canary", "testers"):
+        if getattr(canary, name, None) is not None:
+            yield Finding(base + (name,),
+                          f"`canary.{name}` is for manual delivery: Flagger runs the new version as "
+                          "`<name>` and the old one as `<name>-primary` itself", "remove it", key=True)
+    if "position" in canary.model_fields_set:
+        yield Finding(base + ("position",), "`canary.position` is for manual delivery: Flagger moves the "
+                      "weights itself, one step per analysis interval", "remove it", key=True)
+    steps = canary.steps or []
+    if canary.stepWeight is not None and steps:
+        yield Finding(base + ("steps",),
+                      "`steps` and `stepWeight` together: Flagger's Canary takes stepWeights or stepWeight, and "
+                      "the API server rejects a Canary with both", "keep one of them", key=True)
+    elif canary.stepWeight is None and not steps:
+        yield Finding(base, "Flagger's canary needs `stepWeight` (with `maxWeight`) or `steps`",
+                      "e.g. `canary: {stepWeight: 10, maxWeight: 50}` or `canary: {steps: [5, 10, 25, 50]}`")
+    if steps and canary.maxWeight is not None:
+        yield Finding(base + ("maxWeight",),
+                      f"Flagger ignores `maxWeight` with `steps`: the last step ({steps[-1]}%) is the maximum weight",
+                      "remove `maxWeight`", key=True)
+    for i in range(1, len(steps)):
+        if steps[i] <= steps[i - 1]:
+            yield Finding(base + ("steps", i),
+                          f"must be greater than the step before it (got {steps[i]} after {steps[i - 1]})",
+                          "steps are the canary's traffic share at each step, strictly increasing")
+    if canary.stepWeight is not None and canary.maxWeight is not None and canary.maxWeight < canary.stepWeight:
+        yield Finding(base + ("maxWeight",),
+                      f"must be at least stepWeight ({canary.stepWeight}), got {canary.maxWeight}: Flagger would "
+                      "promote without ever sending the canary traffic", "")
+
+
+def check_provider(rollout) -> Iterator[Finding]:
+    if not is_flagger(rollout) or rollout.spec.flagger is None or rollout.spec.flagger.provider is None:
+        return
+    provider, mesh = rollout.spec.flagger.provider, rollout.spec.mesh
+    if provider not in PROVIDERS[mesh]:
+        yield Finding(("spec", "flagger", "provider"), f"mesh {mesh} cannot carry Flagger's {provider!r} provider",
+                      "use one of: " + ", ".join(PROVIDERS[mesh]))
+
+
+def check_analysis(rollout) -> Iterator[Finding]:
+    if not is_flagger(rollout):
+        return
+    analysis = getattr(rollout.spec, "analysis", None)
+    if analysis is None:
+        yield Finding(("spec", "delivery"), "Flagger needs an `analysis`: it promotes on passing checks",
+                      "e.g. `analysis: {interval: 1m, threshold: 5, successRate: {min: 99}}`")
+        return
+    base = ("spec", "analysis")
+    fields = analysis.model_fields_set
+    for name in ("interval", "window"):
+        if name not in fields:
+            continue
+        value = getattr(analysis, name)
+        seconds = flagger_seconds(value)
+        if seconds is None:
+            yield Finding(base + (name,), f"Flagger reads durations in seconds or minutes, got {value!r}",
+                          "e.g. `30s`, `1m` or `90m`")
+        elif name == "interval" and seconds < MIN_INTERVAL_SECONDS:
+            yield Finding(base + (name,), f"Flagger runs an analysis at most every {MIN_INTERVAL_SECONDS}s, "
+                          f"got {value!r}", f"use `{MIN_INTERVAL_SECONDS}s` or more")
+    if analysis.successRate is None and analysis.latency is None and analysis.requestRate is None:
+        yield Finding(base, "Flagger would promote without measuring anything: no successRate, latency or requestRate",
+                      "add e.g. `successRate: {min: 99}`", severity="warning")
+
+
+def check_webhooks(rollout) -> Iterator[Finding]:
+    if not is_flagger(rollout):
+        return
+    spec = rollout.spec
+    seen: dict[str, int] = {}
+    interval = flagger_seconds(spec.analysis.interval) if getattr(spec, "analysis", None) else None
+    rollout_timeouts = 0.0
+    loadtester = spec.flagger.loadtester if spec.flagger else "http://flagger-loadtester/"
+    name, ns = rollout.metadata.name, rollout.metadata.namespace
+    for i, hook in enumerate(spec.webhooks or []):
+        base = ("spec", "webhooks", i)
+        if hook.name in seen:
+            yield Finding(base + ("name",), f"duplicate webhook {hook.name!r} (also webhooks[{seen[hook.name]}])",
+                          "Flagger reports webhooks by name; give each a unique one")
+        seen.setdefault(hook.name, i)
+        if hook.type in GATE_HOOKS and hook.cmd is not None:
+            yield Finding(base + ("cmd",), f"a {hook.type} webhook is a gate: Flagger calls its URL and waits for "
+                          "a 200; it runs no command", "remove `cmd` (the default URL is the load tester's gate)",
+                          key=True)
+        if hook.type == "event" and hook.url is None:
+            yield Finding(base, "an event webhook needs `url`: Flagger posts every event there",
+                          "e.g. `url: http://event-receiver.ops/`")
+        if hook.type in COMMAND_HOOKS and hook.cmd is None and hook.url is None:
+            yield Finding(base, f"a {hook.type} webhook needs `cmd` (run by the load tester) or its own `url`",
+                          "e.g. `cmd: \"hey -z 1m -q 10 -c 2 http://<name>-canary.<namespace>:<port>/\"`")
+        if hook.runner is not None and hook.cmd is None:
+            yield Finding(base + ("runner",), "`runner` says how the load tester runs `cmd`, and there is none",
+                          "remove it", key=True)
+        if hook.runner == "cmd" and hook.type in ("pre-rollout", "post-rollout"):
+            yield Finding(base + ("runner",), f"with `runner: cmd` the load tester answers before the command "
+                          f"finishes, so this {hook.type} check passes whatever the command does",
+                          "use `runner: bash` (the default) for checks", severity="warning")
+        if hook.type == "rollout" and hook.timeout:
+            rollout_timeouts += flagger_seconds(hook.timeout) or 0
+        if hook.cmd and hook.url is None and re.search(rf"(?<![\w.-]){re.escape(name)}-canary(?![\w.-])", hook.cmd) \
+                and f".{ns}" not in loadtester:
+            yield Finding(base + ("cmd",),
+                          f"`{name}-canary` is resolved in the load tester's namespace, not in {ns!r}",
+                          f"write `{name}-canary.{ns}`", severity="warning")
+    if interval and rollout_timeouts >= interval:
+        yield Finding(("spec", "webhooks"),
+                      f"the rollout webhooks' timeouts add up to {rollout_timeouts:g}s, not less than the analysis "
+                      f"interval ({interval:g}s): Flagger's analysis would overrun", "shorten the timeouts",
+                      severity="warning", key=True)
+
+
+def check_alert_channels(rollout) -> Iterator[Finding]:
+    settings = rollout.spec.flagger if is_flagger(rollout) else None
+    if settings is None:
+        return
+    seen: set[str] = set()
+    for i, alert in enumerate(settings.alerts):
+        base = ("spec", "flagger", "alerts", i)
+        if alert.name in seen:
+            yield Finding(base + ("name",), f"duplicate alert channel {alert.name!r}", "give each a unique name")
+        seen.add(alert.name)
+        if (alert.secretRef is None) == (alert.address is None):
+            yield Finding(base, "needs exactly one of `secretRef` or `address` (the AlertProvider takes one)",
+                          "e.g. `secretRef: slack-url` (a Secret with the hook URL under the key `address`)")
+        elif alert.address is not None:
+            yield Finding(base + ("address",), "a hook URL is a credential; committed to Git anyone can post",
+                          "keep it in a Secret and use `secretRef`", severity="warning")
+
+
+RULES = (check_manual_has_no_flagger_blocks, check_workload, check_strategy, check_provider, check_analysis,
+         check_webhooks, check_alert_channels)
