@@ -24,6 +24,9 @@ def _destination(plan: Plan, d: Destination) -> dict:
         dest = {"host": d.host}
         if d.port is not None:
             dest["port"] = {"number": d.port}
+    elif d.version_service:
+        # Blue/green: the version's own Service, by its fully qualified name (as the reference does).
+        dest = {"host": c.service_fqdn(c.version_service_name(plan.name, d.version), plan.namespace)}
     else:
         dest = {"host": plan.service_host()}
         if d.version is not None:
