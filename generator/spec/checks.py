@@ -145,6 +145,11 @@ def check_traffic(rollout: Rollout) -> Iterator[Finding]:
     from ..patterns import routed_versions, strategy_of
 
     spec = rollout.spec
+    if (spec.blueGreen is not None and spec.blueGreen.active is None) or \
+            (spec.abTest is not None and spec.abTest.variants is None):
+        return  # the block itself is incomplete; its rule says so
+    if strategy_of(rollout) is None and spec.default is None and spec.routes:
+        return  # check_routes: unmatched requests would get a 404
     if strategy_of(rollout) is None and spec.default is None and len(spec.versions) > 1:
         yield Finding(("spec", "versions"),
                       f"{len(spec.versions)} versions but no strategy says which one serves traffic",
