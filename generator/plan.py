@@ -31,7 +31,8 @@ class Destination:
     """Where a rule sends traffic: a version of this service, the service itself (version and host
     both None), or another host. `weight` is None when it is the rule's only destination.
     `version_service` sends a version's traffic through its own Service `<name>-<version>` (blue/green)
-    rather than a subset of the service; `response_headers` are set on the responses it sends back."""
+    rather than a subset of the service; `response_headers` are added to the responses it sends back
+    (alongside the application's own headers of the same name, never replacing them)."""
 
     version: str | None = None
     host: str | None = None

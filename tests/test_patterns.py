@@ -269,3 +269,36 @@ def test_httproute_precedence_keeps_order_only_when_header_counts_never_grow():
     assert not precedence_keeps_order([_rule(1), _rule(2)])
     assert not precedence_keeps_order([_rule(0), _rule(1)])
     assert not precedence_keeps_order([_rule(2, 1), _rule(2)])
+
+
+def test_the_cookie_is_added_so_the_applications_own_set_cookie_survives():
+    vs = compiled("frontend.yaml")[("VirtualService", "frontend")]
+    split = vs["spec"]["http"][-1]["route"]
+    assert [d["headers"]["response"] for d in split] == [
+        {"add": {"Set-Cookie": "ab-test=a; Max-Age=86400; Path=/"}},
+        {"add": {"Set-Cookie": "ab-test=b; Max-Age=86400; Path=/"}}]
+
+
+def _warnings(text: str) -> list[str]:
+    from generator.load import parse_spec
+
+    return [f"{d.path}: {d.message}" for d in parse_spec(text.encode(), "spec.yaml").warnings]
+
+
+def test_gateway_api_ab_test_warns_that_backend_filters_are_implementation_specific():
+    (warning,) = _warnings(spec_text("gateway-api", GATEWAY_AB))
+    assert warning.startswith("spec.abTest.cookie: the sticky cookie is set by a ResponseHeaderModifier filter on "
+                              "each backendRef, which the Gateway API leaves implementation-specific")
+
+
+def test_a_route_to_another_namespace_warns_about_the_reference_grant():
+    assert _warnings(spec_text("gateway-api", GATEWAY_GEO)) == [
+        "spec.routes[1].host: Service 'shop' is in namespace 'us-east': the HTTPRoute may only send requests there "
+        "when a ReferenceGrant in 'us-east' allows HTTPRoutes from 'web'"]
+
+
+def test_an_external_host_on_istio_warns_about_the_service_entry():
+    body = GATEWAY_GEO.replace("shop.us-east.svc", "api.us-east.example.com")
+    assert _warnings(spec_text("istio", body)) == [
+        "spec.routes[1].host: 'api.us-east.example.com' is not a Service of the cluster: Istio routes only to hosts "
+        "in its registry, so requests sent there fail unless a ServiceEntry declares it"]

@@ -35,7 +35,9 @@ def _destination(plan: Plan, d: Destination) -> dict:
     if d.weight is not None:
         out["weight"] = d.weight
     if d.response_headers:
-        out["headers"] = {"response": {"set": dict(d.response_headers)}}
+        # `add`, not `set`: Envoy appends Set-Cookie as one more header line, while `set` would drop the
+        # Set-Cookie headers of the application's own response (a login on the first request, say).
+        out["headers"] = {"response": {"add": dict(d.response_headers)}}
     return out
 
 

@@ -45,9 +45,10 @@ def backend_ref(plan: Plan, d: Destination, group: str) -> dict:
     if d.weight is not None:
         ref["weight"] = d.weight
     if d.response_headers:
-        # Per-backend filter: the header depends on which backend the split picked.
+        # Per-backend filter: the header depends on which backend the split picked. `add` keeps the
+        # application's own Set-Cookie headers (see the Istio construct).
         ref["filters"] = [{"type": "ResponseHeaderModifier", "responseHeaderModifier": {
-            "set": [{"name": k, "value": v} for k, v in d.response_headers]}}]
+            "add": [{"name": k, "value": v} for k, v in d.response_headers]}}]
     return ref
 
 

@@ -305,9 +305,15 @@ def check_routes(rollout: Rollout) -> Iterator[Finding]:
                 yield Finding(base + ("port",), "`port` goes with `host`; a version is reached on the service's port",
                               "remove `port`", key=True)
             continue
-        if spec.mesh == "istio":
-            continue
         target = cluster_service(route.host, rollout.metadata.namespace)
+        if spec.mesh == "istio":
+            if target is None:
+                yield Finding(base + ("host",),
+                              f"{route.host!r} is not a Service of the cluster: Istio routes only to hosts in its "
+                              "registry, so requests sent there fail unless a ServiceEntry declares it",
+                              "make sure a ServiceEntry for this host exists (rollgen does not generate one)",
+                              severity="warning")
+            continue
         if target is None:
             yield Finding(base + ("host",),
                           f"{route.host!r} is not a Service of the cluster, and an HTTPRoute ({spec.mesh}) can only "
