@@ -337,8 +337,30 @@ def check_routes(rollout: Rollout) -> Iterator[Finding]:
                       "other request", key=True)
 
 
+MAX_HTTPROUTE_RULES = 16  # maxItems of spec.rules in both HTTPRoute CRDs
+
+
+def check_rule_count(rollout: Rollout) -> Iterator[Finding]:
+    """An HTTPRoute holds at most 16 rules: the routes plus the strategy's own rules must fit."""
+    spec = rollout.spec
+    if spec.mesh == "istio" or not spec.routes:
+        return
+    own = 1
+    if spec.canary is not None and spec.canary.testers is not None:
+        own += 1
+    if spec.blueGreen is not None and spec.blueGreen.test is not None:
+        own += 1
+    if spec.abTest is not None:
+        own += len(spec.abTest.variants or ())
+    if len(spec.routes) + own > MAX_HTTPROUTE_RULES:
+        yield Finding(("spec", "routes"),
+                      f"{len(spec.routes)} routes and {own} rule(s) of the strategy make {len(spec.routes) + own} "
+                      f"HTTPRoute rules; an HTTPRoute holds at most {MAX_HTTPROUTE_RULES}",
+                      f"keep at most {MAX_HTTPROUTE_RULES - own} routes (a regex can match several values)", key=True)
+
+
 RULES = (check_versions, check_images, check_strategy, check_canary, check_blue_green, check_ab_test, check_routes,
-         check_traffic, check_pod)
+         check_rule_count, check_traffic, check_pod)
 
 
 def check_rollout(rollout: Rollout) -> list[Finding]:
