@@ -202,7 +202,8 @@ def rollback(spec: str, dry_run: bool, emergency: bool, outdir: str) -> None:
 
     A canary goes back to position 0 (all traffic on stable); a blue/green switches back to the
     version kept running as preview. With --emergency nothing is edited or written: the live routing
-    objects, with every request on the stable/active version, go to stdout for kubectl.
+    objects, with every request on the stable/active version (an A/B test: its first variant; header
+    routes: the default), go to stdout for kubectl. Follow it with a GitOps rollback.
 
     \b
     Examples:

@@ -46,7 +46,8 @@ class _Document:
     def __init__(self, text: str):
         from ruamel.yaml import YAML
 
-        self.text = text
+        self.crlf = "\r\n" in text
+        text = text.replace("\r\n", "\n")  # edited as LF, written back with the file's own line ends
         best = None
         for indent in _INDENTS:
             yaml = YAML()
@@ -70,7 +71,8 @@ class _Document:
         return out.getvalue()
 
     def dump(self) -> str:
-        return self._dump(self.yaml, self.data)
+        out = self._dump(self.yaml, self.data)
+        return out.replace("\n", "\r\n") if self.crlf else out
 
 
 def _like(old, new: str):

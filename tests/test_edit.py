@@ -199,3 +199,11 @@ def test_emergency_rollback_drops_header_routes_and_has_the_same_names_as_genera
     live = {(d["kind"], d["metadata"]["name"]) for d in routing_docs(workdir / "output", "production", "profile")
             if d["kind"] in ("VirtualService", "DestinationRule")}
     assert {(d["kind"], d["metadata"]["name"]) for d in docs} == live
+
+
+def test_windows_line_ends_are_kept(workdir: Path):
+    spec = workdir / "specs/backend.yaml"
+    spec.write_bytes(spec.read_bytes().replace(b"\n", b"\r\n"))
+    result = run_cli("promote", "specs/backend.yaml", "--dry-run", cwd=workdir)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.count("\n-") == 1 and "+    position: 2" in result.stdout

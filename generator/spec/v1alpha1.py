@@ -183,7 +183,8 @@ class RolloutSpec(Model):
         None, description="Blue/green: one version serves all traffic, another waits (testable by header) "
         "for an instant cutover.")
     abTest: Optional[ABTest] = Field(
-        None, description="A/B test: users are split between variants by weight and kept on theirs by a cookie.")
+        None, description="A/B test: users are split between variants by weight and kept on theirs by a cookie. "
+        "Not on linkerd: a policy.linkerd.io HTTPRoute cannot set the cookie.")
     routes: Optional[list[Route]] = Field(
         None, description="Header routes, evaluated first and in order (first match wins), each to a "
         "version or another host; the strategy (or `default`) takes every other request.")
