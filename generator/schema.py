@@ -86,6 +86,19 @@ def load_schema(kind: str = DEFAULT_KIND) -> dict:
     return json.loads(text)
 
 
+def _pattern_messages() -> dict[str, tuple[str, str]]:
+    from .spec.v1alpha1 import COOKIE_NAME_PATTERN, COOKIE_VALUE_PATTERN, HOST_PATTERN
+
+    return {
+        COOKIE_NAME_PATTERN: ("must be a cookie name (an RFC 6265 token)",
+                              "use letters, digits and !#$%&'*+-.^_`|~; no spaces, quotes, ';', ',' or '='"),
+        COOKIE_VALUE_PATTERN: ("must be a cookie value (RFC 6265 cookie-octets)",
+                               "no spaces, quotes, ',', ';' or backslashes, e.g. `a` or `variant-b`"),
+        HOST_PATTERN: ("must be a host name",
+                       "lowercase DNS labels separated by dots, e.g. `api-eu-west.production.svc.cluster.local`"),
+    }
+
+
 def spec_kind(data: Any) -> str | None:
     """The kind a document declares when rollgen knows it; the default kind when it declares none
     (its schema then reports the missing field); None for a kind rollgen does not know."""
@@ -129,6 +142,7 @@ _PATTERNS = {
         "header names are matched lowercase by Envoy and HTTP/2; write e.g. `x-canary-user`",
     ),
 }
+_PATTERNS.update(_pattern_messages())
 
 
 def _type_name(value: Any) -> str:

@@ -19,6 +19,20 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 CONFORM = ROOT.parent / "shared" / "tools" / "conform"
 
 
+def _example_kind(path: Path) -> str:
+    document = yaml.safe_load(path.read_text())
+    if document.get("kind") == "Platform":
+        return "platform"
+    return "flagger" if document["spec"].get("delivery") == "flagger" else "manual"
+
+
+# Examples by what they are: rollouts routed by rollgen (manual delivery), rollouts Flagger delivers
+# (Flagger owns their routing), and Platform specs (the Flagger install).
+MANUAL_EXAMPLES = sorted(p.name for p in SPECS.glob("*.yaml") if _example_kind(p) == "manual")
+FLAGGER_EXAMPLES = sorted(p.name for p in SPECS.glob("*.yaml") if _example_kind(p) == "flagger")
+PLATFORM_EXAMPLES = sorted(p.name for p in SPECS.glob("*.yaml") if _example_kind(p) == "platform")
+
+
 def run_cli(*args: str, cwd: Path | None = None, input: str | None = None):
     """Run `rollgen ARGS` in-process (optionally in another directory); returns click's Result."""
     runner = CliRunner()
