@@ -156,6 +156,15 @@ def _check_canary(canary, base: tuple) -> Iterator[Finding]:
                       "promote without ever sending the canary traffic", "")
 
 
+def check_routing_blocks(rollout) -> Iterator[Finding]:
+    if not is_flagger(rollout):
+        return
+    for name in ("routes", "default"):
+        if getattr(rollout.spec, name, None):
+            yield Finding(("spec", name), f"`{name}` is for manual delivery: with `delivery: flagger`, Flagger "
+                          "generates and owns the routing", "remove it", key=True)
+
+
 def check_provider(rollout) -> Iterator[Finding]:
     if not is_flagger(rollout) or rollout.spec.flagger is None or rollout.spec.flagger.provider is None:
         return
@@ -255,5 +264,5 @@ def check_alert_channels(rollout) -> Iterator[Finding]:
                           "keep it in a Secret and use `secretRef`", severity="warning")
 
 
-RULES = (check_manual_has_no_flagger_blocks, check_workload, check_strategy, check_provider, check_analysis,
+RULES = (check_manual_has_no_flagger_blocks, check_workload, check_strategy, check_routing_blocks, check_provider, check_analysis,
          check_webhooks, check_alert_channels)

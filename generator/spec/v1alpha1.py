@@ -29,6 +29,9 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
 
+from .flagger import FlaggerSettings, Webhook  # noqa: E402  (they build on Model, defined above)
+
+
 class Metadata(Model):
     name: str = Field(
         description="The service's name: a DNS-1123 label of at most 55 characters (room is left for "
@@ -104,13 +107,24 @@ class HeaderMatch(Model):
 
 
 class Canary(Model):
-    stable: str = Field(description="The version serving production traffic now.")
-    canary: str = Field(description="The new version receiving a growing share of traffic.")
-    steps: list[int] = Field(
+    # stable, canary and steps are required with manual delivery (the schema says so conditionally);
+    # with `delivery: flagger` Flagger runs the versions and stepWeight/maxWeight may replace steps.
+    stable: Optional[str] = Field(None, description="The version serving production traffic now (manual delivery).")
+    canary: Optional[str] = Field(None, description="The new version receiving a growing share of traffic "
+                                  "(manual delivery).")
+    steps: Optional[list[int]] = Field(
+        None,
         description="Percent of traffic on the canary at each step, strictly increasing, 1..100; the last "
-        "step is 100 (fully shifted).",
+        "step is 100 (fully shifted). With `delivery: flagger`: Flagger's `stepWeights`, the last one being "
+        "the highest weight before promotion.",
         min_length=1, json_schema_extra={"items": {"type": "integer", "minimum": 1, "maximum": 100}},
     )
+    stepWeight: Optional[int] = Field(
+        None, description="`delivery: flagger` only: the canary's weight grows by this much every analysis "
+        "interval (Flagger's stepWeight), up to `maxWeight`.", ge=1, le=100)
+    maxWeight: Optional[int] = Field(
+        None, description="`delivery: flagger` only: the highest canary weight before Flagger promotes "
+        "(Flagger's maxWeight). Default: 100.", ge=1, le=100)
     position: int = Field(
         0, description="How many steps are live: 0 = all traffic on `stable`, `len(steps)` = fully shifted.",
         ge=0,
@@ -120,6 +134,9 @@ class Canary(Model):
 
 
 class BlueGreen(Model):
+    iterations: Optional[int] = Field(
+        None, description="`delivery: flagger` only: analysis runs on the new version (with no live traffic) "
+        "before Flagger switches all traffic to it.", ge=1)
     active: Optional[str] = Field(
         None, description="The version serving production traffic. Cutover is changing `active` "
         "(`rollgen promote` swaps `active` and `preview`); the other version keeps running for an "
@@ -148,6 +165,12 @@ class Variant(Model):
 
 
 class ABTest(Model):
+    iterations: Optional[int] = Field(
+        None, description="`delivery: flagger` only: analysis runs while matched requests reach the new "
+        "version, before Flagger promotes it.", ge=1)
+    match: Optional[list[HeaderMatch]] = Field(
+        None, description="`delivery: flagger` only: requests matching any of these headers reach the new "
+        "version during the test (e.g. `[{header: x-user-type, exact: beta}]`).", min_length=1)
     cookie: Optional[Cookie] = Field(
         None, description="The sticky assignment: requests carrying `<name>=<value>` reach that value's "
         "variant; new users are split by weight and get the cookie with the response.")
@@ -167,15 +190,30 @@ class Route(Model):
 
 
 class RolloutSpec(Model):
+    model_config = ConfigDict(json_schema_extra={
+        # Manual delivery names the versions and the canary's steps; Flagger runs one Deployment itself.
+        "if": {"properties": {"delivery": {"const": "flagger"}}, "required": ["delivery"]},
+        "else": {"required": ["versions"],
+                 "properties": {"canary": {"required": ["stable", "canary", "steps"]}}},
+    })
+
+    delivery: Literal["manual", "flagger"] = Field(
+        "manual",
+        description="Who moves the traffic: `manual` (rollgen writes the weights of each position; you promote "
+        "by commit) or `flagger` (rollgen writes the Deployment `<name>` and a Flagger Canary; Flagger shifts "
+        "traffic, analyses and promotes or rolls back by itself). Default: `manual`.",
+    )
     mesh: Literal["istio", "linkerd", "gateway-api"] = Field(
         description="Traffic layer: `istio` (VirtualService + DestinationRule), `linkerd` "
         "(policy.linkerd.io HTTPRoute) or `gateway-api` (gateway.networking.k8s.io HTTPRoute, GAMMA)."
     )
     service: Service = Field(description="The Service in front of every version.")
     workload: Workload = Field(description="What every version's Deployment runs.")
-    versions: list[Version] = Field(
+    versions: Optional[list[Version]] = Field(
+        None,
         description="The versions that run side by side; each becomes Deployment `<name>-<version>` with "
-        "pods labelled `app: <name>`, `version: <version>`.",
+        "pods labelled `app: <name>`, `version: <version>`. Required with manual delivery; with "
+        "`delivery: flagger` there are none (Flagger runs `<name>` and `<name>-primary`).",
         min_length=1,
     )
     canary: Optional[Canary] = Field(None, description="A stepped canary between two versions.")
@@ -191,6 +229,11 @@ class RolloutSpec(Model):
     default: Optional[str] = Field(
         None, description="The version that takes every request no route matches, when there is no "
         "strategy block (`canary`, `blueGreen`, `abTest`).")
+    webhooks: Optional[list[Webhook]] = Field(
+        None, description="`delivery: flagger` only: the Canary's webhooks (tests, load tests, gates), written "
+        "to `spec.analysis.webhooks` where Flagger reads them.")
+    flagger: Optional[FlaggerSettings] = Field(
+        None, description="`delivery: flagger` only: provider, load tester, metrics server and chat alerts.")
 
 
 class Rollout(Model):
