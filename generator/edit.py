@@ -155,9 +155,30 @@ def _no_moves(spec: LoadedSpec, verb: str) -> InvalidInput:
                    "promote and rollback move a canary or a blue/green", key=True)
 
 
+def refuse_unmovable(spec: LoadedSpec, verb: str) -> None:
+    """Platform specs have nothing to move, and Flagger moves its rollouts itself."""
+    if spec.kind == "Platform":
+        raise _refuse(spec, ("kind",), f"a Platform spec installs Flagger; there is nothing to {verb}",
+                      f"{verb} moves a Rollout")
+    from .spec.flagger_checks import is_flagger
+
+    if is_flagger(spec.rollout):
+        name, ns = spec.rollout.metadata.name, spec.rollout.metadata.namespace
+        if verb == "promote":
+            raise _refuse(spec, ("spec", "delivery"), "with `delivery: flagger`, Flagger promotes by itself when "
+                          "the analysis passes", "release by changing `workload.image`; to approve each promotion "
+                          "by hand, add a `confirm-promotion` webhook", key=True)
+        raise _refuse(spec, ("spec", "delivery"), "with `delivery: flagger`, Flagger rolls back by itself when "
+                      "the checks fail", f"to undo a release, revert the `workload.image` change and commit; to abort "
+                      f"a running analysis, add a `rollback` webhook and open it from inside the cluster: curl -d "
+                      f"'{{\"name\": \"{name}\", \"namespace\": \"{ns}\"}}' http://flagger-loadtester/rollback/open",
+                      key=True)
+
+
 def promote(spec: LoadedSpec, text: str, finalize: bool = False) -> Edit:
     """canary: position + 1 (or, at the end with `finalize`, steady state on the canary);
     blueGreen: swap active and preview (or, with `finalize`, steady state on active)."""
+    refuse_unmovable(spec, "promote")
     doc = _Document(text)
     rollout = spec.rollout.spec
     if rollout.canary is not None:
@@ -178,6 +199,7 @@ def promote(spec: LoadedSpec, text: str, finalize: bool = False) -> Edit:
 
 def rollback(spec: LoadedSpec, text: str) -> Edit:
     """canary: position 0 (everything on stable); blueGreen: back to the version kept as preview."""
+    refuse_unmovable(spec, "roll back")
     rollout = spec.rollout.spec
     doc = _Document(text)
     if rollout.canary is not None:

@@ -21,6 +21,9 @@ ROUTING_KINDS = ("DestinationRule", "VirtualService", "HTTPRoute")
 
 def emergency_manifests(spec: LoadedSpec) -> str:
     """A multi-document YAML stream for `kubectl apply -f -`."""
+    from .edit import refuse_unmovable
+
+    refuse_unmovable(spec, "roll back")
     plan = build_plan(spec.rollout, spec.source, emergency=True)
     with tempfile.TemporaryDirectory(prefix="rollgen-cdk8s-") as scratch:
         (files,) = synthesize([plan], scratch)

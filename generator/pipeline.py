@@ -52,6 +52,12 @@ def plan_spec(spec: LoadedSpec):
         from .platform_plan import build_platform_plan
 
         return build_platform_plan(spec.rollout, spec.source)
+    from .spec.flagger_checks import is_flagger
+
+    if is_flagger(spec.rollout):
+        from .flagger_plan import plan_flagger
+
+        return plan_flagger(spec.rollout, spec.source)
     return build_plan(spec.rollout, spec.source)
 
 
