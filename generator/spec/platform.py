@@ -13,14 +13,15 @@ from typing import Any, Literal, Optional
 from pydantic import Field
 
 from .. import conventions as c
-from .v1alpha1 import LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, NAME_PATTERN, Model
+from .v1alpha1 import NAME_PATTERN, Metadata, Model
 
 # Flux durations (metav1.Duration as the Flux CRDs accept them: 30s, 10m, 1h, 1h30m, ...).
 FLUX_DURATION_PATTERN = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"
 MESH_PROVIDERS = ("istio", "linkerd", "gatewayapi:v1")
 
 
-class PlatformMetadata(Model):
+class PlatformMetadata(Metadata):
+    # `labels` as in a Rollout; name and namespace mean the install here.
     name: str = Field(
         description="Name of this platform install, e.g. `flagger`: the output directory "
         "`<namespace>/<name>/` of its objects.",
@@ -30,14 +31,6 @@ class PlatformMetadata(Model):
         description="Namespace Flagger runs in and where its HelmRepository and HelmReleases live, "
         "e.g. `istio-system` (Istio) or `linkerd` (Linkerd), as in the reference install. It must exist.",
         pattern=NAME_PATTERN, min_length=1, max_length=c.MAX_LABEL,
-    )
-    labels: dict[str, str] = Field(
-        default_factory=dict,
-        description="Labels added to every generated object.",
-        json_schema_extra={
-            "propertyNames": {"pattern": LABEL_KEY_PATTERN, "maxLength": 253},
-            "additionalProperties": {"type": "string", "pattern": LABEL_VALUE_PATTERN, "maxLength": 63},
-        },
     )
 
 
