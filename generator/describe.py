@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .analysis import describe_evidence
 from .plan import Destination, HeaderCondition, Plan, Rule, build_plan, positions
 from .spec.v1alpha1 import Rollout
 
@@ -54,4 +55,5 @@ def plan_table(rollout: Rollout, source: str) -> str:
         lines.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
     lines.append("")
     lines.append(f"live position: {canary.position} of {len(canary.steps)} (▶)")
+    lines.extend(describe_evidence(rollout))
     return "\n".join(lines) + "\n"

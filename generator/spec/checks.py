@@ -185,7 +185,14 @@ def check_pod(rollout: Rollout) -> Iterator[Finding]:
         yield Finding(base + path, message, "this fragment is a Kubernetes PodSpec (kubectl explain pod.spec)")
 
 
-RULES = (check_versions, check_images, check_canary, check_traffic, check_pod)
+def check_analysis_rules(rollout: Rollout) -> Iterator[Finding]:
+    from . import analysis_checks
+
+    for rule in analysis_checks.RULES:
+        yield from rule(rollout)
+
+
+RULES = (check_versions, check_images, check_canary, check_traffic, check_pod, check_analysis_rules)
 
 
 def check_rollout(rollout: Rollout) -> list[Finding]:
