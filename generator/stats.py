@@ -40,9 +40,10 @@ def success_rate_sample_size(required: float, margin: float, confidence: float =
 
 
 def ab_sample_size(baseline: float, min_detectable_effect: float, confidence: float = 0.95,
-                   power: float = 0.80) -> int:
+                   power: float = 0.80, continuity_correction: bool = False) -> int:
     """Users (or requests) per variant to detect an absolute change `min_detectable_effect` of a
-    `baseline` conversion rate with a two-sided test."""
+    `baseline` conversion rate with a two-sided test. `continuity_correction` applies Fleiss'
+    correction n' = n/4·(1 + √(1 + 4/(n·|δ|)))², as in the published tables."""
     p1, p2 = baseline, baseline + min_detectable_effect
     if not (0 < p1 < 1 and 0 < p2 < 1) or min_detectable_effect == 0:
         raise ValueError(f"need 0 < baseline, baseline + effect < 1 and a non-zero effect "
@@ -51,7 +52,10 @@ def ab_sample_size(baseline: float, min_detectable_effect: float, confidence: fl
     mean = (p1 + p2) / 2
     root = (z(1 - alpha / 2) * math.sqrt(2 * mean * (1 - mean))
             + z(power) * math.sqrt(p1 * (1 - p1) + p2 * (1 - p2)))
-    return math.ceil(root * root / (min_detectable_effect ** 2) - 1e-9)
+    n = root * root / (min_detectable_effect ** 2)
+    if continuity_correction:
+        n = n / 4 * (1 + math.sqrt(1 + 4 / (n * abs(min_detectable_effect)))) ** 2
+    return math.ceil(n - 1e-9)
 
 
 @dataclass(frozen=True)
