@@ -30,9 +30,17 @@ class VersionUnderTest:
 
 
 def versions_under_test(rollout: Rollout, position: int | None = None) -> tuple[VersionUnderTest, ...]:
-    """The versions a spec is testing at `position` (default: the live one). A steady-state service
-    tests nothing."""
+    """The versions a spec is testing at `position` (default: the live one): a canary's new version,
+    a blue/green preview, every A/B variant (compared with the first). A steady-state service tests
+    nothing. Strategies are read with getattr so that spec models without them work unchanged."""
     spec = rollout.spec
+    blue_green = getattr(spec, "blueGreen", None)
+    if blue_green is not None and getattr(blue_green, "preview", None):
+        return (VersionUnderTest(blue_green.preview, "preview", blue_green.active, None),)
+    ab_test = getattr(spec, "abTest", None)
+    if ab_test is not None and getattr(ab_test, "variants", None):
+        control = ab_test.variants[0].version
+        return tuple(VersionUnderTest(v.version, "variant", control, v.weight) for v in ab_test.variants)
     if spec.canary is not None:
         at = spec.canary.position if position is None else position
         # An out-of-range position is reported by the canary checks; nothing is known about its share.
@@ -46,9 +54,19 @@ def versions_compared(rollout: Rollout) -> list[tuple[str, str]]:
     tested = versions_under_test(rollout)
     if not tested:
         return [(v.name, "live") for v in rollout.spec.versions]
-    out = [(t.baseline, "stable") for t in tested]
+    baseline_role = {"canary": "stable", "preview": "active", "variant": "control"}
+    out = [(t.baseline, baseline_role[t.role]) for t in tested if t.baseline not in {x.version for x in tested}]
     out += [(t.version, t.role) for t in tested]
     return list(dict.fromkeys(out))
+
+
+def advice(tested: VersionUnderTest) -> str:
+    """What to do when an alert on a version under test fires."""
+    if tested.role == "preview":
+        return f"Do not cut over; {tested.baseline} keeps serving."
+    if tested.role == "variant":
+        return f"Stop the A/B test or move variant {tested.version}'s share to another variant."
+    return f"Roll back to {tested.baseline}."
 
 
 # --- metrics sources -------------------------------------------------------------------------------
@@ -220,7 +238,7 @@ def version_rules(rollout: Rollout, tested: VersionUnderTest) -> list[dict]:
             f"{{{{ $value | humanizePercentage }}}} of requests to version {v} of service {name} in namespace {ns} "
             f"were {src.error_meaning} over the last {analysis.window}; the rollout requires a success rate of "
             f"at least {number(_decimal(analysis.successRate.min))}% (errors at most {_percent(limit)}). "
-            f"Roll back to {tested.baseline}."))
+            f"{advice(tested)}"))
     if analysis.latency is not None:
         limit = latency_threshold(analysis.latency.max, src.unit)
         p = number(_decimal(analysis.latency.percentile))
@@ -229,7 +247,7 @@ def version_rules(rollout: Rollout, tested: VersionUnderTest) -> list[dict]:
             f"{who}: P{p} latency above {_latency_text(analysis.latency.max)}",
             f"The P{p} latency of version {v} of service {name} in namespace {ns} is "
             f"{LATENCY_VALUE[src.unit]} over the last {analysis.window}; the rollout allows at most "
-            f"{number(limit)}{src.unit}. Roll back to {tested.baseline}."))
+            f"{number(limit)}{src.unit}. {advice(tested)}"))
     if analysis.requestRate is not None and tested.share:
         limit = _decimal(analysis.requestRate.min)
         rules.append(rule(

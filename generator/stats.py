@@ -75,3 +75,26 @@ def step_evidence(step: int, share: int, expected_rate: float, window_seconds: f
     rate = expected_rate * share / 100
     seconds = needed / rate if rate > 0 else None
     return StepEvidence(step, share, rate, rate * window_seconds, needed, seconds)
+
+
+@dataclass(frozen=True)
+class VariantEvidence:
+    """What one A/B variant needs: users (requests) and, at its share of `expected_rate`, time."""
+
+    version: str
+    weight: int
+    needed: int
+    seconds_needed: float | None
+
+
+def variant_evidence(variants: list[tuple[str, int]], baseline: float, min_detectable_effect: float,
+                     expected_rate: float | None, confidence: float = 0.95,
+                     power: float = 0.80) -> list[VariantEvidence]:
+    """Per variant (version, weight in percent): the sample size of `ab_sample_size` and the time it
+    takes at the variant's share of `expected_rate` (None without a rate or with weight 0)."""
+    needed = ab_sample_size(baseline, min_detectable_effect, confidence, power)
+    out = []
+    for version, weight in variants:
+        rate = expected_rate * weight / 100 if expected_rate else 0
+        out.append(VariantEvidence(version, weight, needed, needed / rate if rate > 0 else None))
+    return out

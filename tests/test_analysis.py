@@ -283,3 +283,40 @@ def test_validate_warns_when_a_step_is_held_too_short(tmp_path):
     assert ("s.yaml:14:19: warning: spec.canary.stepDuration: step 1 (10%) is held for 5m but the canary needs "
             "13m 13s at 1 requests/s to collect the 793 requests") in result.stderr
     assert "step 2" not in result.stderr
+
+
+# --- other strategies plug into versions_under_test ---------------------------------------------------
+
+def _fake(**strategy):
+    from types import SimpleNamespace as NS
+
+    spec = NS(**{"canary": None, "blueGreen": None, "abTest": None, "versions": [], **strategy})
+    return NS(spec=spec)
+
+
+def test_a_blue_green_preview_is_under_test_against_the_active_version():
+    from types import SimpleNamespace as NS
+
+    (tested,) = versions_under_test(_fake(blueGreen=NS(active="blue", preview="green")))
+    assert (tested.version, tested.role, tested.baseline, tested.share) == ("green", "preview", "blue", None)
+
+
+def test_every_ab_variant_is_under_test_against_the_first():
+    from types import SimpleNamespace as NS
+    from generator.analysis import versions_compared
+
+    variants = [NS(version="variant-a", weight=50), NS(version="variant-b", weight=50)]
+    rollout = _fake(abTest=NS(variants=variants))
+    tested = versions_under_test(rollout)
+    assert [(t.version, t.role, t.baseline, t.share) for t in tested] == [
+        ("variant-a", "variant", "variant-a", 50), ("variant-b", "variant", "variant-a", 50)]
+    assert versions_compared(rollout) == [("variant-a", "variant"), ("variant-b", "variant")]
+
+
+def test_ab_variant_evidence_gives_each_variant_its_sample_size_and_time():
+    from generator.stats import variant_evidence
+
+    rows = variant_evidence([("a", 50), ("b", 50)], 0.05, 0.01, expected_rate=10)
+    assert [(r.version, r.needed) for r in rows] == [("a", 8158), ("b", 8158)]
+    assert rows[0].seconds_needed == pytest.approx(8158 / 5)
+    assert variant_evidence([("a", 100), ("b", 0)], 0.05, 0.01, None)[1].seconds_needed is None
