@@ -16,8 +16,8 @@ from .. import conventions as c
 NAME_PATTERN = c.DNS1123_LABEL
 # Lowercase HTTP header names (RFC 9110 token, lowercased): Envoy and HTTP/2 compare them lowercase.
 HEADER_PATTERN = r"^[a-z0-9!#$%&'*+.^_`|~-]+$"
-LABEL_KEY_PATTERN = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
-LABEL_VALUE_PATTERN = r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
+LABEL_KEY_PATTERN = c.LABEL_KEY_PATTERN
+LABEL_VALUE_PATTERN = c.LABEL_VALUE_PATTERN
 # Prometheus durations (units largest first, each at most once): `30s`, `5m`, `1h30m`, `500ms`.
 DURATION_PATTERN = r"^(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?$"
 # Prometheus label names; names starting with `__` are reserved for Prometheus itself.
