@@ -291,7 +291,7 @@ def plan_alerts(rollout: Rollout, object_labels: dict[str, str]) -> AlertsPlan |
     rules = rules_file(rollout)
     if rules is None:
         return None
-    labels = {**object_labels, **analysis.ruleLabels}
+    labels = {**object_labels, **analysis.ruleLabels, **c.MANAGED_BY}  # ownership stays rollgen's
     return AlertsPlan(analysis.alerts, c.alerts_name(rollout.metadata.name), labels, rules)
 
 

@@ -320,3 +320,11 @@ def test_ab_variant_evidence_gives_each_variant_its_sample_size_and_time():
     assert [(r.version, r.needed) for r in rows] == [("a", 8158), ("b", 8158)]
     assert rows[0].seconds_needed == pytest.approx(8158 / 5)
     assert variant_evidence([("a", 100), ("b", 0)], 0.05, 0.01, None)[1].seconds_needed is None
+
+
+def test_a_window_too_short_for_rate_is_a_warning(tmp_path):
+    (tmp_path / "s.yaml").write_text(with_analysis("    window: 30s\n    successRate: {min: 99}"))
+    result = run_cli("validate", "s.yaml", cwd=tmp_path)
+    assert result.exit_code == 0
+    assert "s.yaml:15:13: warning: spec.analysis.window: a 30s rate() window holds fewer than two samples" \
+        in result.stderr

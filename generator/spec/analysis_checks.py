@@ -51,6 +51,11 @@ def check_analysis(rollout: Rollout) -> Iterator[Finding]:
     if a.selector is not None and source != "app":
         yield Finding(base + ("selector",), f"selector only applies to `metrics: app`; {source} metrics "
                       "have fixed label names", "remove it", severity="warning")
+    window = parse_duration(a.window)
+    if window is not None and 0 < window < 60_000:
+        yield Finding(base + ("window",), f"a {a.window} rate() window holds fewer than two samples at common "
+                      "scrape intervals (30s, 1m), so the queries return nothing and no alert can fire",
+                      "use at least four scrape intervals, e.g. `window: 2m`", severity="warning")
     if a.successRate is None and a.latency is None and a.requestRate is None:
         yield Finding(base, "nothing to watch: set at least one of successRate, latency or requestRate",
                       "e.g. `successRate: {min: 99}` and `latency: {percentile: 95, max: 500ms}`")
