@@ -339,10 +339,16 @@ def describe_evidence(rollout: Rollout) -> list[str]:
         must = format_duration(round(row.seconds_needed * 1000)) if row.seconds_needed else "never"
         if hold is not None and row.seconds_needed and row.seconds_needed * 1000 > hold:
             must += f"  (longer than stepDuration {canary.stepDuration})"
-        table.append([str(row.step), f"{row.share}%", _num(row.rate), _num(row.per_window), must])
+        short = "*" if row.per_window < needed else ""
+        table.append([str(row.step), f"{row.share}%", _num(row.rate), _num(row.per_window) + short, must])
     widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
     lines = ["", head, ""]
     lines += ["  " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r)).rstrip() for r in table]
+    if any(row.per_window < needed for row in rows):
+        lines += ["", f"* fewer than {needed} requests per {analysis.window} window: at that step the error-rate "
+                  "alert alone cannot tell the rates apart; hold the step for the time shown"]
+    if hold is not None:
+        lines += [f"steps are held for {canary.stepDuration} (canary.stepDuration)"]
     return lines
 
 
