@@ -328,3 +328,27 @@ def test_a_window_too_short_for_rate_is_a_warning(tmp_path):
     assert result.exit_code == 0
     assert "s.yaml:15:13: warning: spec.analysis.window: a 30s rate() window holds fewer than two samples" \
         in result.stderr
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in SPECS.glob("*.yaml")))
+def test_every_printed_query_is_valid_promql(name):
+    import promql_parser
+
+    from generator.analysis import all_queries
+
+    for q in all_queries(load(name).rollout):
+        for expr in (q.error_ratio, q.latency, q.request_rate):
+            promql_parser.parse(expr)
+
+
+def test_any_string_survives_a_promql_literal():
+    import promql_parser
+    from hypothesis import given, settings, strategies as st
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40))
+    def roundtrip(value):
+        expr = promql_parser.parse(f"m{{a={string_literal(value)}}}")
+        assert [(m.name, m.value) for m in expr.matchers.matchers] == [("a", value)]
+
+    roundtrip()
