@@ -133,9 +133,9 @@ def test_istio_alerts_use_server_side_reports_of_the_canary_workload_in_its_name
 
 
 def test_linkerd_alerts_use_inbound_proxy_metrics_of_the_canary_deployment():
-    rules = rules_file(load("inventory.yaml").rollout)["groups"][0]["rules"]
+    rules = rules_file(load("ledger.yaml").rollout)["groups"][0]["rules"]
     errors, latency, traffic = rules
-    sel = 'direction="inbound", namespace="production", deployment="inventory-v2"'
+    sel = 'direction="inbound", namespace="production", deployment="ledger-v2"'
     assert errors["expr"] == (
         f'(\n  sum(rate(response_total{{{sel}, classification="failure"}}[5m]))\n  or vector(0)\n)\n/\n'
         f"sum(rate(response_total{{{sel}}}[5m]))\n> 0.005")
@@ -183,8 +183,8 @@ def test_prometheus_rule_carries_the_rule_labels_its_prometheus_selects():
 
 
 def test_config_map_holds_a_prometheus_rules_file_named_after_the_service():
-    docs = documents_by_kind(compile_spec_text((SPECS / "inventory.yaml").read_text(), "specs/inventory.yaml"))
-    cm = docs[("ConfigMap", "inventory-canary-alerts")]
+    docs = documents_by_kind(compile_spec_text((SPECS / "ledger.yaml").read_text(), "specs/ledger.yaml"))
+    cm = docs[("ConfigMap", "ledger-canary-alerts")]
     assert list(cm["data"]) == ["alerts.yaml"]
     rules = yaml.safe_load(cm["data"]["alerts.yaml"])
     assert [r["alert"] for r in rules["groups"][0]["rules"]] == ["CanaryHighErrorRate", "CanaryHighLatency",
@@ -256,10 +256,10 @@ def test_promtool_cases_catch_a_rule_that_ignores_the_threshold(tmp_path):
 def test_queries_prints_each_version_side_by_side():
     from conftest import ROOT
 
-    result = run_cli("queries", "specs/inventory.yaml", cwd=ROOT)
+    result = run_cli("queries", "specs/ledger.yaml", cwd=ROOT)
     assert result.exit_code == 0
     out = result.stdout
-    assert out.count('deployment="inventory-v1"') == 4 and out.count('deployment="inventory-v2"') == 4
+    assert out.count('deployment="ledger-v1"') == 4 and out.count('deployment="ledger-v2"') == 4
     assert "# P99 latency (milliseconds)" in out and "# v1 (stable)" in out and "# v2 (canary)" in out
 
 
