@@ -352,3 +352,13 @@ def test_any_string_survives_a_promql_literal():
         assert [(m.name, m.value) for m in expr.matchers.matchers] == [("a", value)]
 
     roundtrip()
+
+
+def test_a_request_rate_the_canary_cannot_reach_is_a_warning(tmp_path):
+    text = with_analysis("    requestRate: {min: 2}\n    expectedRate: 10",
+                         canary="steps: [10, 50, 100]\n    position: 1")
+    (tmp_path / "s.yaml").write_text(text)
+    result = run_cli("validate", "s.yaml", cwd=tmp_path)
+    assert result.exit_code == 0
+    assert ("warning: spec.analysis.requestRate.min: at step 1 (10%) the canary can expect only 1 requests/s, "
+            "below requestRate.min 2: CanaryNoTraffic would fire although the routing works") in result.stderr

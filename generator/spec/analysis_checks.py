@@ -80,6 +80,17 @@ def check_analysis(rollout: Rollout) -> Iterator[Finding]:
     if a.expectedRate is not None and a.successRate is None:
         yield Finding(base + ("expectedRate",), "evidence is computed for successRate; none is set",
                       "add `successRate: {min: 99}`", severity="warning")
+    if a.requestRate is not None and a.expectedRate is not None and spec.canary is not None:
+        starved = [(i + 1, s) for i, s in enumerate(spec.canary.steps)
+                   if a.expectedRate * s / 100 < a.requestRate.min]
+        if starved:
+            step, share = starved[0]
+            yield Finding(base + ("requestRate", "min"),
+                          f"at step {step} ({share}%) the canary can expect only "
+                          f"{a.expectedRate * share / 100:g} requests/s, below requestRate.min "
+                          f"{a.requestRate.min:g}: CanaryNoTraffic would fire although the routing works"
+                          + (f" (steps {', '.join(str(s) for s, _ in starved)})" if len(starved) > 1 else ""),
+                          "lower requestRate.min or give the canary a larger first step", severity="warning")
     for row, hold in evidence_shortfalls(rollout):
         yield Finding(("spec", "canary", "stepDuration"),
                       f"step {row.step} ({row.share}%) is held for {spec.canary.stepDuration} but the canary needs "
