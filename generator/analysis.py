@@ -322,8 +322,46 @@ def canary_evidence(rollout: Rollout) -> list[stats.StepEvidence]:
             for i, share in enumerate(canary.steps)]
 
 
+def ab_evidence(rollout: Rollout) -> list[stats.VariantEvidence]:
+    """Per A/B variant: users needed for `abTest.significance`, and the time at its share of
+    `analysis.expectedRate` (counting requests, an upper bound on users)."""
+    ab_test = getattr(rollout.spec, "abTest", None)
+    significance = getattr(ab_test, "significance", None) if ab_test is not None else None
+    if significance is None or not getattr(ab_test, "variants", None):
+        return []
+    analysis = rollout.spec.analysis
+    rate = analysis.expectedRate if analysis is not None else None
+    return stats.variant_evidence([(v.version, v.weight) for v in ab_test.variants], significance.baseline,
+                                  significance.minDetectableEffect, rate,
+                                  getattr(significance, "confidence", 95) / 100,
+                                  getattr(significance, "power", 80) / 100)
+
+
+def describe_ab_evidence(rollout: Rollout) -> list[str]:
+    rows = ab_evidence(rollout)
+    if not rows:
+        return []
+    sig = rollout.spec.abTest.significance
+    confidence, power = getattr(sig, "confidence", 95), getattr(sig, "power", 80)
+    head = (f"evidence: detecting {_pct(sig.baseline)} → {_pct(sig.baseline + sig.minDetectableEffect)} conversion "
+            f"(two-sided, {number(_decimal(confidence))}% confidence, {number(_decimal(power))}% power) needs "
+            f"{rows[0].needed} users per variant")
+    table = [["variant", "weight", "users needed", "time at its share of expectedRate"]]
+    for row in rows:
+        when = format_duration(round(row.seconds_needed * 1000)) if row.seconds_needed else "-"
+        table.append([row.version, f"{row.weight}%", str(row.needed), when])
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+    lines = ["", head, ""]
+    lines += ["  " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r)).rstrip() for r in table]
+    if any(row.seconds_needed for row in rows):
+        lines += ["", "times count every request as a new user: real tests take longer"]
+    return lines
+
+
 def describe_evidence(rollout: Rollout) -> list[str]:
     """Lines for `rollgen plan`: what each step gives the canary and how long it must be held."""
+    if getattr(rollout.spec, "abTest", None) is not None:
+        return describe_ab_evidence(rollout)
     rows = canary_evidence(rollout)
     if not rows:
         return []

@@ -362,3 +362,16 @@ def test_a_request_rate_the_canary_cannot_reach_is_a_warning(tmp_path):
     assert result.exit_code == 0
     assert ("warning: spec.analysis.requestRate.min: at step 1 (10%) the canary can expect only 1 requests/s, "
             "below requestRate.min 2: CanaryNoTraffic would fire although the routing works") in result.stderr
+
+
+def test_plan_shows_the_sample_size_of_every_ab_variant():
+    from types import SimpleNamespace as NS
+    from generator.analysis import describe_evidence
+
+    rollout = _fake(abTest=NS(variants=[NS(version="variant-a", weight=50), NS(version="variant-b", weight=50)],
+                              significance=NS(baseline=0.05, minDetectableEffect=0.01)))
+    rollout.spec.analysis = NS(expectedRate=10)
+    lines = describe_evidence(rollout)
+    assert lines[1] == ("evidence: detecting 5% → 6% conversion (two-sided, 95% confidence, 80% power) needs "
+                        "8158 users per variant")
+    assert lines[4].split() == ["variant-a", "50%", "8158", "27m", "12s"]
