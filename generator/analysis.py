@@ -81,7 +81,6 @@ class Source:
     unit: str  # unit of the histogram: s | ms
     error: str  # matcher selecting failed responses
     error_meaning: str
-    scope: tuple[str, ...] = field(default=())  # extra matchers for every series (e.g. reporter)
 
     def matchers(self, rollout: Rollout, version: str) -> list[str]:
         name, ns = rollout.metadata.name, rollout.metadata.namespace
