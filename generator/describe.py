@@ -67,6 +67,7 @@ def plan_table(rollout: Rollout, source: str) -> str:
     lines = [f"{live.name} in {live.namespace} ({spec.mesh}, {live.stage}) from {source}"]
     if spec.canary is None:
         lines.extend(strategy_lines(rollout))
+        lines.extend(describe_evidence(rollout))
         lines.append("")
         lines.append("routing (first match wins):" if len(live.rules) > 1 else "routing:")
         lines.extend(f"  {i}. {describe_rule(live, r)}" if len(live.rules) > 1 else f"  {describe_rule(live, r)}"

@@ -5,13 +5,15 @@ version v of service s in namespace n carries), written here independently of th
 query code; the expectations (which alert fires when) come from the spec's thresholds. The rule
 file under test is the one rollgen generated, so the test proves the shipped rules mean what they say.
 
-Scenarios for the version under test, each next to decoys that must not count (the stable version
+Scenarios for each version under test (a canary, a preview, every A/B variant), while the other
+versions under test are healthy and next to decoys that must not count (the stable version
 failing, another service's version of the same name, the same service in another namespace, and
 for Istio the client-side report of the same requests):
   healthy  — traffic, no errors, fast: nothing fires
   erroring — 10 % 5xx: the error-rate alert fires, but only after `for`
   slow     — every request far above the latency limit: the latency alert fires
-  idle     — series present but no requests: only the no-traffic alert fires (when requestRate is set)
+  idle     — series present but no requests: only the no-traffic alert fires (when the version has a
+             share of traffic and requestRate is set)
   absent   — no series at all (never deployed or never scraped): same as idle
 """
 
@@ -95,9 +97,11 @@ def traffic(rollout: Rollout, version: str, rps: float, error_share: float, slow
     return out
 
 
-def decoys(rollout: Rollout, tested: str, baseline: str, samples: int) -> list[dict]:
-    """Failing, slow traffic that is not the version under test's and must not move its alerts."""
-    out = traffic(rollout, baseline, RPS, 0.5, True, samples)
+def decoys(rollout: Rollout, tested: str, baseline: str | None, samples: int) -> list[dict]:
+    """Failing, slow traffic that is not the version under test's and must not move its alerts:
+    the baseline version (when it is not itself under test), another service's version of the same
+    name, the same service in another namespace, and Istio's client-side report."""
+    out = traffic(rollout, baseline, RPS, 0.5, True, samples) if baseline else []
     out += traffic(rollout, tested, RPS, 0.5, True, samples, service="other")
     out += traffic(rollout, tested, RPS, 0.5, True, samples, namespace="elsewhere")
     if metrics_source(rollout) == "istio":
@@ -116,17 +120,19 @@ def _expected(rule: dict, rollout: Rollout, tested, rendered: dict[str, str]) ->
 
 
 def rules_test(rollout: Rollout, rules: dict, rule_file: str) -> dict:
-    """A `promtool test rules` document for the generated `rules` (a `groups:` mapping)."""
+    """A `promtool test rules` document for the generated `rules` (a `groups:` mapping): every
+    scenario for each version under test, while the other versions under test are healthy."""
     analysis = rollout.spec.analysis
-    (tested,) = versions_under_test(rollout)
+    all_tested = versions_under_test(rollout)
+    names = {v.version for v in all_tested}
     group = rules["groups"][0]
-    by_name = {r["alert"]: r for r in group["rules"]}
+    by_name = {(r["alert"], r["labels"]["version"]): r for r in group["rules"]}
+    alerts = {alert for alert, _ in by_name}
     for_s = parse_duration(analysis.for_) // 1000
     window_s = parse_duration(analysis.window) // 1000
     late = for_s + window_s + 120  # the condition has held for `for` and the window is full
     early = max(for_s // 2, 1)  # true already, but not yet for `for`
     samples = late // SCRAPE + 2
-    base_series = decoys(rollout, tested.version, tested.baseline, samples)
     _, unit = histogram_metric(rollout)
     slow_value = None
     if analysis.latency is not None:
@@ -140,47 +146,53 @@ def rules_test(rollout: Rollout, rules: dict, rule_file: str) -> dict:
         ms = value * 1000
         return (f"{ms.normalize():f}ms" if ms < 1000 else f"{value.normalize():f}s")
 
-    def fired(alert: str, rendered: dict[str, str]) -> list[dict]:
-        return [_expected(by_name[alert], rollout, tested, rendered)]
+    tests = []
+    for tested in all_tested:
+        others = [o for o in all_tested if o is not tested]
+        background = decoys(rollout, tested.version, None if tested.baseline in names else tested.baseline,
+                            samples)
+        for other in others:
+            background += traffic(rollout, other.version, RPS, 0, False, samples)
 
-    def case(name: str, series: list[dict], expectations: dict[str, list | None]) -> dict:
-        checks = []
-        for alert, exp in expectations.items():
-            if alert not in by_name:
-                continue
-            if exp is None:
-                checks.append({"eval_time": f"{early}s", "alertname": alert, "exp_alerts": []})
-                continue
-            checks.append({"eval_time": f"{late}s", "alertname": alert, "exp_alerts": exp})
-        return {"name": f"{rollout.metadata.name}: {name}", "interval": f"{SCRAPE}s",
-                "input_series": base_series + series, "alert_rule_test": checks}
+        def fired(alert: str, rendered: dict[str, str]) -> list[dict]:
+            return [_expected(by_name[(alert, tested.version)], rollout, tested, rendered)]
 
-    nothing = {ALERT_ERRORS: [], ALERT_LATENCY: []}
-    no_traffic_fires = fired(ALERT_NO_TRAFFIC, {'{{ $value | printf "%.2f" }}': "0.00"}) \
-        if tested.share and ALERT_NO_TRAFFIC in by_name else []
-    with_traffic = traffic(rollout, tested.version, RPS, 0, False, samples)
-    tests = [
-        case("a healthy canary fires nothing", with_traffic, {**nothing, ALERT_NO_TRAFFIC: []}),
-        case("an erroring canary does not fire before `for`",
-             traffic(rollout, tested.version, RPS, 0.1, False, samples), {ALERT_ERRORS: None}),
-        case("an erroring canary fires the error-rate alert",
-             traffic(rollout, tested.version, RPS, 0.1, False, samples),
-             {ALERT_ERRORS: fired(ALERT_ERRORS, {"{{ $value | humanizePercentage }}": "10%"}),
-              ALERT_LATENCY: [], ALERT_NO_TRAFFIC: []}),
-        case("an idle canary fires only the no-traffic alert",
-             traffic(rollout, tested.version, 0, 0, False, samples),
-             {**nothing, ALERT_NO_TRAFFIC: no_traffic_fires}),
-        case("a canary without any series fires only the no-traffic alert", [],
-             {**nothing, ALERT_NO_TRAFFIC: no_traffic_fires}),
-    ]
-    if slow_value is not None:
-        rendered = {'{{ $value | printf "%.0f" }}ms': render_latency(slow_value),
-                    "{{ $value | humanizeDuration }}": render_latency(slow_value)}
-        tests.append(case("a slow canary fires the latency alert",
-                          traffic(rollout, tested.version, RPS, 0, True, samples),
-                          {ALERT_LATENCY: fired(ALERT_LATENCY, rendered), ALERT_ERRORS: [],
-                           ALERT_NO_TRAFFIC: []}))
-        tests.append(case("a slow canary does not fire before `for`",
-                          traffic(rollout, tested.version, RPS, 0, True, samples), {ALERT_LATENCY: None}))
+        def case(name: str, series: list[dict], expectations: dict[str, list | None]) -> dict:
+            checks = []
+            for alert, exp in expectations.items():
+                if alert not in alerts:
+                    continue
+                if exp is None:
+                    checks.append({"eval_time": f"{early}s", "alertname": alert, "exp_alerts": []})
+                else:
+                    checks.append({"eval_time": f"{late}s", "alertname": alert, "exp_alerts": exp})
+            return {"name": f"{rollout.metadata.name} {tested.role} {tested.version}: {name}",
+                    "interval": f"{SCRAPE}s", "input_series": background + series, "alert_rule_test": checks}
+
+        nothing = {ALERT_ERRORS: [], ALERT_LATENCY: []}
+        starved = (fired(ALERT_NO_TRAFFIC, {'{{ $value | printf "%.2f" }}': "0.00"})
+                   if (ALERT_NO_TRAFFIC, tested.version) in by_name else [])
+        erroring = traffic(rollout, tested.version, RPS, 0.1, False, samples)
+        tests += [
+            case("a healthy version fires nothing", traffic(rollout, tested.version, RPS, 0, False, samples),
+                 {**nothing, ALERT_NO_TRAFFIC: []}),
+            case("an erroring version does not fire before `for`", erroring, {ALERT_ERRORS: None}),
+            case("an erroring version fires the error-rate alert", erroring,
+                 {ALERT_ERRORS: fired(ALERT_ERRORS, {"{{ $value | humanizePercentage }}": "10%"}),
+                  ALERT_LATENCY: [], ALERT_NO_TRAFFIC: []}),
+            case("an idle version fires only the no-traffic alert",
+                 traffic(rollout, tested.version, 0, 0, False, samples), {**nothing, ALERT_NO_TRAFFIC: starved}),
+            case("a version without any series fires only the no-traffic alert", [],
+                 {**nothing, ALERT_NO_TRAFFIC: starved}),
+        ]
+        if slow_value is not None:
+            rendered = {'{{ $value | printf "%.0f" }}ms': render_latency(slow_value),
+                        "{{ $value | humanizeDuration }}": render_latency(slow_value)}
+            slow = traffic(rollout, tested.version, RPS, 0, True, samples)
+            tests += [
+                case("a slow version fires the latency alert", slow,
+                     {ALERT_LATENCY: fired(ALERT_LATENCY, rendered), ALERT_ERRORS: [], ALERT_NO_TRAFFIC: []}),
+                case("a slow version does not fire before `for`", slow, {ALERT_LATENCY: None}),
+            ]
     interval = parse_duration(group.get("interval", "1m")) // 1000
     return {"rule_files": [rule_file], "evaluation_interval": f"{interval}s", "tests": tests}

@@ -375,3 +375,32 @@ def test_plan_shows_the_sample_size_of_every_ab_variant():
     assert lines[1] == ("evidence: detecting 5% → 6% conversion (two-sided, 95% confidence, 80% power) needs "
                         "8158 users per variant")
     assert lines[4].split() == ["variant-a", "50%", "8158", "27m", "12s"]
+
+
+def test_a_blue_green_preview_gets_error_and_latency_alerts_but_no_traffic_expectation():
+    spec = (SPECS / "billing.yaml").read_text() + (
+        "  analysis:\n    successRate: {min: 99}\n    latency: {max: 1s}\n    requestRate: {min: 1}\n")
+    rules = alert_rules(compile_spec_text(spec))["groups"][0]["rules"]
+    assert [(r["alert"], r["labels"]["version"]) for r in rules] == [
+        ("CanaryHighErrorRate", "green"), ("CanaryHighLatency", "green")]
+    assert rules[0]["annotations"]["summary"] == "preview green of billing in production: error rate above 1%"
+    assert rules[0]["annotations"]["description"].endswith("Do not cut over; blue keeps serving.")
+    assert 'destination_service_name=~"billing|billing-green"' in rules[0]["expr"]
+
+
+def test_every_ab_variant_gets_its_own_alerts():
+    rules = rules_file(load("storefront.yaml").rollout)["groups"][0]["rules"]
+    assert [(r["alert"], r["labels"]["version"]) for r in rules] == [
+        (alert, version) for version in ("variant-a", "variant-b")
+        for alert in ("CanaryHighErrorRate", "CanaryHighLatency", "CanaryNoTraffic")]
+    assert all("> 0.001" in r["expr"] for r in rules if r["alert"] == "CanaryHighErrorRate")
+    assert 'destination_workload="storefront-variant-b"' in rules[3]["expr"]
+
+
+def test_plan_shows_ab_sample_sizes_for_the_example():
+    from conftest import ROOT
+
+    result = run_cli("plan", "specs/storefront.yaml", cwd=ROOT)
+    assert "detecting 5% → 6% conversion (two-sided, 95% confidence, 80% power) needs 8158 users per variant" \
+        in result.stdout
+    assert "variant-b  50%     8158          9m 4s" in result.stdout

@@ -100,4 +100,20 @@ def check_analysis(rollout: Rollout) -> Iterator[Finding]:
                       "(analysis.evidence); `rollgen plan` shows every step", severity="warning")
 
 
-RULES = (check_durations, check_analysis)
+def check_significance(rollout: Rollout) -> Iterator[Finding]:
+    ab_test = rollout.spec.abTest
+    sig = ab_test.significance if ab_test is not None else None
+    if sig is None:
+        return
+    path = ("spec", "abTest", "significance", "minDetectableEffect")
+    target = sig.baseline + sig.minDetectableEffect
+    if sig.minDetectableEffect == 0:
+        yield Finding(path, "must not be 0: no sample is large enough to detect no change",
+                      "e.g. `0.01` to detect 5% → 6%")
+    elif not 0 < target < 1:
+        yield Finding(path, f"baseline + minDetectableEffect must be a conversion rate between 0 and 1 "
+                      f"(got {sig.baseline:g} + {sig.minDetectableEffect:g} = {target:g})",
+                      "both are proportions: 0.05 is 5%")
+
+
+RULES = (check_durations, check_analysis, check_significance)

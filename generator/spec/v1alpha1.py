@@ -254,12 +254,25 @@ class Variant(Model):
                         "the variants' weights sum to 100.", ge=0, le=100)
 
 
+class Significance(Model):
+    baseline: float = Field(description="Conversion rate of the control (the first variant), a proportion, e.g. "
+                            "`0.05` for 5%.", gt=0, lt=1)
+    minDetectableEffect: float = Field(
+        description="Smallest absolute change of the conversion rate worth detecting, e.g. `0.01` (5% → 6%).",
+        gt=-1, lt=1)
+    confidence: float = Field(95, description="Confidence in percent (two-sided test). Default: 95.", gt=50, lt=100)
+    power: float = Field(80, description="Statistical power in percent. Default: 80.", gt=50, lt=100)
+
+
 class ABTest(Model):
     cookie: Optional[Cookie] = Field(
         None, description="The sticky assignment: requests carrying `<name>=<value>` reach that value's "
         "variant; new users are split by weight and get the cookie with the response.")
     variants: Optional[list[Variant]] = Field(
         None, description="The variants, at least two, each a version with a cookie value and a weight.")
+    significance: Optional[Significance] = Field(
+        None, description="What the test must be able to detect: `rollgen plan` shows the users each variant needs "
+        "(two-proportion sample size) and, with `analysis.expectedRate`, how long that takes.")
 
 
 class Route(Model):
