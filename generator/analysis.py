@@ -32,13 +32,13 @@ class VersionUnderTest:
 def versions_under_test(rollout: Rollout, position: int | None = None) -> tuple[VersionUnderTest, ...]:
     """The versions a spec is testing at `position` (default: the live one): a canary's new version,
     a blue/green preview, every A/B variant (compared with the first). A steady-state service tests
-    nothing. Strategies are read with getattr so that spec models without them work unchanged."""
+    nothing. A new strategy plugs into queries, alerts and evidence by adding its case here."""
     spec = rollout.spec
-    blue_green = getattr(spec, "blueGreen", None)
-    if blue_green is not None and getattr(blue_green, "preview", None):
+    blue_green = spec.blueGreen
+    if blue_green is not None and blue_green.preview:
         return (VersionUnderTest(blue_green.preview, "preview", blue_green.active, None),)
-    ab_test = getattr(spec, "abTest", None)
-    if ab_test is not None and getattr(ab_test, "variants", None):
+    ab_test = spec.abTest
+    if ab_test is not None and ab_test.variants:
         control = ab_test.variants[0].version
         return tuple(VersionUnderTest(v.version, "variant", control, v.weight) for v in ab_test.variants)
     if spec.canary is not None:
@@ -324,16 +324,15 @@ def canary_evidence(rollout: Rollout) -> list[stats.StepEvidence]:
 def ab_evidence(rollout: Rollout) -> list[stats.VariantEvidence]:
     """Per A/B variant: users needed for `abTest.significance`, and the time at its share of
     `analysis.expectedRate` (counting requests, an upper bound on users)."""
-    ab_test = getattr(rollout.spec, "abTest", None)
-    significance = getattr(ab_test, "significance", None) if ab_test is not None else None
-    if significance is None or not getattr(ab_test, "variants", None):
+    ab_test = rollout.spec.abTest
+    significance = ab_test.significance if ab_test is not None else None
+    if significance is None or not ab_test.variants:
         return []
     analysis = rollout.spec.analysis
     rate = analysis.expectedRate if analysis is not None else None
     return stats.variant_evidence([(v.version, v.weight) for v in ab_test.variants], significance.baseline,
                                   significance.minDetectableEffect, rate,
-                                  getattr(significance, "confidence", 95) / 100,
-                                  getattr(significance, "power", 80) / 100)
+                                  significance.confidence / 100, significance.power / 100)
 
 
 def describe_ab_evidence(rollout: Rollout) -> list[str]:
@@ -341,7 +340,7 @@ def describe_ab_evidence(rollout: Rollout) -> list[str]:
     if not rows:
         return []
     sig = rollout.spec.abTest.significance
-    confidence, power = getattr(sig, "confidence", 95), getattr(sig, "power", 80)
+    confidence, power = sig.confidence, sig.power
     head = (f"evidence: detecting {_pct(sig.baseline)} → {_pct(sig.baseline + sig.minDetectableEffect)} conversion "
             f"(two-sided, {number(_decimal(confidence))}% confidence, {number(_decimal(power))}% power) needs "
             f"{rows[0].needed} users per variant")
@@ -359,7 +358,7 @@ def describe_ab_evidence(rollout: Rollout) -> list[str]:
 
 def describe_evidence(rollout: Rollout) -> list[str]:
     """Lines for `rollgen plan`: what each step gives the canary and how long it must be held."""
-    if getattr(rollout.spec, "abTest", None) is not None:
+    if rollout.spec.abTest is not None:
         return describe_ab_evidence(rollout)
     rows = canary_evidence(rollout)
     if not rows:

@@ -368,7 +368,7 @@ def test_plan_shows_the_sample_size_of_every_ab_variant():
     from generator.analysis import describe_evidence
 
     rollout = _fake(abTest=NS(variants=[NS(version="variant-a", weight=50), NS(version="variant-b", weight=50)],
-                              significance=NS(baseline=0.05, minDetectableEffect=0.01)))
+                              significance=NS(baseline=0.05, minDetectableEffect=0.01, confidence=95, power=80)))
     rollout.spec.analysis = NS(expectedRate=10)
     lines = describe_evidence(rollout)
     assert lines[1] == ("evidence: detecting 5% → 6% conversion (two-sided, 95% confidence, 80% power) needs "
