@@ -157,10 +157,10 @@ def _no_moves(spec: LoadedSpec, verb: str) -> InvalidInput:
 
 def refuse_unmovable(spec: LoadedSpec, verb: str) -> None:
     """Platform specs have nothing to move, and Flagger moves its rollouts itself."""
-    if spec.kind == "Platform":
-        raise _refuse(spec, ("kind",), f"a Platform spec installs Flagger; there is nothing to {verb}",
-                      f"{verb} moves a Rollout")
+    from .load import require_rollout
     from .spec.flagger_checks import is_flagger
+
+    require_rollout(spec, verb.replace(" ", ""))
 
     if is_flagger(spec.rollout):
         name, ns = spec.rollout.metadata.name, spec.rollout.metadata.namespace

@@ -22,7 +22,7 @@ own status metric. Facts about Flagger (v1.44) this module encodes, each checked
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from . import conventions as c
 from .plan import HeaderCondition, WorkloadPlan
@@ -205,6 +205,7 @@ class FlaggerPlan:
     templates: tuple[MetricTemplatePlan, ...]
     alert_providers: tuple[AlertProviderPlan, ...]
     status_rule: StatusRulePlan | None
+    alerts: object = None  # analysis.AlertsPlan: the status rule beside the analysis alerts, when wanted
 
     # The plan protocol render.py relies on.
     @property
@@ -371,7 +372,7 @@ def status_rule(inputs: FlaggerInputs) -> StatusRulePlan:
         alert="CanaryRolledBack",
         expr=expr,
         for_="1m",
-        labels={"severity": "critical", **inputs.alert_labels, "service": name, "namespace": ns},
+        labels={**inputs.alert_labels, "service": name, "namespace": ns},
         annotations={
             "summary": f"Flagger rolled back {name} in {ns}",
             "description": f"Flagger's analysis of {name} in {ns} failed and the new version was rolled "
@@ -508,7 +509,9 @@ def flagger_inputs(rollout, source: str) -> FlaggerInputs:
         step_weights=tuple(getattr(block, "steps", None) or ()) if strategy == "canary" else (),
         iterations=getattr(block, "iterations", None),
         match=tuple((HeaderCondition.of(m),) for m in (getattr(block, "match", None) or [])),
-        metric_interval=analysis.window if "window" in fields else None,
+        # The range of each check's query: the spec's window, else Flagger's own default (1m), which
+        # holds enough scrapes even when the analysis runs more often.
+        metric_interval=analysis.window if "window" in fields else "1m",
         success_min=analysis.successRate.min if analysis.successRate else None,
         latency_max_ms=duration_ms(latency.max) if latency else None,
         # Flagger's builtin request-duration is P99: used unless the spec names another percentile.
@@ -527,5 +530,26 @@ def flagger_inputs(rollout, source: str) -> FlaggerInputs:
     )
 
 
+def status_rule_dict(rule: StatusRulePlan) -> dict:
+    return {"alert": rule.alert, "expr": rule.expr, "for": rule.for_, "labels": dict(rule.labels),
+            "annotations": dict(rule.annotations)}
+
+
+def plan_flagger_alerts(rollout, plan: FlaggerPlan):
+    """The analysis alerts of the canary workload plus the rule on Flagger's status, delivered as the
+    analysis says (PrometheusRule or ConfigMap, `<name>-canary-alerts`)."""
+    from .analysis import AlertsPlan, rules_file
+
+    analysis = rollout.spec.analysis
+    if plan.status_rule is None:
+        return None
+    rules = rules_file(rollout) or {"groups": [{
+        "name": c.alert_group_name(plan.name, plan.namespace), "interval": analysis.interval, "rules": []}]}
+    rules["groups"][0]["rules"].append(status_rule_dict(plan.status_rule))
+    labels = {**plan.labels, **analysis.ruleLabels, **c.MANAGED_BY}
+    return AlertsPlan(analysis.alerts, c.alerts_name(plan.name), labels, rules)
+
+
 def plan_flagger(rollout, source: str) -> FlaggerPlan:
-    return build_flagger_plan(flagger_inputs(rollout, source))
+    plan = build_flagger_plan(flagger_inputs(rollout, source))
+    return replace(plan, alerts=plan_flagger_alerts(rollout, plan))

@@ -64,6 +64,16 @@ def _located_findings(located: Located, filename: str, findings) -> list[Diagnos
     return out
 
 
+def require_rollout(spec: LoadedSpec, command: str) -> None:
+    """Commands about a service's traffic refuse a Platform spec with a located error."""
+    if spec.kind != "Rollout":
+        line, col = spec.located.position(("kind",))
+        raise InvalidInput([Diagnostic(spec.source, line, col, "kind",
+                                       f"`rollgen {command}` works on a Rollout; this is a {spec.kind} spec",
+                                       "a Platform spec installs Flagger; try `rollgen plan` or `rollgen "
+                                       "status-commands` on it")])
+
+
 def check_document(document) -> list:
     """The meaning checks of a document's kind."""
     if document.kind == "Platform":

@@ -30,7 +30,7 @@ def build_platform_chart(synth, plan):
 
 def build_flagger_chart(synth, plan):
     """A rollout Flagger delivers: its target Deployment and what Flagger reads, nothing Flagger owns."""
-    from .constructs import core, flagger
+    from .constructs import core, flagger, prometheus
 
     chart = synth.chart(plan.namespace)
     core.Deployment(chart, plan, plan.workload)
@@ -39,12 +39,14 @@ def build_flagger_chart(synth, plan):
         flagger.MetricTemplate(chart, plan, template)
     for provider in plan.alert_providers:
         flagger.AlertProvider(chart, plan, provider)
+    if plan.alerts is not None:
+        prometheus.alerts(chart, plan)
     return chart
 
 
 def build_chart(synth, plan: Plan):
     """All objects of one plan in one chart, in a fixed order."""
-    from .constructs import core, istio, routes
+    from .constructs import core, istio, prometheus, routes
     from .platform_plan import PlatformPlan
 
     if isinstance(plan, PlatformPlan):
@@ -63,6 +65,8 @@ def build_chart(synth, plan: Plan):
         istio.VirtualService(chart, plan)
     else:
         routes.HTTPRoute(chart, plan)
+    if plan.alerts is not None:
+        prometheus.alerts(chart, plan)
     return chart
 
 

@@ -20,6 +20,8 @@ STRATEGIES = {"istio": ("canary", "blueGreen", "abTest"), "linkerd": ("canary", 
 STRATEGY_WORDS = {"canary": "a canary", "blueGreen": "blue/green", "abTest": "an A/B test"}
 COMMAND_HOOKS = ("pre-rollout", "rollout", "post-rollout")
 GATE_HOOKS = ("confirm-rollout", "confirm-promotion", "confirm-traffic-increase", "rollback")
+FLAGGER_ONLY_FIELDS = {"canary": ("stepWeight", "maxWeight"), "blueGreen": ("iterations",),
+                       "abTest": ("iterations", "match"), "analysis": ("threshold",)}
 MIN_INTERVAL_SECONDS = 10  # Flagger runs an analysis at most every 10s (shorter intervals are raised)
 
 
@@ -57,6 +59,13 @@ def check_manual_has_no_flagger_blocks(rollout) -> Iterator[Finding]:
         if value:
             yield Finding(("spec", name), f"`{name}` is only used with `delivery: flagger`",
                           "add `delivery: flagger`, or remove the block", key=True)
+    # Fields of the strategy blocks that only Flagger reads.
+    for block, fields in FLAGGER_ONLY_FIELDS.items():
+        value = getattr(rollout.spec, block, None)
+        for name in fields:
+            if value is not None and name in value.model_fields_set:
+                yield Finding(("spec", block, name), f"`{block}.{name}` is only used with `delivery: flagger`",
+                              "add `delivery: flagger`, or remove it", key=True)
 
 
 def check_workload(rollout) -> Iterator[Finding]:
@@ -89,7 +98,14 @@ def check_strategy(rollout) -> Iterator[Finding]:
                       "e.g. `canary: {stepWeight: 10, maxWeight: 50}`")
         return
     if strategy is None:
-        return  # more than one strategy: reported by the strategy rule every spec goes through
+        # More than one strategy is reported for every spec; with Flagger it is also what its CRD rejects.
+        if "canary" in given:
+            other = next(g for g in given if g != "canary")
+            yield Finding(("spec", "canary"),
+                          "Flagger's Canary takes exactly one of stepWeight, stepWeights and iterations (its CRD "
+                          f"rejects weights beside the iterations of `{other}`): {STRATEGY_WORDS[other]} has no weights",
+                          f"remove the `canary` block; Flagger promotes after `{other}.iterations`", key=True)
+        return
     provider = provider_of(rollout)
     if strategy not in STRATEGIES[provider]:
         hint = ("Linkerd also implements the Gateway API: set `flagger.provider: gatewayapi:v1`"

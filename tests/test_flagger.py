@@ -1,0 +1,140 @@
+"""`delivery: flagger`: the reference's four Flagger Canaries field for field (webhooks where Flagger
+reads them), nothing Flagger owns, and the combinations Flagger rejects or misreads as errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import FLAGGER_EXAMPLES, SPECS, compile_spec_text, documents_by_kind, run_cli
+
+FLAGGER_OWNED = {"VirtualService", "DestinationRule", "HTTPRoute", "Service", "TrafficSplit"}
+
+
+def compiled(name: str) -> dict[tuple[str, str], dict]:
+    return documents_by_kind(compile_spec_text((SPECS / name).read_text(), f"specs/{name}"))
+
+
+def canary_of(name: str) -> dict:
+    docs = compiled(name)
+    (canary,) = [d for (kind, _), d in docs.items() if kind == "Canary"]
+    return canary
+
+
+
+
+
+@pytest.mark.parametrize("name", FLAGGER_EXAMPLES)
+def test_nothing_flagger_owns_is_generated_and_the_target_is_the_deployment(name):
+    docs = compiled(name)
+    assert not {kind for kind, _ in docs} & FLAGGER_OWNED
+    canary = canary_of(name)
+    target = canary["spec"]["targetRef"]
+    assert target == {"apiVersion": "apps/v1", "kind": "Deployment", "name": canary["metadata"]["name"]}
+    deployment = docs[("Deployment", target["name"])]
+    assert deployment["spec"]["selector"]["matchLabels"] == {"app": target["name"]}
+    # Flagger generates `<name>-primary` and `<name>-canary`: they must still be valid names.
+    assert len(target["name"] + "-primary") <= 63
+    assert canary["spec"]["provider"]  # always explicit, never the controller's default
+    assert "webhooks" not in canary["spec"]  # pruned by the API server there: they belong in analysis
+
+
+def test_istio_canary_matches_the_reference_field_for_field():
+    spec = canary_of("flagger-canary-istio.yaml")["spec"]
+    assert spec["provider"] == "istio"
+    assert spec["service"] == {"port": 8080, "targetPort": 8080}
+    analysis = spec["analysis"]
+    assert {k: analysis[k] for k in ("interval", "threshold", "maxWeight", "stepWeight")} == {
+        "interval": "1m", "threshold": 5, "maxWeight": 50, "stepWeight": 10}
+    assert analysis["metrics"] == [
+        {"name": "request-success-rate", "thresholdRange": {"min": 99}, "interval": "1m"},
+        {"name": "request-duration", "thresholdRange": {"max": 500}, "interval": "1m"}]
+    assert analysis["webhooks"] == [
+        {"name": "pre-rollout", "type": "pre-rollout", "url": "http://flagger-loadtester/", "timeout": "15s",
+         "metadata": {"type": "bash", "cmd": "curl -sd 'test' http://backend-canary.payments:8080/healthz"}},
+        {"name": "load-test", "type": "rollout", "url": "http://flagger-loadtester/", "timeout": "5s",
+         "metadata": {"cmd": "hey -z 1m -q 10 -c 2 http://backend-canary.payments:8080/"}}]
+    assert set(analysis) == {"interval", "threshold", "maxWeight", "stepWeight", "metrics", "webhooks"}
+
+
+def test_linkerd_canary_uses_the_linkerd_provider_and_its_builtin_metrics():
+    spec = canary_of("flagger-canary-linkerd.yaml")["spec"]
+    assert spec["provider"] == "linkerd"
+    assert "gatewayRefs" not in spec["service"]
+    assert [m["name"] for m in spec["analysis"]["metrics"]] == ["request-success-rate", "request-duration"]
+    assert all("templateRef" not in m for m in spec["analysis"]["metrics"])
+    assert (spec["analysis"]["stepWeight"], spec["analysis"]["maxWeight"]) == (10, 50)
+
+
+def test_ab_test_routes_beta_users_by_header_for_ten_iterations():
+    spec = canary_of("flagger-ab-test.yaml")["spec"]
+    analysis = spec["analysis"]
+    assert analysis["iterations"] == 10
+    assert analysis["match"] == [{"headers": {"x-user-type": {"exact": "beta"}}}]
+    assert not {"stepWeight", "maxWeight", "stepWeights"} & set(analysis)
+    assert analysis["threshold"] == 5  # the Canary CRD requires it; the reference omits it
+    assert spec["service"] == {"port": 80, "targetPort": 8080}
+
+
+def test_blue_green_has_iterations_without_the_weights_flaggers_crd_rejects_beside_them():
+    analysis = canary_of("flagger-blue-green.yaml")["spec"]["analysis"]
+    assert (analysis["iterations"], analysis["threshold"]) == (2, 10)
+    assert not {"stepWeight", "maxWeight", "stepWeights", "match"} & set(analysis)
+    gate = analysis["webhooks"][-1]
+    assert gate == {"name": "promotion-gate", "type": "confirm-promotion",
+                    "url": "http://flagger-loadtester/gate/check"}
+
+
+def test_gateway_api_canary_attaches_to_the_service_and_checks_linkerd_metrics_through_templates():
+    docs = compiled("flagger-canary-gateway-api.yaml")
+    spec = docs[("Canary", "accounts")]["spec"]
+    assert spec["provider"] == "gatewayapi:v1"
+    assert spec["service"]["gatewayRefs"] == [
+        {"name": "accounts", "namespace": "billing", "group": "core", "kind": "Service", "port": 9898}]
+    assert spec["analysis"]["stepWeights"] == [5, 10, 25, 50]
+    assert not {"stepWeight", "maxWeight"} & set(spec["analysis"])
+    metrics = {m["name"]: m for m in spec["analysis"]["metrics"]}
+    assert metrics["request-success-rate"]["templateRef"] == {"name": "accounts-request-success-rate",
+                                                              "namespace": "billing"}
+    assert metrics["request-duration"]["thresholdRange"] == {"max": 500}
+    assert metrics["request-rate"]["thresholdRange"] == {"min": 1}
+    assert spec["analysis"]["interval"] == "30s"
+    assert all(m["interval"] == "1m" for m in metrics.values())  # Flagger's default query range
+    for name in ("accounts-request-success-rate", "accounts-request-duration", "accounts-request-rate"):
+        template = docs[("MetricTemplate", name)]["spec"]
+        assert template["provider"] == {"type": "prometheus", "address": "http://prometheus:9090"}
+        assert 'deployment="{{ target }}"' in template["query"] and "[{{ interval }}]" in template["query"]
+    provider = docs[("AlertProvider", "accounts-on-call")]["spec"]
+    assert provider == {"type": "slack", "channel": "billing-deploys", "secretRef": {"name": "slack-webhook"}}
+    assert spec["analysis"]["alerts"] == [{"name": "on-call", "severity": "warn",
+                                           "providerRef": {"name": "accounts-on-call"}}]
+
+
+@pytest.mark.parametrize("name", FLAGGER_EXAMPLES)
+def test_a_failed_flagger_rollout_alerts_on_flaggers_own_status_metric(name):
+    docs = compiled(name)
+    rules = [d for (kind, _), d in docs.items() if kind == "PrometheusRule"]
+    exprs = [r["expr"] for doc in rules for g in doc["spec"]["groups"] for r in g["rules"]]
+    canary = canary_of(name)["metadata"]
+    assert any(f'flagger_canary_status{{name="{canary["name"]}", namespace="{canary["namespace"]}"}}' in e
+               for e in exprs)
+
+
+def test_status_commands_print_the_references_monitoring_commands(workdir):
+    result = run_cli("status-commands", "specs/flagger-canary-istio.yaml", cwd=workdir)
+    assert result.exit_code == 0, result.output
+    assert "kubectl -n payments get canaries --watch" in result.stdout
+    assert "kubectl -n payments describe canary backend" in result.stdout
+    assert "kubectl -n payments get events --sort-by='.lastTimestamp'" in result.stdout
+
+
+def test_status_commands_refuse_a_manual_rollout(workdir):
+    result = run_cli("status-commands", "specs/backend.yaml", cwd=workdir)
+    assert result.exit_code == 1
+    assert "delivered manually" in result.stderr
+
+
+def test_plan_describes_what_flagger_will_do(workdir):
+    result = run_cli("plan", "specs/flagger-canary-istio.yaml", cwd=workdir)
+    assert result.exit_code == 0, result.output
+    assert "10% → 20% → 30% → 40% → 50%" in result.stdout
+    assert "rollback: after 5 failed checks" in result.stdout
