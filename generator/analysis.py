@@ -62,7 +62,7 @@ def versions_compared(rollout: Rollout) -> list[tuple[str, str]]:
         return [(v.name, "live") for v in rollout.spec.versions]
     baseline_role = {"canary": "stable", "preview": "active", "variant": "control", "flagger": "primary"}
     out = [(t.baseline, baseline_role[t.role]) for t in tested if t.baseline not in {x.version for x in tested}]
-    out += [(t.version, t.role) for t in tested]
+    out += [(t.version, "canary" if t.role == "flagger" else t.role) for t in tested]
     return list(dict.fromkeys(out))
 
 

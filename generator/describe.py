@@ -157,7 +157,8 @@ def other_table(document, source: str) -> str:
                      "canary, the rest the primary")
     lines.append(f"rollback: after {a.threshold} failed checks ({a.threshold} × {a.interval})")
     for m in a.metrics:
-        bound = f">= {m.min}" if m.min is not None else f"<= {m.max}"
+        unit = "%" if "success" in m.name else "/s" if m.name == "request-rate" else "ms"
+        bound = f">= {m.min}{unit}" if m.min is not None else f"<= {m.max}{unit}"
         lines.append(f"check: {m.name} {bound} over {m.interval}" + (f" (MetricTemplate {m.template})" if m.template else " (Flagger builtin)"))
     for h in a.webhooks:
         lines.append(f"webhook: {h.name} ({h.type}) → {h.url}")
