@@ -278,4 +278,5 @@ def check_schema(located: Located, filename: str) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     for error in _validator(kind).iter_errors(located.data):
         out.extend(_diagnose(error, located, filename))
-    return out
+    # jsonschema reports a `required` keyword once per missing field and each report names them all.
+    return list(dict.fromkeys(out))

@@ -138,3 +138,51 @@ def test_plan_describes_what_flagger_will_do(workdir):
     assert result.exit_code == 0, result.output
     assert "10% → 20% → 30% → 40% → 50%" in result.stdout
     assert "rollback: after 5 failed checks" in result.stdout
+
+
+def _with_analysis(name: str, extra: str) -> dict[tuple[str, str], dict]:
+    text = (SPECS / name).read_text().replace("  analysis:\n", f"  analysis:\n{extra}", 1)
+    return documents_by_kind(compile_spec_text(text, f"specs/{name}"))
+
+
+def test_alerts_as_a_configmap_carry_the_flagger_status_rule_too():
+    import yaml
+
+    docs = _with_analysis("flagger-canary-linkerd.yaml", "    alerts: configMap\n")
+    assert not [k for k in docs if k[0] == "PrometheusRule"]
+    rules = yaml.safe_load(docs[("ConfigMap", "backend-canary-alerts")]["data"]["alerts.yaml"])
+    names = [r["alert"] for r in rules["groups"][0]["rules"]]
+    assert names == ["CanaryHighErrorRate", "CanaryHighLatency", "CanaryRolledBack"]
+
+
+def test_no_alerts_when_the_analysis_says_none():
+    docs = _with_analysis("flagger-canary-linkerd.yaml", "    alerts: none\n")
+    assert not [k for k in docs if k[0] in ("PrometheusRule", "ConfigMap")]
+
+
+def test_analysis_alerts_watch_flaggers_canary_workload_at_flaggers_percentile():
+    docs = compiled("flagger-canary-linkerd.yaml")
+    rules = docs[("PrometheusRule", "backend-canary-alerts")]["spec"]["groups"][0]["rules"]
+    latency = next(r for r in rules if r["alert"] == "CanaryHighLatency")
+    assert latency["expr"].startswith("histogram_quantile(0.99,")
+    assert 'deployment="backend"' in latency["expr"]
+
+
+def test_a_latency_percentile_other_than_p99_becomes_a_metric_template():
+    text = (SPECS / "flagger-canary-istio.yaml").read_text().replace(
+        "latency: {max: 500ms}", "latency: {max: 300ms, percentile: 95}")
+    docs = documents_by_kind(compile_spec_text(text, "specs/x.yaml"))
+    metrics = docs[("Canary", "backend")]["spec"]["analysis"]["metrics"]
+    assert metrics[1] == {"name": "latency-p95", "templateRef": {"name": "backend-latency-p95", "namespace": "payments"},
+                          "thresholdRange": {"max": 300}, "interval": "1m"}
+    query = docs[("MetricTemplate", "backend-latency-p95")]["spec"]["query"]
+    assert query.startswith("histogram_quantile(0.95,") and "istio_request_duration_milliseconds_bucket" in query
+
+
+@pytest.mark.parametrize("command", ["promote", "rollback"])
+def test_promote_and_rollback_leave_flagger_rollouts_to_flagger(command, workdir):
+    before = (workdir / "specs" / "flagger-canary-istio.yaml").read_text()
+    result = run_cli(command, "specs/flagger-canary-istio.yaml", cwd=workdir)
+    assert result.exit_code == 1
+    assert "Flagger" in result.stderr and "by itself" in result.stderr
+    assert (workdir / "specs" / "flagger-canary-istio.yaml").read_text() == before

@@ -318,7 +318,12 @@ class RolloutSpec(Model):
         # Manual delivery names the versions and the canary's steps; Flagger runs one Deployment itself.
         "if": {"properties": {"delivery": {"const": "flagger"}}, "required": ["delivery"]},
         "else": {"required": ["versions"],
-                 "properties": {"canary": {"required": ["stable", "canary", "steps"]}}},
+                 "properties": {
+                     "versions": {"description": "The versions that run side by side; needed unless `delivery: flagger`."},
+                     "canary": {"required": ["stable", "canary", "steps"], "properties": {
+                         "stable": {"description": "The version serving production traffic now."},
+                         "canary": {"description": "The new version receiving a growing share of traffic."},
+                         "steps": {"description": "Percent of traffic on the canary at each step."}}}}},
     })
 
     delivery: Literal["manual", "flagger"] = Field(
