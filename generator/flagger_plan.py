@@ -435,8 +435,12 @@ def analysis_steps(plan: FlaggerPlan) -> list[int]:
         return list(a.step_weights)
     if not a.step_weight:
         return []
-    top = a.max_weight or 100
-    return list(range(a.step_weight, top + 1, a.step_weight)) if top >= a.step_weight else []
+    # scheduler.go: while below maxWeight, add stepWeight, capping only at 100.
+    top, weight, out = a.max_weight or 100, 0, []
+    while weight < top:
+        weight = min(weight + a.step_weight, 100)
+        out.append(weight)
+    return out
 
 
 def status_commands(plan: FlaggerPlan) -> list[tuple[str, str]]:

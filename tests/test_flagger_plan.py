@@ -144,3 +144,12 @@ def test_status_commands_are_the_references_monitoring_commands_for_this_rollout
     assert "kubectl -n production get canaries --watch" in commands
     assert "kubectl -n production describe canary backend" in commands
     assert "kubectl -n production get events --sort-by='.lastTimestamp'" in commands
+
+
+@pytest.mark.parametrize("step,top,expected", [
+    (10, 50, [10, 20, 30, 40, 50]),
+    (30, None, [30, 60, 90, 100]),  # Flagger caps at 100, not at a multiple
+    (25, 100, [25, 50, 75, 100]),
+])
+def test_analysis_steps_follow_flaggers_scheduler(step, top, expected):
+    assert analysis_steps(build_flagger_plan(replace(BASE, step_weight=step, max_weight=top))) == expected

@@ -166,10 +166,14 @@ def _check_canary(canary, base: tuple) -> Iterator[Finding]:
             yield Finding(base + ("steps", i),
                           f"must be greater than the step before it (got {steps[i]} after {steps[i - 1]})",
                           "steps are the canary's traffic share at each step, strictly increasing")
-    if canary.stepWeight is not None and canary.maxWeight is not None and canary.maxWeight < canary.stepWeight:
+    step, top = canary.stepWeight, canary.maxWeight
+    if step is not None and top is not None and top % step and top < 100:
+        # Flagger adds stepWeight while the weight is below maxWeight, capping only at 100.
+        over = (top // step + 1) * step
         yield Finding(base + ("maxWeight",),
-                      f"must be at least stepWeight ({canary.stepWeight}), got {canary.maxWeight}: Flagger would "
-                      "promote without ever sending the canary traffic", "")
+                      f"must be a multiple of stepWeight ({step}), got {top}: Flagger adds {step}% while the canary "
+                      f"is below maxWeight, so it would reach {min(over, 100)}% before promoting",
+                      f"use maxWeight {top - top % step or step} or {min(over, 100)}")
 
 
 def check_routing_blocks(rollout) -> Iterator[Finding]:
