@@ -114,6 +114,7 @@ class FlaggerInputs:
     loadtester: str = "http://flagger-loadtester/"
     webhooks: tuple[WebhookInput, ...] = ()
     alerts: tuple[AlertInput, ...] = ()
+    replicas: int | None = None
     status_alert: bool = True
     alert_labels: dict = field(default_factory=dict, hash=False)
 
@@ -205,6 +206,7 @@ class FlaggerPlan:
     templates: tuple[MetricTemplatePlan, ...]
     alert_providers: tuple[AlertProviderPlan, ...]
     status_rule: StatusRulePlan | None
+    replicas: int | None = None  # held by an HPA the Canary references (None: no autoscaler)
     alerts: object = None  # analysis.AlertsPlan: the status rule beside the analysis alerts, when wanted
 
     # The plan protocol render.py relies on.
@@ -425,6 +427,7 @@ def build_flagger_plan(inputs: FlaggerInputs) -> FlaggerPlan:
         templates=templates,
         alert_providers=providers,
         status_rule=status_rule(inputs) if inputs.status_alert else None,
+        replicas=inputs.replicas,
     )
 
 
@@ -478,7 +481,8 @@ def flagger_workload(rollout) -> WorkloadPlan:
                  "ports": [{"name": "http", "containerPort": spec.service.targetPort or spec.service.port,
                             "protocol": "TCP"}]}
     pod, _ = merge_pod(spec.workload.pod, container)
-    return WorkloadPlan("", name, spec.workload.image, spec.workload.replicas, pod)
+    # No replica count on Flagger's target: an autoscaler holds it (see constructs.core.HorizontalPodAutoscaler).
+    return WorkloadPlan("", name, spec.workload.image, None, pod)
 
 
 def flagger_inputs(rollout, source: str) -> FlaggerInputs:
@@ -529,6 +533,7 @@ def flagger_inputs(rollout, source: str) -> FlaggerInputs:
         webhooks=tuple(WebhookInput(h.name, h.type, h.timeout, h.cmd, h.url, h.runner) for h in spec.webhooks or []),
         alerts=tuple(AlertInput(a.name, a.type, a.severity, a.channel, a.username, a.secretRef, a.address, a.proxy)
                      for a in (settings.alerts if settings else [])),
+        replicas=spec.workload.replicas,
         status_alert=analysis.alerts != "none",
         alert_labels=dict(analysis.labels),
     )

@@ -34,6 +34,8 @@ def build_flagger_chart(synth, plan):
 
     chart = synth.chart(plan.namespace)
     core.Deployment(chart, plan, plan.workload)
+    if plan.replicas is not None:
+        core.HorizontalPodAutoscaler(chart, plan, plan.workload.name, plan.replicas)
     flagger.Canary(chart, plan)
     for template in plan.templates:
         flagger.MetricTemplate(chart, plan, template)

@@ -32,6 +32,14 @@ def test_nothing_flagger_owns_is_generated_and_the_target_is_the_deployment(name
     assert target == {"apiVersion": "apps/v1", "kind": "Deployment", "name": canary["metadata"]["name"]}
     deployment = docs[("Deployment", target["name"])]
     assert deployment["spec"]["selector"]["matchLabels"] == {"app": target["name"]}
+    # Flagger scales its target to zero between releases: a replica count in Git would fight it, so an
+    # autoscaler (copied by Flagger to `<name>-primary`) holds the replicas instead.
+    assert "replicas" not in deployment["spec"]
+    hpa = docs[("HorizontalPodAutoscaler", target["name"])]["spec"]
+    assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": target["name"]}
+    assert hpa["minReplicas"] == hpa["maxReplicas"] >= 1
+    assert canary["spec"]["autoscalerRef"] == {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+                                               "name": target["name"]}
     # Flagger generates `<name>-primary` and `<name>-canary`: they must still be valid names.
     assert len(target["name"] + "-primary") <= 63
     assert canary["spec"]["provider"]  # always explicit, never the controller's default

@@ -15,11 +15,24 @@ class Deployment:
         # rewrites to `<name>-primary` on the primary Deployment it creates.
         selector = c.pod_labels(plan.name, workload.version) if workload.version else {c.APP_LABEL: plan.name}
         template_labels = dict(sorted({**plan.labels, **selector}.items()))
-        self.obj = emit(chart, "apps/v1", "Deployment", workload.name, {**plan.labels, **selector}, {
+        spec = {"replicas": workload.replicas} if workload.replicas is not None else {}
+        spec["selector"] = {"matchLabels": selector}
+        spec["template"] = {"metadata": {"labels": template_labels}, "spec": workload.pod}
+        self.obj = emit(chart, "apps/v1", "Deployment", workload.name, {**plan.labels, **selector}, {"spec": spec})
+
+
+class HorizontalPodAutoscaler:
+    """Holds a Deployment at `replicas` pods (min = max). A Flagger target gets one instead of
+    `spec.replicas`: Flagger scales the target to zero between releases, and a replica count in Git
+    would make the GitOps sync scale it back up (fluxcd/flagger#1121); Flagger copies the autoscaler
+    to `<name>-primary`."""
+
+    def __init__(self, chart, plan, name: str, replicas: int):
+        self.obj = emit(chart, "autoscaling/v2", "HorizontalPodAutoscaler", name, plan.labels, {
             "spec": {
-                "replicas": workload.replicas,
-                "selector": {"matchLabels": selector},
-                "template": {"metadata": {"labels": template_labels}, "spec": workload.pod},
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+                "minReplicas": replicas,
+                "maxReplicas": replicas,
             }
         })
 

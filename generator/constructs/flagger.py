@@ -57,6 +57,8 @@ class Canary:
             "spec": {
                 "provider": plan.provider,
                 "targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": plan.workload.name},
+                **({"autoscalerRef": {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+                                      "name": plan.workload.name}} if plan.replicas is not None else {}),
                 "service": service,
                 "analysis": canary_analysis(plan),
             }

@@ -77,6 +77,9 @@ def check_workload(rollout) -> Iterator[Finding]:
                       "Flagger manages one Deployment, not versions: it copies it to "
                       f"`{rollout.metadata.name}-primary` and rolls out every change of its pod template",
                       "remove `versions` and set the full image in `workload.image` (e.g. `backend:2.0.1`)", key=True)
+    if spec.workload.replicas == 0:
+        yield Finding(("spec", "workload", "replicas"), "Flagger's primary needs at least one replica, got 0",
+                      "Flagger scales `<name>` to zero itself between releases; set the replicas the service runs with")
     m = parse_image(spec.workload.image)
     if m is None:
         yield Finding(("spec", "workload", "image"), f"not a valid image reference: {spec.workload.image!r}",

@@ -68,7 +68,9 @@ class Workload(Model):
         "`<image>:<version name>` unless the version sets `image`.",
         min_length=1,
     )
-    replicas: int = Field(1, description="Replicas of every version's Deployment. Default: 1.", ge=0)
+    replicas: int = Field(1, description="Replicas of every version's Deployment. Default: 1. With `delivery: "
+                          "flagger`, held by a HorizontalPodAutoscaler (min = max) that Flagger copies to the primary.",
+                          ge=0)
     container: Optional[str] = Field(
         None, description="Name of the application container. Default: `metadata.name`.",
         pattern=NAME_PATTERN, max_length=c.MAX_LABEL,
