@@ -194,3 +194,47 @@ def test_promote_and_rollback_leave_flagger_rollouts_to_flagger(command, workdir
     assert result.exit_code == 1
     assert "Flagger" in result.stderr and "by itself" in result.stderr
     assert (workdir / "specs" / "flagger-canary-istio.yaml").read_text() == before
+
+
+EXPECTED_READING = {
+    "flagger-canary-istio.yaml": ("canary", [10, 20, 30, 40, 50]),
+    "flagger-canary-linkerd.yaml": ("canary", [10, 20, 30, 40, 50]),
+    "flagger-canary-gateway-api.yaml": ("canary", [5, 10, 25, 50]),
+    "flagger-ab-test.yaml": ("abTest", None),
+    "flagger-blue-green.yaml": ("blueGreen", None),
+}
+
+
+def test_every_flagger_example_has_an_expected_reading():
+    assert sorted(EXPECTED_READING) == FLAGGER_EXAMPLES
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_READING))
+def test_flagger_reads_each_canary_as_the_spec_means_it(name):
+    from flagger_reading import canary_weights, strategy
+
+    spec = canary_of(name)["spec"]
+    expected_strategy, expected_weights = EXPECTED_READING[name]
+    assert strategy(spec["analysis"], spec["provider"]) == expected_strategy
+    if expected_weights is not None:
+        assert canary_weights(spec["analysis"]) == expected_weights
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_READING))
+def test_plan_shows_the_weights_flagger_will_use(name, workdir):
+    from flagger_reading import canary_weights
+
+    spec = canary_of(name)["spec"]
+    result = run_cli("plan", f"specs/{name}", cwd=workdir)
+    assert result.exit_code == 0, result.output
+    if spec["analysis"].get("iterations") is None:
+        assert " → ".join(f"{w}%" for w in canary_weights(spec["analysis"])) in result.stdout
+
+
+def test_why_a_max_weight_off_the_step_is_refused():
+    from flagger_reading import canary_weights
+
+    assert canary_weights({"stepWeight": 30, "maxWeight": 50}) == [30, 60]  # past maxWeight
+    assert canary_weights({"stepWeight": 30}) == [30, 60, 90, 100]  # capped at 100: fine
+    result = run_cli("validate", "flagger-max-weight-overshoot.yaml", cwd=SPECS.parent / "tests/fixtures/invalid")
+    assert "would reach 60% before promoting" in result.stderr
