@@ -64,17 +64,17 @@ metadata:
   namespace: {namespace}
   # labels: {{team: payments}}   # optional, added to every generated object
 spec:
-  mesh: {mesh:<22} # {MESH_NOTES[mesh]}
+  mesh: {mesh:<20} # {MESH_NOTES[mesh]}
   service:
     port: 8080               # the port the Service exposes
     # targetPort: 8080       # the container's port; default = port
   workload:
-    image: {name:<18} # image repository; a version's tag is its name unless it sets image
+    image: {name:<17} # image repository; a version's tag is its name unless it sets image
     replicas: 2
     # pod:                   # optional PodSpec fragment merged into every version's pod template
     #   serviceAccountName: {name}
-    #   containers:
-    #     - name: {name}     # the container named like `container` (default: metadata.name) is merged
+    #   containers:          # the container named like `container` (default: metadata.name) is merged
+    #     - name: {name}
     #       resources: {{requests: {{cpu: 100m, memory: 128Mi}}}}
 """
     return head + STRATEGIES[strategy](name)
