@@ -28,11 +28,13 @@ SHARED_SOURCE = "(shared)"
 
 @lru_cache(maxsize=1)
 def generator_id() -> str:
-    """rollgen's version plus a digest of its own code and schema: any change to the compiler makes
+    """rollgen's version plus a digest of its own code: any change to the compiler makes
     every recorded output stale, so a development build never trusts output an older build wrote."""
     root = Path(__file__).resolve().parent
     h = hashlib.sha256()
-    files = sorted(p for p in root.rglob("*") if p.suffix in (".py", ".json") and "__pycache__" not in p.parts)
+    # Python sources only, named relative to the package: the same digest for an editable install, a
+    # wheel and a source checkout (the schema is generated from these sources; it lives elsewhere in some).
+    files = sorted(p for p in root.rglob("*.py") if "__pycache__" not in p.parts)
     for path in files:
         h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return f"rollgen {__version__} ({h.hexdigest()[:16]})"
