@@ -34,7 +34,8 @@ def generator_id() -> str:
     h = hashlib.sha256()
     # Python sources only, named relative to the package: the same digest for an editable install, a
     # wheel and a source checkout (the schema is generated from these sources; it lives elsewhere in some).
-    files = sorted(p for p in root.rglob("*.py") if "__pycache__" not in p.parts)
+    files = sorted(p for p in root.rglob("*.py")
+                   if "__pycache__" not in p.parts and p.relative_to(root).parts[0] != "schemas")
     for path in files:
         h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return f"rollgen {__version__} ({h.hexdigest()[:16]})"
