@@ -38,9 +38,16 @@ def plan_document(rollout: Rollout, source: str) -> dict:
     }
 
 
-def _label(text: str) -> str:
-    """A quoted Mermaid label; `"` would end it, so it is written as an entity."""
-    return '"' + text.replace('"', "#quot;") + '"'
+def _escape(text: str) -> str:
+    """User text inside a Mermaid label: `"` would end it, `#...;` is an entity, `<...>` HTML."""
+    for raw, entity in (("#", "#35;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;")):
+        text = text.replace(raw, entity)
+    return text
+
+
+def _label(*lines: str) -> str:
+    """A quoted Mermaid label of one or more lines."""
+    return '"' + "<br/>".join(_escape(line) for line in lines) + '"'
 
 
 class _Flowchart:
@@ -56,15 +63,15 @@ class _Flowchart:
             node = f"t{len(self.targets) + 1}"
             self.targets[key] = node
             if d.host is not None:
-                text = d.host + (f":{d.port}" if d.port else "")
+                text = [d.host + (f":{d.port}" if d.port else "")]
             elif d.version is not None and d.version in self.workloads:
                 w = self.workloads[d.version]
-                text = f"{d.version}<br/>{w.image}<br/>{w.replicas} replica{'s' if w.replicas != 1 else ''}"
+                text = [d.version, w.image, f"{w.replicas} replica{'s' if w.replicas != 1 else ''}"]
             elif d.version is not None:
-                text = d.version
+                text = [d.version]
             else:
-                text = f"{self.plan.name} (every version)"
-            self.lines.append(f"  {node}[{_label(text)}]")
+                text = [f"{self.plan.name} (every version)"]
+            self.lines.append(f"  {node}[{_label(*text)}]")
         return self.targets[key]
 
     def send(self, source: str, rule: Rule, via: str = "") -> None:
@@ -81,7 +88,7 @@ def mermaid_flowchart(rollout: Rollout, source: str) -> str:
     plan = build_plan(rollout, source)
     chart = _Flowchart(plan)
     where = f"{plan.name}.{plan.namespace}:{plan.port}"
-    chart.lines.append(f"  requests([{_label(f'requests to {where}<br/>{plan.mesh}, {plan.stage}')}])")
+    chart.lines.append(f"  requests([{_label(f'requests to {where}', f'{plan.mesh}, {plan.stage}')}])")
     previous, edge = "requests", ""
     for i, rule in enumerate(plan.rules, start=1):
         if not rule.matches:

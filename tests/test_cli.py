@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from conftest import SPECS, run_cli
+from generator.cli import cli
 
 
-@pytest.mark.parametrize("command", ["generate", "validate", "plan"])
+@pytest.mark.parametrize("command", sorted(cli.commands))
 def test_every_command_has_help_with_examples(command):
     result = run_cli(command, "--help")
     assert result.exit_code == 0
