@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -60,6 +60,9 @@ def _output_format(kind: str, outdir: str, chart_name: str | None):
         from . import helm
 
         name = helm.chart_name_for(Path(outdir), chart_name)
+        if not helm.valid_chart_name(name):
+            raise click.BadParameter(f"{name!r} is not a chart name: use lowercase letters, digits and '-'",
+                                     param_hint="--chart-name")
         return helm.format_name(name), lambda: helm.Helm(name)
 
     def manifests():

@@ -51,6 +51,10 @@ def chart_name_for(outdir: Path, explicit: str | None = None) -> str:
     return base or "rollgen"
 
 
+def valid_chart_name(name: str) -> bool:
+    return re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", name) is not None
+
+
 def format_name(chart: str) -> str:
     return f"helm:{chart}"
 

@@ -142,3 +142,10 @@ def test_a_manifests_directory_is_not_taken_for_a_chart(workdir: Path):
     assert run_cli("generate", cwd=workdir).exit_code == 0
     result = run_cli("check", "--output-format", "helm", "-o", "output", cwd=workdir)
     assert result.exit_code == 1
+
+
+def test_a_chart_name_that_helm_would_reject_is_a_usage_error(workdir: Path):
+    result = run_cli("generate", "--format", "helm", "--chart-name", "Fleet_1", "-o", "chart", cwd=workdir)
+    assert result.exit_code == 2
+    assert "'Fleet_1' is not a chart name" in result.stderr
+    assert not (workdir / "chart").exists()
