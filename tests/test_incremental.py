@@ -205,3 +205,19 @@ def test_check_of_one_spec_leaves_the_others_alone(generated: Path, compiled):
     result = run_cli("check", "specs/orders.yaml", cwd=generated)
     assert result.exit_code == 1
     assert compiled == ["specs/orders.yaml"]
+
+
+def test_the_generator_id_is_the_same_for_an_installed_wheel_and_the_source_tree(tmp_path: Path):
+    """A wheel puts schemas/ inside the package; the id must not change with the kind of install,
+    or CI (pip install .) would never trust output committed from a development checkout."""
+    import shutil
+
+    from generator.incremental import generator_id
+
+    site = tmp_path / "site"
+    shutil.copytree(ROOT / "generator", site / "generator", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "schemas", site / "generator" / "schemas")
+    proc = subprocess.run([sys.executable, "-c", "from generator.incremental import generator_id; print(generator_id())"],
+                          cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(site)})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == generator_id()
