@@ -82,7 +82,7 @@ def check(targets: list[Path], outdir: Path, cwd: Path, fmt=None, progress=None,
         return CheckResult(Report(), specs=len(s.paths))
     from .formats import manifests
     from .output import plan_changes
-    from .pipeline import build, expected_record
+    from .pipeline import build, expected_record, name_shared
 
     fmt = fmt or manifests()
     b = build(s, cwd, fmt, progress)
@@ -91,7 +91,7 @@ def check(targets: list[Path], outdir: Path, cwd: Path, fmt=None, progress=None,
         return result
     to_write, stale, problems = plan_changes(outdir, b.state, b.new, b.dropped)
     if problems:
-        b.report.extend(problems)
+        b.report.extend(name_shared(problems, outdir))
         return result
     expected = dict(to_write)
     expected[STATE_FILE] = expected_record(b, fmt)

@@ -40,6 +40,15 @@ HELPERS = '''\
 {{- if eq $p 0 -}}0{{- else -}}{{ index $c.steps (sub $p 1) | int }}{{- end -}}
 {{- end -}}
 {{- end -}}
+
+{{- /* Every weighted rule in `traffic` must still split 100% of its requests. */ -}}
+{{- define "rollgen.checkTraffic" -}}
+{{- range $rule, $weights := .traffic -}}
+{{- $sum := 0 -}}
+{{- range $to, $w := $weights -}}{{- $sum = add $sum (int $w) -}}{{- end -}}
+{{- if ne (int $sum) 100 -}}{{- fail (printf "traffic.%s: the weights must sum to 100, got %d" $rule (int $sum)) -}}{{- end -}}
+{{- end -}}
+{{- end -}}
 '''
 
 
@@ -116,9 +125,12 @@ class WeightModel:
         return "{{ index $svc.traffic %s %s | int }}" % (_quote(rule.name), _quote(destination_key(d)))
 
     def preamble(self) -> str:
-        if self.canary is None:
-            return ""
-        return '{{- $share := include "rollgen.canaryShare" $svc.canary | atoi }}\n'
+        out = ""
+        if self.canary is not None:
+            out += '{{- $share := include "rollgen.canaryShare" $svc.canary | atoi }}\n'
+        if "traffic" in self.values():
+            out += '{{- include "rollgen.checkTraffic" $svc }}\n'
+        return out
 
 
 class Helm:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import tempfile
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, ContextManager
 
@@ -158,12 +158,17 @@ def generate(targets: list[Path], outdir: Path, cwd: Path, fmt: OutputFormat | N
         return GenerateResult(b.report)
     to_write, stale, problems = plan_changes(outdir, b.state, b.new, b.dropped)
     if problems:
-        b.report.extend(problems)
+        b.report.extend(name_shared(problems, outdir))
         return GenerateResult(b.report)
     change = apply_changes(outdir, b.state, GENERATOR_ID, b.new, b.digests, b.dropped, to_write, stale,
                            output_format=fmt.name)
     change.unchanged = sorted(change.unchanged + s.fresh_files())
     return GenerateResult(b.report, change, compiled=len(b.new) - 1)
+
+
+def name_shared(problems: list[Diagnostic], outdir: Path) -> list[Diagnostic]:
+    """Problems with the files all specs share are about the output directory, not a spec."""
+    return [replace(d, file=outdir.as_posix()) if d.file == SHARED_SOURCE else d for d in problems]
 
 
 def expected_record(b: Build, fmt: OutputFormat) -> str:

@@ -40,9 +40,40 @@ def _canary(name: str) -> str:
 """.format(name=name)
 
 
+def _blue_green(name: str) -> str:
+    return """\
+  versions:                  # each becomes Deployment {name}-<version>, pods labelled app + version
+    - name: blue             # image {name}:blue (the tag is the version name unless `image:` is set)
+    - name: green
+  blueGreen:                 # cutover = `rollgen promote` (swaps active and preview); both keep running
+    active: blue             # serves every request
+    preview: green           # deployed alongside, reached only by requests matching `test`
+    test:
+      header: x-version
+      exact: green           # exactly one of exact | prefix | regex (RE2, whole value)
+""".format(name=name)
+
+
+def _ab_test(name: str) -> str:
+    return """\
+  versions:                  # each becomes Deployment {name}-<version>, pods labelled app + version
+    - name: variant-a        # image {name}:variant-a (the tag is the version name unless `image:` is set)
+    - name: variant-b
+  abTest:                    # new users are split by weight; a cookie keeps each on its variant
+    cookie:
+      name: ab-test
+      maxAge: 86400          # seconds the assignment lasts; leave out for a session cookie
+    variants:                # weights sum to 100
+      - {{version: variant-a, value: a, weight: 50}}
+      - {{version: variant-b, value: b, weight: 50}}
+""".format(name=name)
+
+
 STRATEGIES: dict[str, Callable[[str], str]] = {
     "steady": _steady,
     "canary": _canary,
+    "blue-green": _blue_green,
+    "ab-test": _ab_test,
 }
 
 

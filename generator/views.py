@@ -79,6 +79,8 @@ class _Flowchart:
         for d in rule.destinations:
             weight = "100%" if d.weight is None else f"{d.weight}%"
             text = f"{via} · {weight}" if via else weight
+            for header, value in d.response_headers:  # e.g. the cookie that pins an A/B variant
+                text += f" · sets {value.split(';')[0]}" if header.lower() == "set-cookie" else f" · {header}: {value}"
             arrow = "-.->" if d.weight == 0 else "-->"
             self.lines.append(f"  {source} {arrow}|{_label(text)}| {self.target(d)}")
 

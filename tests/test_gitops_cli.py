@@ -38,11 +38,25 @@ def uncomment(text: str) -> str:
     return "".join(lines[:3] + body)
 
 
-@pytest.mark.parametrize("strategy", ["steady", "canary"])
+STRATEGY_BLOCKS = {"steady": None, "canary": "canary", "blue-green": "blueGreen", "ab-test": "abTest"}
+
+
+def test_init_offers_every_strategy_the_planner_knows():
+    from generator.scaffold import STRATEGIES
+
+    assert set(STRATEGIES) == set(STRATEGY_BLOCKS)
+
+
+@pytest.mark.parametrize("strategy", sorted(STRATEGY_BLOCKS))
 @pytest.mark.parametrize("mesh", ["istio", "linkerd", "gateway-api"])
 def test_init_scaffolds_a_commented_spec_that_validates_and_compiles(tmp_path: Path, mesh, strategy):
     assert run_cli("schema", "-o", "schemas/rollout.v1alpha1.json", cwd=tmp_path).exit_code == 0
     result = run_cli("init", "payments", "--mesh", mesh, "--strategy", strategy, "-n", "shop", cwd=tmp_path)
+    if (mesh, strategy) == ("linkerd", "ab-test"):  # Linkerd's HTTPRoute cannot set the sticky cookie
+        assert result.exit_code == 1
+        assert "spec.mesh: linkerd cannot run this A/B test" in result.stderr
+        assert not (tmp_path / "specs").exists()
+        return
     assert result.exit_code == 0, result.stderr
     spec = tmp_path / "specs" / "payments.yaml"
     text = spec.read_text()
@@ -53,8 +67,10 @@ def test_init_scaffolds_a_commented_spec_that_validates_and_compiles(tmp_path: P
                                     ).validate(yaml.safe_load(text))
     data = yaml.safe_load(text)
     assert data["metadata"] == {"name": "payments", "namespace": "shop"} and data["spec"]["mesh"] == mesh
-    assert ("canary" in data["spec"]) == (strategy == "canary")
-    assert run_cli("validate", cwd=tmp_path).stderr == "1 spec valid\n"
+    blocks = {b for b in STRATEGY_BLOCKS.values() if b}
+    assert blocks & set(data["spec"]) == ({STRATEGY_BLOCKS[strategy]} if STRATEGY_BLOCKS[strategy] else set())
+    assert run_cli("validate", cwd=tmp_path).stderr.endswith("1 spec valid\n")
+    assert run_cli("generate", cwd=tmp_path).exit_code == 0
     spec.write_text(uncomment(text))  # the commented options are right too
     result = run_cli("validate", cwd=tmp_path)
     assert result.exit_code == 0, result.stderr + spec.read_text()
@@ -87,13 +103,14 @@ def test_validate_json_reports_every_diagnostic_with_location_and_hint(workdir: 
 def test_validate_json_on_valid_specs(workdir: Path):
     result = run_cli("validate", "--format", "json", cwd=workdir)
     assert result.exit_code == 0
-    assert json.loads(result.stdout) == {"ok": True, "errors": 0, "warnings": 0, "diagnostics": [], "specs": 4}
+    assert json.loads(result.stdout) == {"ok": True, "errors": 0, "warnings": 0, "diagnostics": [],
+                                         "specs": len(list(SPECS.glob("*.yaml")))}
 
 
 def test_check_json_lists_the_drift(workdir: Path):
     assert run_cli("generate", cwd=workdir).exit_code == 0
     doc = json.loads(run_cli("check", "--format", "json", cwd=workdir).stdout)
-    assert doc["ok"] is True and doc["drift"] == [] and doc["specs"] == 4
+    assert doc["ok"] is True and doc["drift"] == [] and doc["specs"] == len(list(SPECS.glob("*.yaml")))
     spec = workdir / "specs" / "orders.yaml"
     spec.write_text(spec.read_text().replace("position: 1", "position: 4"))
     result = run_cli("check", "--format", "json", cwd=workdir)

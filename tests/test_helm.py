@@ -76,8 +76,10 @@ def test_helm_lint_finds_no_errors_or_warnings(chart: Path):
 
 def test_rendered_with_default_values_the_chart_gives_exactly_the_manifests(chart: Path):
     rendered = render(chart)
-    assert rendered == objects_in(chart.parent / "output")
-    assert len(rendered) == 21
+    manifests = objects_in(chart.parent / "output")
+    assert rendered == manifests
+    assert len(rendered) == len([p for p in (chart.parent / "output").rglob("*.yaml")
+                                 if p.name != "kustomization.yaml"])
 
 
 def test_overrides_change_the_overridden_fields_and_nothing_else(chart: Path):
@@ -149,3 +151,15 @@ def test_a_chart_name_that_helm_would_reject_is_a_usage_error(workdir: Path):
     assert result.exit_code == 2
     assert "'Fleet_1' is not a chart name" in result.stderr
     assert not (workdir / "chart").exists()
+
+
+def test_an_ab_test_s_split_is_overridden_through_traffic_and_must_sum_to_100(chart: Path):
+    values = {"services": {"production": {"frontend": {"traffic": {"assign": {"variant-a": 80, "variant-b": 20}}}}}}
+    before, after = render(chart), render(chart, values)
+    changed = {(k[2],) + path: pair for k in before for path, pair in differences(before[k], after[k]).items()}
+    assert changed == {
+        ("frontend", "spec", "http", 2, "route", 0, "weight"): (50, 80),
+        ("frontend", "spec", "http", 2, "route", 1, "weight"): (50, 20),
+    }
+    with pytest.raises(helm.HelmError, match=r"traffic.assign: the weights must sum to 100, got 120"):
+        render(chart, {"services": {"production": {"frontend": {"traffic": {"assign": {"variant-a": 70}}}}}})

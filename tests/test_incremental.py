@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_cli
+from conftest import ROOT, SPECS, run_cli
+
+EXAMPLES = sorted(f"specs/{p.name}" for p in SPECS.glob("*.yaml"))
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -88,7 +90,7 @@ def test_generate_recompiles_only_the_changed_spec_and_keeps_the_others(generate
     changed = sorted(k for k in after if after[k] != before.get(k))
     assert changed == [".rollgen-state", "production/catalog/deployment-catalog-v2.yaml"]
     assert b"replicas: 4" in after["production/catalog/deployment-catalog-v2.yaml"]
-    assert result.stderr == "output: 1 written, 27 unchanged, 0 removed\n"
+    assert result.stderr == f"output: 1 written, {len(after) - 2} unchanged, 0 removed\n"  # less the record
 
 
 def test_an_unchanged_generate_writes_nothing_not_even_the_record(generated: Path, compiled):
@@ -117,7 +119,7 @@ def test_a_new_rollgen_recompiles_everything(generated: Path, compiled):
     state.write_text(json.dumps(doc, indent=1) + "\n")
     result = run_cli("generate", cwd=generated)
     assert result.exit_code == 0
-    assert sorted(compiled) == ["specs/backend.yaml", "specs/catalog.yaml", "specs/checkout.yaml", "specs/orders.yaml"]
+    assert sorted(compiled) == EXAMPLES
     assert json.loads(state.read_text())["generator"].startswith("rollgen ")
 
 
@@ -145,7 +147,7 @@ def test_check_passes_on_fresh_output_and_writes_nothing(generated: Path, compil
     before = stamps(generated / "output")
     result = run_cli("check", cwd=generated)
     assert result.exit_code == 0, result.stderr
-    assert result.stderr == "output: up to date (4 specs)\n"
+    assert result.stderr == f"output: up to date ({len(EXAMPLES)} specs)\n"
     assert compiled == []
     assert stamps(generated / "output") == before
 
