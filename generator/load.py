@@ -11,10 +11,9 @@ from pydantic import ValidationError
 from .diagnostics import Diagnostic, InvalidInput, format_path
 from .schema import check_schema, kind_model, spec_kind
 from .spec.checks import check_rollout
+from .sources import SPEC_SUFFIXES, display_path, find_specs  # noqa: F401 - re-exported
 from .spec.v1alpha1 import Rollout
 from .yamlio import Located, load_yaml
-
-SPEC_SUFFIXES = (".yaml", ".yml")
 
 
 @dataclass
@@ -30,30 +29,6 @@ class LoadedSpec:
     @property
     def kind(self) -> str:
         return self.rollout.kind
-
-
-def display_path(path: Path, cwd: Path) -> str:
-    """Paths relative to the working directory where possible: stable across machines."""
-    try:
-        return path.resolve().relative_to(cwd.resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
-
-
-def find_specs(targets: list[Path]) -> tuple[list[Path], list[Diagnostic]]:
-    """Expand files and directories into spec files, sorted, without duplicates."""
-    found: list[Path] = []
-    problems: list[Diagnostic] = []
-    for target in targets:
-        if target.is_dir():
-            found.extend(sorted(p for p in target.rglob("*") if p.suffix in SPEC_SUFFIXES and p.is_file()
-                                and not any(part.startswith(".") for part in p.relative_to(target).parts)))
-        elif target.is_file():
-            found.append(target)
-        else:
-            problems.append(Diagnostic(target.as_posix(), 0, 0, "", "no such file or directory"))
-    unique = list(dict.fromkeys(p.resolve() for p in found))
-    return [Path(p) for p in unique], problems
 
 
 def _located_findings(located: Located, filename: str, findings) -> list[Diagnostic]:

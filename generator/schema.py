@@ -75,15 +75,19 @@ def render_schema(kind: str = DEFAULT_KIND) -> str:
     return json.dumps(generate_schema(kind), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
 
 
-@lru_cache(maxsize=None)
-def load_schema(kind: str = DEFAULT_KIND) -> dict:
-    """The committed schema, shipped inside the package (falls back to the source tree)."""
+def load_schema_text(kind: str = DEFAULT_KIND) -> str:
+    """A kind's committed schema text, shipped inside the package (falls back to the source tree)."""
     schema_file = KINDS[kind][0]
     try:
-        text = resources.files("generator.schemas").joinpath(schema_file).read_text("utf-8")
+        return resources.files("generator.schemas").joinpath(schema_file).read_text("utf-8")
     except (ModuleNotFoundError, FileNotFoundError):
-        text = (Path(__file__).resolve().parent.parent / "schemas" / schema_file).read_text("utf-8")
-    return json.loads(text)
+        return (Path(__file__).resolve().parent.parent / "schemas" / schema_file).read_text("utf-8")
+
+
+@lru_cache(maxsize=None)
+def load_schema(kind: str = DEFAULT_KIND) -> dict:
+    """A kind's committed schema, parsed."""
+    return json.loads(load_schema_text(kind))
 
 
 def _pattern_messages() -> dict[str, tuple[str, str]]:
