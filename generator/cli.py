@@ -273,7 +273,10 @@ def plan(spec: str, fmt: str) -> None:
     loaded = read_spec(Path(spec), Path.cwd())
     _print_report(Report(list(loaded.warnings)))
     if fmt == "mermaid":
+        from .load import require_rollout
         from .views import mermaid_flowchart
+
+        require_rollout(loaded, "plan --format mermaid")
 
         click.echo(mermaid_flowchart(loaded.rollout, loaded.source), nl=False)
         return

@@ -163,3 +163,65 @@ def other_table(document, source: str) -> str:
     for h in a.webhooks:
         lines.append(f"webhook: {h.name} ({h.type}) → {h.url}")
     return "\n".join(lines) + "\n"
+
+
+def other_document(document, source: str) -> dict:
+    """`plan --format json` for a Platform (its releases) and a Flagger rollout (what Flagger will do)."""
+    if document.kind == "Platform":
+        from .platform_plan import build_platform_plan
+
+        plan = build_platform_plan(document, source)
+        return {"source": source, "kind": "Platform", "name": plan.name, "namespace": plan.namespace,
+                "repository": {"name": plan.repository, "url": plan.repository_url, "type": plan.repository_type},
+                "releases": [{"name": r.name, "chart": r.chart, "version": r.version,
+                              "namespace": r.target_namespace or plan.namespace, "values": r.values}
+                             for r in plan.releases]}
+    from . import conventions
+    from .flagger_plan import analysis_steps, plan_flagger
+
+    plan = plan_flagger(document, source)
+    a = plan.analysis
+    return {
+        "source": source, "kind": "Rollout", "delivery": "flagger", "name": plan.name,
+        "namespace": plan.namespace, "provider": plan.provider, "strategy": a.strategy,
+        "target": {"deployment": plan.workload.name, "image": plan.workload.image, "replicas": plan.replicas,
+                   "primary": conventions.flagger_primary_name(plan.name)},
+        "interval": a.interval, "threshold": a.threshold,
+        "weights": analysis_steps(plan), "iterations": a.iterations, "match": [dict(m) for m in a.match],
+        "metrics": [{"name": m.name, "interval": m.interval, "min": m.min, "max": m.max, "template": m.template}
+                    for m in a.metrics],
+        "webhooks": [{"name": h.name, "type": h.type, "url": h.url} for h in a.webhooks],
+    }
+
+
+def other_flowchart(document, source: str) -> str:
+    """`plan --format mermaid` for a Flagger rollout: requests to the apex Service, split by Flagger
+    between the primary and the canary as the strategy says."""
+    from . import conventions
+    from .flagger_plan import analysis_steps, plan_flagger
+
+    plan = plan_flagger(document, source)
+    a = plan.analysis
+    primary = conventions.flagger_primary_name(plan.name)
+    if a.strategy == "canary":
+        canary_edge = "weight " + " → ".join(f"{w}%" for w in analysis_steps(plan)) + ", then promoted"
+        primary_edge = "the rest"
+    elif a.strategy == "abTest":
+        canary_edge = " or ".join(" and ".join(f"{h} {next(iter(v))} {next(iter(v.values()))}"
+                                               for h, v in m["headers"].items()) for m in a.match)
+        canary_edge += f" ({a.iterations} runs)"
+        primary_edge = "everyone else"
+    else:
+        canary_edge = f"no live traffic for {a.iterations} runs, then all"
+        primary_edge = "all until the switch"
+
+    def label(*lines: str) -> str:
+        return '"' + "<br/>".join(line.replace('"', "#quot;") for line in lines) + '"'
+
+    lines = ["flowchart LR",
+             f"  requests([{label(f'requests to {plan.name}.{plan.namespace}:{plan.port}', f'Flagger, {plan.provider}')}])",
+             f"  canary[{label(f'{plan.name}-canary', plan.workload.image)}]",
+             f"  primary[{label(f'{primary}', 'the released version')}]",
+             f"  requests -->|{label(canary_edge)}| canary",
+             f"  requests -->|{label(primary_edge)}| primary"]
+    return "\n".join(lines) + "\n"

@@ -19,6 +19,10 @@ def _rule_json(rule: Rule) -> dict:
 
 def plan_document(rollout: Rollout, source: str) -> dict:
     """The live plan and the routing at every position, as plain JSON data."""
+    if rollout.kind == "Platform" or rollout.spec.delivery == "flagger":
+        from .describe import other_document
+
+        return other_document(rollout, source)
     live = build_plan(rollout, source)
     canary = rollout.spec.canary
     live_position = canary.position if canary is not None else 0
@@ -87,6 +91,10 @@ class _Flowchart:
 
 def mermaid_flowchart(rollout: Rollout, source: str) -> str:
     """Where requests go at the live position: rules in order (first match wins), weights on edges."""
+    if rollout.spec.delivery == "flagger":  # Platform specs are refused by the command (nothing to draw)
+        from .describe import other_flowchart
+
+        return other_flowchart(rollout, source)
     plan = build_plan(rollout, source)
     chart = _Flowchart(plan)
     where = f"{plan.name}.{plan.namespace}:{plan.port}"

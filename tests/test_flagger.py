@@ -238,3 +238,29 @@ def test_why_a_max_weight_off_the_step_is_refused():
     assert canary_weights({"stepWeight": 30}) == [30, 60, 90, 100]  # capped at 100: fine
     result = run_cli("validate", "flagger-max-weight-overshoot.yaml", cwd=SPECS.parent / "tests/fixtures/invalid")
     assert "would reach 60% before promoting" in result.stderr
+
+
+def test_plan_as_json_describes_a_flagger_rollout_and_a_platform(workdir):
+    import json
+
+    result = run_cli("plan", "specs/flagger-canary-gateway-api.yaml", "--format", "json", cwd=workdir)
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)["plan"]
+    assert (plan["delivery"], plan["provider"], plan["strategy"]) == ("flagger", "gatewayapi:v1", "canary")
+    assert plan["weights"] == [5, 10, 25, 50]
+    assert plan["target"] == {"deployment": "accounts", "image": "registry.example.com/billing/accounts:5.0.2",
+                              "replicas": 2, "primary": "accounts-primary"}
+    result = run_cli("plan", "specs/flagger-istio.yaml", "--format", "json", cwd=workdir)
+    plan = json.loads(result.stdout)["plan"]
+    assert [r["name"] for r in plan["releases"]] == ["flagger", "flagger-loadtester"]
+    assert plan["releases"][0]["values"]["meshProvider"] == "istio"
+
+
+def test_plan_as_mermaid_draws_flaggers_split_and_refuses_a_platform(workdir):
+    result = run_cli("plan", "specs/flagger-ab-test.yaml", "--format", "mermaid", cwd=workdir)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("flowchart LR\n")
+    assert '-->|"x-user-type exact beta (10 runs)"| canary' in result.stdout
+    result = run_cli("plan", "specs/flagger-istio.yaml", "--format", "mermaid", cwd=workdir)
+    assert result.exit_code == 1
+    assert "specs/flagger-istio.yaml:5:7: kind: `rollgen plan --format mermaid` works on a Rollout" in result.stderr
