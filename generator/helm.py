@@ -133,6 +133,11 @@ class WeightModel:
         return out
 
 
+def _unrouted(spec) -> bool:
+    """Specs whose traffic rollgen does not route: Platform specs and Flagger rollouts."""
+    return spec.kind != "Rollout" or spec.rollout.spec.delivery == "flagger"
+
+
 class Helm:
     """The `helm` output format (see generator.formats.OutputFormat)."""
 
@@ -150,6 +155,8 @@ class Helm:
         from .render import header
         from .yamlio import dump_document
 
+        if _unrouted(spec):  # a Platform spec or a Flagger rollout: rollgen writes no weights
+            return self._unrouted_files(spec, files)
         plan = build_plan(spec.rollout, spec.source)
         weights = WeightModel(spec.rollout, plan)
         workloads = {w.name: w for w in plan.workloads}
@@ -192,9 +199,47 @@ class Helm:
             out[f"templates/{f.path}"] = top + (pre if tokens else "") + body
         return out
 
+    def _unrouted_files(self, spec, files) -> dict[str, str]:
+        """Platform specs as they are; a Flagger rollout with its image and replicas overridable (the
+        release lever: Flagger takes it from there)."""
+        import yaml
+
+        from .render import header
+        from .yamlio import dump_document
+
+        top = header(spec.source).replace("`rollgen generate`", "`rollgen generate --format helm`")
+        flagger = spec.kind == "Rollout"
+        name = spec.rollout.metadata.name
+        pre = ("{{- $svc := index .Values.services %s %s }}\n"
+               % (_quote(spec.rollout.metadata.namespace), _quote(name))) if flagger else ""
+        container = spec.rollout.spec.workload.container or name if flagger else None
+        out = {}
+        for f in files:
+            doc = yaml.load(f.text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            tokens: dict[str, str] = {}
+            if flagger and f.kind == "Deployment" and f.name == name:
+                for c in doc["spec"]["template"]["spec"].get("containers", []):
+                    if c.get("name") == container:
+                        tokens["__rollgen_value_0__"] = '{{ include "rollgen.image" $svc.image | quote }}'
+                        c["image"] = "__rollgen_value_0__"
+            elif flagger and f.kind == "HorizontalPodAutoscaler" and f.name == name:
+                tokens["__rollgen_value_0__"] = "{{ $svc.replicas | int }}"
+                doc["spec"]["minReplicas"] = doc["spec"]["maxReplicas"] = "__rollgen_value_0__"
+            body = dump_document(doc).replace("{{", '{{ "{{" }}')  # user text never becomes template code
+            for key, expr in tokens.items():
+                body = body.replace(key, expr)
+            out[f"templates/{f.path}"] = top + (pre if tokens else "") + body
+        return out
+
     # -- files describing every spec -----------------------------------------------------------
     def service_values(self, spec) -> dict:
         from .plan import build_plan
+
+        if _unrouted(spec):
+            if spec.kind != "Rollout":
+                return {}
+            workload = spec.rollout.spec.workload
+            return {"image": split_image(workload.image), "replicas": workload.replicas}
 
         plan = build_plan(spec.rollout, spec.source)
         values = {"versions": {w.version: {"image": split_image(w.image), "replicas": w.replicas}

@@ -163,3 +163,21 @@ def test_an_ab_test_s_split_is_overridden_through_traffic_and_must_sum_to_100(ch
     }
     with pytest.raises(helm.HelmError, match=r"traffic.assign: the weights must sum to 100, got 120"):
         render(chart, {"services": {"production": {"frontend": {"traffic": {"assign": {"variant-a": 70}}}}}})
+
+
+def test_a_flagger_rollout_s_image_and_replicas_are_overridable_and_flagger_s_template_variables_survive(chart: Path):
+    values = {"services": {"payments": {"backend": {"image": {"tag": "2.0.2"}, "replicas": 5}}}}
+    before, after = render(chart), render(chart, values)
+    changed = {}
+    for k in before:
+        for path, pair in differences(before[k], after[k]).items():
+            changed[(k[0], k[2]) + path] = pair
+    image = ("spec", "template", "spec", "containers", 0, "image")
+    assert changed == {
+        ("Deployment", "backend") + image: ("registry.example.com/payments/backend:2.0.1",
+                                            "registry.example.com/payments/backend:2.0.2"),
+        ("HorizontalPodAutoscaler", "backend", "spec", "minReplicas"): (3, 5),
+        ("HorizontalPodAutoscaler", "backend", "spec", "maxReplicas"): (3, 5),
+    }
+    template = next(d for k, d in before.items() if k[0] == "MetricTemplate")
+    assert "{{ target }}" in template["spec"]["query"] and "{{ interval }}" in template["spec"]["query"]
