@@ -69,11 +69,49 @@ def _ab_test(name: str) -> str:
 """.format(name=name)
 
 
+def _flagger_tail(strategy: str) -> Callable[[str], str]:
+    blocks = {
+        "canary": """\
+  canary:                    # Flagger adds stepWeight% every interval while the checks pass, up to maxWeight
+    stepWeight: 10
+    maxWeight: 50            # a multiple of stepWeight; or `steps: [5, 10, 25, 50]` instead of both
+""",
+        "blue-green": """\
+  blueGreen:                 # the checks run against the new version with no live traffic, then all switches
+    iterations: 5
+""",
+        "ab-test": """\
+  abTest:                    # only matching requests reach the new version while the checks run
+    iterations: 10
+    match:
+      - {header: x-user-type, exact: beta}   # any of these; exactly one of exact | prefix | regex
+""",
+    }
+
+    def tail(name: str) -> str:
+        return blocks[strategy] + """\
+  analysis:
+    interval: 1m             # Flagger's analysis interval (seconds or minutes)
+    threshold: 5             # failed checks before Flagger rolls back
+    successRate: {{min: 99}}   # Flagger's builtin request-success-rate
+    latency: {{max: 500ms}}    # Flagger's builtin request-duration (P99)
+  webhooks:                  # run by flagger-loadtester (install it with a Platform spec)
+    - {{name: load-test, type: rollout, timeout: 5s, cmd: "hey -z 1m -q 10 -c 2 http://{name}-canary.NAMESPACE:8080/"}}
+  # flagger:
+  #   provider: gatewayapi:v1   # default: istio / linkerd from the mesh; Linkerd needs this for A/B tests
+""".format(name=name)
+    return tail
+
+
 STRATEGIES: dict[str, Callable[[str], str]] = {
     "steady": _steady,
     "canary": _canary,
     "blue-green": _blue_green,
     "ab-test": _ab_test,
+    # delivery: flagger — Flagger runs the versions; the spec says how it analyses and shifts
+    "flagger-canary": _flagger_tail("canary"),
+    "flagger-blue-green": _flagger_tail("blue-green"),
+    "flagger-ab-test": _flagger_tail("ab-test"),
 }
 
 
@@ -108,4 +146,13 @@ spec:
     #     - name: {name}
     #       resources: {{requests: {{cpu: 100m, memory: 128Mi}}}}
 """
+    if strategy.startswith("flagger-"):
+        head = head.replace(f"spec:\n  mesh: {mesh:<20} # {MESH_NOTES[mesh]}\n",
+                            f"spec:\n  delivery: flagger          # Flagger shifts traffic, analyses, promotes or rolls back\n"
+                            f"  mesh: {mesh:<20} # Flagger generates the routing and the Services\n")
+        head = head.replace(f"    image: {name:<17} # image repository; a version's tag is its name unless it sets image\n",
+                            f"    image: {name + ':v1':<17} # the full image: a release is a change of it\n")
+        head = head.replace("# optional PodSpec fragment merged into every version's pod template",
+                            "# optional PodSpec fragment merged into the pod template")
+        return head + STRATEGIES[strategy](name).replace("NAMESPACE", namespace)
     return head + STRATEGIES[strategy](name)

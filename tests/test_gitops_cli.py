@@ -38,7 +38,8 @@ def uncomment(text: str) -> str:
     return "".join(lines[:3] + body)
 
 
-STRATEGY_BLOCKS = {"steady": None, "canary": "canary", "blue-green": "blueGreen", "ab-test": "abTest"}
+STRATEGY_BLOCKS = {"steady": None, "canary": "canary", "blue-green": "blueGreen", "ab-test": "abTest",
+                   "flagger-canary": "canary", "flagger-blue-green": "blueGreen", "flagger-ab-test": "abTest"}
 
 
 def test_init_offers_every_strategy_the_planner_knows():
@@ -55,6 +56,11 @@ def test_init_scaffolds_a_commented_spec_that_validates_and_compiles(tmp_path: P
     if (mesh, strategy) == ("linkerd", "ab-test"):  # Linkerd's HTTPRoute cannot set the sticky cookie
         assert result.exit_code == 1
         assert "spec.mesh: linkerd cannot run this A/B test" in result.stderr
+        assert not (tmp_path / "specs").exists()
+        return
+    if (mesh, strategy) == ("linkerd", "flagger-ab-test"):  # Flagger's SMI provider only shifts weights
+        assert result.exit_code == 1
+        assert "Flagger's linkerd provider cannot run an A/B test" in result.stderr
         assert not (tmp_path / "specs").exists()
         return
     assert result.exit_code == 0, result.stderr
