@@ -45,6 +45,15 @@ def differences(a: dict, b: dict) -> dict[tuple, tuple]:
     return {k: (la.get(k), lb.get(k)) for k in set(la) | set(lb) if la.get(k) != lb.get(k)}
 
 
+def changed_fields(before: dict, after: dict) -> dict[tuple, tuple]:
+    """{(kind, name, *field path): (before, after)} for every field an override changed."""
+    changed = {}
+    for k in before:
+        for path, pair in differences(before[k], after[k]).items():
+            changed[(k[0], k[2]) + path] = pair
+    return changed
+
+
 @pytest.fixture
 def chart(workdir: Path) -> Path:
     result = run_cli("generate", "--format", "helm", "-o", "chart", cwd=workdir)
@@ -92,10 +101,7 @@ def test_overrides_change_the_overridden_fields_and_nothing_else(chart: Path):
     }}
     before, after = render(chart), render(chart, values)
     assert set(before) == set(after)
-    changed = {}
-    for k in before:
-        for path, pair in differences(before[k], after[k]).items():
-            changed[(k[0], k[2]) + path] = pair
+    changed = changed_fields(before, after)
     container_image = ("spec", "template", "spec", "containers", 0, "image")
     assert changed == {
         ("Deployment", "backend-v2", "spec", "replicas"): (3, 7),
@@ -168,10 +174,7 @@ def test_an_ab_test_s_split_is_overridden_through_traffic_and_must_sum_to_100(ch
 def test_a_flagger_rollout_s_image_and_replicas_are_overridable_and_flagger_s_template_variables_survive(chart: Path):
     values = {"services": {"payments": {"backend": {"image": {"tag": "2.0.2"}, "replicas": 5}}}}
     before, after = render(chart), render(chart, values)
-    changed = {}
-    for k in before:
-        for path, pair in differences(before[k], after[k]).items():
-            changed[(k[0], k[2]) + path] = pair
+    changed = changed_fields(before, after)
     image = ("spec", "template", "spec", "containers", 0, "image")
     assert changed == {
         ("Deployment", "backend") + image: ("registry.example.com/payments/backend:2.0.1",
