@@ -264,3 +264,13 @@ def test_plan_as_mermaid_draws_flaggers_split_and_refuses_a_platform(workdir):
     result = run_cli("plan", "specs/flagger-istio.yaml", "--format", "mermaid", cwd=workdir)
     assert result.exit_code == 1
     assert "specs/flagger-istio.yaml:5:7: kind: `rollgen plan --format mermaid` works on a Rollout" in result.stderr
+
+
+def test_app_metrics_under_flagger_warn_when_the_service_label_is_not_the_pods_app_label(tmp_path):
+    text = (SPECS / "flagger-canary-istio.yaml").read_text().replace(
+        "  analysis:\n", "  analysis:\n    metrics: app\n    selector: {service: svc}\n", 1)
+    (tmp_path / "s.yaml").write_text(text)
+    result = run_cli("validate", "s.yaml", cwd=tmp_path)
+    assert result.exit_code == 0
+    assert "warning: spec.analysis.selector.service: with Flagger, the canary's series are told from the " \
+           "primary's by the pods' `app` label (`backend` vs `backend-primary`); 'svc' must carry" in result.stderr

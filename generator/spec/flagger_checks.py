@@ -218,6 +218,14 @@ def check_analysis(rollout) -> Iterator[Finding]:
         elif name == "interval" and seconds < MIN_INTERVAL_SECONDS:
             yield Finding(base + (name,), f"Flagger runs an analysis at most every {MIN_INTERVAL_SECONDS}s, "
                           f"got {value!r}", f"use `{MIN_INTERVAL_SECONDS}s` or more")
+    source = analysis.metrics or {"istio": "istio", "linkerd": "linkerd"}.get(rollout.spec.mesh, "app")
+    if source == "app" and analysis.selector is not None and analysis.selector.service != "app":
+        yield Finding(base + ("selector", "service"),
+                      f"with Flagger, the canary's series are told from the primary's by the pods' `app` label "
+                      f"(`{rollout.metadata.name}` vs `{rollout.metadata.name}-primary`); "
+                      f"{analysis.selector.service!r} must carry that label's value",
+                      "copy the pod label `app` into this label when scraping (e.g. podTargetLabels: [app])",
+                      severity="warning")
     if analysis.successRate is None and analysis.latency is None and analysis.requestRate is None:
         yield Finding(base, "Flagger would promote without measuring anything: no successRate, latency or requestRate",
                       "add e.g. `successRate: {min: 99}`", severity="warning")
