@@ -61,17 +61,11 @@ ALERTS_CONFIGMAP_KEY = "alerts.yaml"
 
 # Flagger (delivery: flagger) and its install (kind: Platform).
 FLAGGER_PRIMARY_SUFFIX = "-primary"
-FLAGGER_CANARY_SUFFIX = "-canary"
 FLAGGER_REPOSITORY = "flagger"
 FLAGGER_RELEASE = "flagger"
 LOADTESTER_RELEASE = "flagger-loadtester"
 LOADTESTER_CHART = "loadtester"
 FLAGGER_CHART = "flagger"
-
-
-def flagger_service_names(service: str) -> tuple[str, str, str]:
-    """The Services Flagger generates and owns for a Canary: apex, primary and canary."""
-    return service, service + FLAGGER_PRIMARY_SUFFIX, service + FLAGGER_CANARY_SUFFIX
 
 
 def flagger_primary_name(service: str) -> str:
@@ -83,10 +77,5 @@ def metric_template_name(service: str, metric: str) -> str:
     return f"{service}-{metric}"
 
 
-def alert_provider_name(service: str) -> str:
-    return service
-
-
-def flagger_alerts_name(service: str) -> str:
-    """The PrometheusRule on Flagger's own flagger_canary_status for one rollout."""
-    return f"{service}-flagger"
+def alert_provider_name(service: str, channel: str) -> str:
+    return f"{service}-{channel}"

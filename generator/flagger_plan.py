@@ -29,24 +29,12 @@ from .plan import HeaderCondition, WorkloadPlan
 
 CANARY_API = "flagger.app/v1beta1"
 
-# spec.mesh → Flagger provider when the spec does not choose one.
-DEFAULT_PROVIDER = {"istio": "istio", "linkerd": "linkerd", "gateway-api": "gatewayapi:v1"}
-# Providers a mesh can use (Linkerd implements both its SMI TrafficSplit and the Gateway API HTTPRoute).
-MESH_PROVIDERS = {"istio": ("istio", "gatewayapi:v1"), "linkerd": ("linkerd", "gatewayapi:v1"),
-                  "gateway-api": ("gatewayapi:v1",)}
-# Strategies each provider implements in Flagger v1.44 (docs: usage/deployment-strategies.md).
-PROVIDER_STRATEGIES = {
-    "istio": ("canary", "blueGreen", "abTest"),
-    "linkerd": ("canary", "blueGreen"),  # SMI TrafficSplit: weights only, no request matching
-    "gatewayapi:v1": ("canary", "blueGreen", "abTest"),
-}
 # Metrics source whose queries a provider's builtin metrics run (None: no usable builtins).
 BUILTIN_SOURCE = {"istio": "istio", "linkerd": "linkerd", "gatewayapi:v1": None}
 BUILTIN_PERCENTILE = 99
 
 # Load tester webhook runners: bash blocks and fails on a non-zero exit; cmd runs in the background.
 BLOCKING, BACKGROUND = "bash", "cmd"
-COMMAND_TYPES = ("pre-rollout", "rollout", "post-rollout")
 GATE_PATHS = {"confirm-rollout": "gate/check", "confirm-promotion": "gate/check",
               "confirm-traffic-increase": "gate/check", "rollback": "rollback/check"}
 
@@ -183,7 +171,6 @@ class AnalysisPlan:
 class StatusRulePlan:
     """A PrometheusRule on Flagger's flagger_canary_status: 2 = the analysis failed and rolled back."""
 
-    name: str
     alert: str
     expr: str
     for_: str
@@ -355,7 +342,7 @@ def plan_webhook(hook: WebhookInput, loadtester: str) -> WebhookPlan:
 def plan_alerts(inputs: FlaggerInputs) -> tuple[tuple[AlertProviderPlan, ...], tuple[CanaryAlertPlan, ...]]:
     providers, alerts = [], []
     for alert in inputs.alerts:
-        name = c.alert_provider_name(inputs.name) + "-" + alert.name
+        name = c.alert_provider_name(inputs.name, alert.name)
         providers.append(AlertProviderPlan(name, alert.type, alert.channel, alert.username, alert.secret,
                                            alert.address, alert.proxy))
         alerts.append(CanaryAlertPlan(alert.name, alert.severity, name))
@@ -370,7 +357,6 @@ def status_rule(inputs: FlaggerInputs) -> StatusRulePlan:
     expr = (f'max(flagger_canary_status{{name="{name}", namespace="{ns}"}}) > 1\n'
             f'or\nmax(flagger_canary_status{{name="{name}", exported_namespace="{ns}"}}) > 1\n')
     return StatusRulePlan(
-        name=c.flagger_alerts_name(name),
         alert="CanaryRolledBack",
         expr=expr,
         for_="1m",

@@ -17,7 +17,6 @@ from .v1alpha1 import NAME_PATTERN, Metadata, Model
 
 # Flux durations (metav1.Duration as the Flux CRDs accept them: 30s, 10m, 1h, 1h30m, ...).
 FLUX_DURATION_PATTERN = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"
-MESH_PROVIDERS = ("istio", "linkerd", "gatewayapi:v1")
 
 
 class PlatformMetadata(Metadata):
