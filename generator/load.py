@@ -12,7 +12,7 @@ from .diagnostics import Diagnostic, InvalidInput, format_path
 from .schema import check_schema
 from .spec.checks import check_rollout
 from .spec.v1alpha1 import Rollout
-from .yamlio import Located, load_yaml
+from .yamlio import Located, load_yaml, read_limited
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 
@@ -46,6 +46,8 @@ def find_specs(targets: list[Path]) -> tuple[list[Path], list[Diagnostic]]:
                                 and not any(part.startswith(".") for part in p.relative_to(target).parts)))
         elif target.is_file():
             found.append(target)
+        elif target.exists():
+            problems.append(Diagnostic(target.as_posix(), 0, 0, "", "not a regular file (a spec is a YAML file)"))
         else:
             problems.append(Diagnostic(target.as_posix(), 0, 0, "", "no such file or directory"))
     unique = list(dict.fromkeys(p.resolve() for p in found))
@@ -89,7 +91,8 @@ def parse_spec(raw: bytes, source: str) -> LoadedSpec:
 def read_spec(path: Path, cwd: Path) -> LoadedSpec:
     source = display_path(path, cwd)
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as fh:
+            raw = read_limited(fh, source)
     except OSError as exc:
         raise InvalidInput([Diagnostic(source, 0, 0, "", f"cannot read the file: {exc.strerror}")]) from None
     return parse_spec(raw, source)

@@ -8,11 +8,12 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from . import __version__
 from .diagnostics import Diagnostic, InvalidInput, Report
 from .load import LoadedSpec, display_path, find_specs, read_spec
-from .output import Change, apply_changes, plan_changes, read_state
+from .output import Change, apply_changes, locked, plan_changes, read_state
 from .plan import build_plan
 from .render import RenderedFile, synthesize
 
@@ -74,7 +75,14 @@ class GenerateResult:
     change: Change | None = None
 
 
-def generate(targets: list[Path], outdir: Path, cwd: Path) -> GenerateResult:
+def generate(targets: list[Path], outdir: Path, cwd: Path,
+             on_wait: Callable[[str], None] | None = None) -> GenerateResult:
+    """Compile the targets into `outdir`, holding its lock: concurrent runs write one after the other."""
+    with locked(outdir, on_wait):
+        return _generate(targets, outdir, cwd)
+
+
+def _generate(targets: list[Path], outdir: Path, cwd: Path) -> GenerateResult:
     loaded = load_targets(targets, cwd)
     if loaded.report.errors:
         return GenerateResult(loaded.report)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,12 +119,27 @@ def _decode(raw: bytes, filename: str) -> str:
                                        "save the spec as UTF-8 text")]) from None
 
 
+def too_big(size: int, filename: str) -> InvalidInput:
+    return InvalidInput([Diagnostic(filename, 1, 1, "", f"the file is {size} bytes; a spec may be at most {MAX_SPEC_BYTES}",
+                                    "a rollout spec describes one service; split very large files")])
+
+
+def read_limited(fh, filename: str) -> bytes:
+    """Read a spec from an open binary file, never more than the limit (a huge file is not read)."""
+    raw = fh.read(MAX_SPEC_BYTES + 1)
+    if len(raw) > MAX_SPEC_BYTES:
+        try:
+            size = os.fstat(fh.fileno()).st_size
+        except (OSError, AttributeError, ValueError):
+            size = len(raw)
+        raise too_big(max(size, len(raw)), filename)
+    return raw
+
+
 def load_yaml(raw: bytes, filename: str) -> Located:
     """Parse one YAML document, keeping positions. Raises InvalidInput with located diagnostics."""
     if len(raw) > MAX_SPEC_BYTES:
-        raise InvalidInput([Diagnostic(filename, 1, 1, "",
-                                       f"the file is {len(raw)} bytes; a spec may be at most {MAX_SPEC_BYTES}",
-                                       "a rollout spec describes one service; split very large files")])
+        raise too_big(len(raw), filename)
     if b"\x00" in raw:
         raise InvalidInput([Diagnostic(filename, 1, 1, "", "the file is binary (it contains NUL bytes)",
                                        "a spec is a YAML text file")])
