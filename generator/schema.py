@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .diagnostics import Diagnostic, format_path
+from .conventions import DNS1123_LABEL, LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN
 from .yamlio import Located
 
 SCHEMA_FILE = "rollout.v1alpha1.json"
@@ -66,7 +67,15 @@ def load_schema() -> dict:
 
 
 _PATTERNS = {
-    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$": (
+    LABEL_KEY_PATTERN: (
+        "is not a valid label key",
+        "a label key is an optional DNS prefix and `/`, then a name of letters, digits, '-', '_', '.'",
+    ),
+    LABEL_VALUE_PATTERN: (
+        "must be a valid label value",
+        "at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+    ),
+    DNS1123_LABEL: (
         "must be a DNS-1123 label",
         "use lowercase letters, digits and '-', starting and ending with a letter or digit",
     ),
@@ -160,6 +169,10 @@ def _diagnose(error, located: Located, filename: str) -> list[Diagnostic]:
         words = {"minimum": "at least", "maximum": "at most", "exclusiveMinimum": "greater than",
                  "exclusiveMaximum": "less than"}
         return [Diagnostic(filename, line, col, where, f"must be {words[v]} {error.validator_value}, got {_show(value)}")]
+    if "propertyNames" in error.schema_path and isinstance(value, str):
+        kl, kc = located.position(path + (value,), key=True)
+        what, hint = _PATTERNS.get(error.validator_value, (error.message, "")) if v == "pattern" else (error.message, "")
+        return [Diagnostic(filename, kl, kc, format_path(path + (value,)), f"key {_show(value)} {what}", hint)]
     if v == "pattern":
         what, hint = _PATTERNS.get(error.validator_value, (f"must match {error.validator_value}", ""))
         return [Diagnostic(filename, line, col, where, f"{what}, got {_show(value)}", hint)]

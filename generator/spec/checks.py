@@ -158,6 +158,13 @@ def check_traffic(rollout: Rollout) -> Iterator[Finding]:
                               severity="warning")
 
 
+def check_labels(rollout: Rollout) -> Iterator[Finding]:
+    for key in rollout.metadata.labels:
+        if key in (c.APP_LABEL, c.VERSION_LABEL):
+            yield Finding(("metadata", "labels", key), f"the label {key!r} is set by rollgen on every pod",
+                          "its value is the service or version name; choose another label key", key=True)
+
+
 def check_pod(rollout: Rollout) -> Iterator[Finding]:
     from ..pod import merge_pod, podspec_errors
 
@@ -185,7 +192,7 @@ def check_pod(rollout: Rollout) -> Iterator[Finding]:
         yield Finding(base + path, message, "this fragment is a Kubernetes PodSpec (kubectl explain pod.spec)")
 
 
-RULES = (check_versions, check_images, check_canary, check_traffic, check_pod)
+RULES = (check_labels, check_versions, check_images, check_canary, check_traffic, check_pod)
 
 
 def check_rollout(rollout: Rollout) -> list[Finding]:

@@ -16,8 +16,8 @@ from .. import conventions as c
 NAME_PATTERN = c.DNS1123_LABEL
 # Lowercase HTTP header names (RFC 9110 token, lowercased): Envoy and HTTP/2 compare them lowercase.
 HEADER_PATTERN = r"^[a-z0-9!#$%&'*+.^_`|~-]+$"
-LABEL_KEY_PATTERN = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
-LABEL_VALUE_PATTERN = r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
+LABEL_KEY_PATTERN = c.LABEL_KEY_PATTERN
+LABEL_VALUE_PATTERN = c.LABEL_VALUE_PATTERN
 
 
 class Model(BaseModel):
