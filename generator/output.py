@@ -84,19 +84,22 @@ def _inside(outdir: Path, rel: str) -> Path:
     if (not rel or pure.is_absolute() or "\\" in rel or "\0" in rel
             or any(part in ("", ".", "..") for part in rel.split("/"))):
         raise UnsafePath(rel, "is not a plain relative path inside the output directory",
-                         "generated paths are <namespace>/<name>/<file>; a damaged state record can hold others")
+                         "the state record is damaged: restore it from version control")
     current = outdir
     for part in pure.parts:
         current = current / part
         if current.is_symlink():
-            raise UnsafePath(rel, f"{current.as_posix()} is a symbolic link; rollgen does not follow links "
-                             "inside the output directory", "replace the link with a real directory, or point -o elsewhere")
+            raise UnsafePath(rel, f"{current.as_posix()} is a symbolic link, and rollgen does not follow links "
+                             "inside the output directory", "replace the link with a real directory or file, or point -o elsewhere")
     return current
 
 
 def _unsafe(outdir: Path, exc: UnsafePath, source: str = "") -> Diagnostic:
-    return Diagnostic(source or f"{outdir.as_posix()}/{exc.rel}", 0, 0, "", exc.message if not source
-                      else f"{exc.rel} {exc.message}", exc.hint)
+    if source:  # a file this spec generates
+        return Diagnostic(source, 0, 0, "", f"cannot write {outdir.as_posix()}/{exc.rel}: {exc.message}", exc.hint)
+    return Diagnostic(f"{outdir.as_posix()}/{STATE_FILE}", 0, 0, "",  # a file the record says rollgen wrote
+                      f"records {exc.rel!r} as generated, which rollgen will not remove: it {exc.message}",
+                      exc.hint)
 
 
 def write_error(outdir: Path, what: str, exc: OSError, intact: bool = True) -> InvalidInput:

@@ -140,25 +140,37 @@ def load_yaml(raw: bytes, filename: str) -> Located:
     """Parse one YAML document, keeping positions. Raises InvalidInput with located diagnostics."""
     if len(raw) > MAX_SPEC_BYTES:
         raise too_big(len(raw), filename)
-    if b"\x00" in raw:
+    if b"\x00" in raw and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InvalidInput([Diagnostic(filename, 1, 1, "", "the file is binary (it contains NUL bytes)",
-                                       "a spec is a YAML text file")])
+                                       "a spec is a YAML text file (UTF-8)")])
     text = _decode(raw, filename)
     try:
         nodes = list(yaml.compose_all(text, Loader=_Loader))
+    except yaml.reader.ReaderError as exc:
+        before = text[: exc.position]
+        line, column = before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1
+        char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        raise InvalidInput([Diagnostic(filename, line, column, "",
+                                       f"malformed YAML: the control character U+{ord(char):04X} is not allowed",
+                                       "remove it: YAML text holds no control characters besides tabs and line breaks")]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "malformed YAML"
         hint = ""
-        if "\t" in problem or "tab" in problem:
+        at_tab = mark is not None and 0 <= mark.index < len(text) and text[mark.index] == "\t"
+        if "\t" in problem or "tab" in problem or at_tab:
             hint = "YAML indentation must use spaces, not tabs"
+        if at_tab and "cannot start any token" in problem:
+            problem = "a tab character cannot indent YAML"
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         raise InvalidInput([Diagnostic(filename, line, column, "", f"malformed YAML: {problem}", hint)]) from None
     except yaml.YAMLError as exc:
         raise InvalidInput([Diagnostic(filename, 1, 1, "", f"malformed YAML: {exc}")]) from None
     except RecursionError:
         raise InvalidInput([Diagnostic(filename, 1, 1, "", "the document is nested too deeply")]) from None
-    nodes = [n for n in nodes if n is not None]
+    # `---` with nothing after it is an empty document, not a second spec
+    nodes = [n for n in nodes if n is not None
+             and not (isinstance(n, yaml.ScalarNode) and n.tag == "tag:yaml.org,2002:null" and n.value == "")]
     if not nodes:
         raise InvalidInput([Diagnostic(filename, 1, 1, "", "the file is empty",
                                        "start from `rollgen init NAME` or an example in specs/")])

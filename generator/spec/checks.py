@@ -57,6 +57,14 @@ def check_header_match(match: HeaderMatch, path: tuple) -> Iterator[Finding]:
         yield Finding(path, f"needs exactly one of exact, prefix or regex (got {what})",
                       "e.g. `{header: x-canary-user, exact: \"true\"}`")
         return
+    for kind in ("exact", "prefix"):
+        value = getattr(match, kind)
+        bad = next((ch for ch in value or "" if (ord(ch) < 0x20 and ch != "\t") or ord(ch) == 0x7F), None)
+        if bad is not None:
+            yield Finding(path + (kind,), f"contains the control character {bad!r}; an HTTP header value never does, "
+                          "so this would match no request", "write the value as plain text")
+        elif value == "":
+            yield Finding(path + (kind,), "must not be empty", "to match any value of the header, use `regex: \".*\"`")
     if match.regex is not None:
         problem = re2_error(match.regex)
         if problem:
