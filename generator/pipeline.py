@@ -47,13 +47,16 @@ def load_targets(targets: list[Path], cwd: Path) -> Loaded:
     return result
 
 
-def compile_specs(specs: list[LoadedSpec]) -> dict[str, list[RenderedFile]]:
-    """Every spec's files, keyed by its source. Starts cdk8s only when there is something to build."""
+def compile_specs(specs: list[LoadedSpec], advance: Callable[[int], None] | None = None
+                  ) -> dict[str, list[RenderedFile]]:
+    """Every spec's files, keyed by its source. Starts cdk8s only when there is something to build.
+    Call it once for all specs (large runs are batched and spread over the cores inside); `advance(n)`
+    is told as each batch of n specs is done, for a progress bar."""
     if not specs:
         return {}
     plans = [build_plan(s.rollout, s.source) for s in specs]
     with tempfile.TemporaryDirectory(prefix="rollgen-cdk8s-") as scratch:
-        rendered = synthesize(plans, scratch)
+        rendered = synthesize(plans, scratch, advance)
     return {s.source: files for s, files in zip(specs, rendered)}
 
 

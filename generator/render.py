@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from . import conventions as c
 from .plan import Plan
@@ -60,8 +61,10 @@ def synthesize_batch(plans: list[Plan], scratch: str) -> list[list[RenderedFile]
     return [render_documents(plan, chart.to_json()) for plan, chart in zip(plans, charts)]
 
 
-def synthesize(plans: list[Plan], scratch: str) -> list[list[RenderedFile]]:
-    """Every plan's files, in order: batches of fresh Apps, spread over the cores for large runs."""
+def synthesize(plans: list[Plan], scratch: str, advance: Callable[[int], None] | None = None
+               ) -> list[list[RenderedFile]]:
+    """Every plan's files, in order: batches of fresh Apps, spread over the cores for large runs.
+    `advance(n)` is told as each batch of n plans is done."""
     from .workers import run_batches
 
-    return run_batches(synthesize_batch, plans, scratch)
+    return run_batches(synthesize_batch, plans, scratch, advance=advance)

@@ -68,15 +68,23 @@ def _context():
 
 
 def run_batches(work: Callable[[Sequence[T], str], list[R]], items: Sequence[T], scratch: str,
-                workers: int | None = None) -> list[R]:
-    """`work(batch, scratch)` over consecutive batches of `items`; results concatenated in order."""
+                workers: int | None = None, advance: Callable[[int], None] | None = None) -> list[R]:
+    """`work(batch, scratch)` over consecutive batches of `items`; results concatenated in order.
+    `advance(n)` is called as each batch of n items is done (a progress bar's hook)."""
     workers = worker_count(len(items)) if workers is None else workers
-    if workers <= 1:
-        return [result for part in batches(items, 1) for result in work(part, scratch)]
     out: list[R] = []
+    if workers <= 1:
+        for part in batches(items, 1 if advance is None else max(1, len(items) // 20)):
+            out.extend(work(part, scratch))
+            if advance:
+                advance(len(part))
+        return out
     per_round = workers * SPECS_PER_WORKER
     for start in range(0, len(items), per_round):
-        chunk = items[start:start + per_round]
+        parts = batches(items[start:start + per_round], workers)
         with ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_start_runtime) as pool:
-            out.extend(result for done in pool.map(work, batches(chunk, workers), repeat(scratch)) for result in done)
+            for part, done in zip(parts, pool.map(work, parts, repeat(scratch))):
+                out.extend(done)
+                if advance:
+                    advance(len(part))
     return out
