@@ -64,6 +64,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
       rollgen generate                       # specs/ -> output/
       rollgen validate specs/backend.yaml    # check a spec, write nothing
       rollgen plan specs/backend.yaml        # weights and routing at every position
+      rollgen promote specs/backend.yaml     # next step: edit the spec, regenerate
+      rollgen rollback specs/backend.yaml    # back to stable: edit the spec, regenerate
 
     Exit codes: 0 ok, 1 invalid input, 2 usage error, 3 internal error.
     """
@@ -134,6 +136,93 @@ def plan(spec: str) -> None:
     loaded = read_spec(Path(spec), Path.cwd())
     _print_report(Report(list(loaded.warnings)))
     click.echo(plan_table(loaded.rollout, loaded.source), nl=False)
+
+
+def _move(spec: str, outdir: str, dry_run: bool, step) -> None:
+    """Shared by promote and rollback: edit the spec, show the diff, regenerate its output."""
+    from .edit import load_for_edit, write_spec
+    from .pipeline import generate as run
+
+    path = Path(spec)
+    loaded, text = load_for_edit(path, Path.cwd())
+    _print_report(Report(list(loaded.warnings)))
+    edit = step(loaded, text)
+    click.echo(edit.diff(), nl=False)
+    click.echo(f"{edit.source}: {edit.summary}", err=True)
+    if not edit.changed:
+        return
+    if dry_run:
+        click.echo("dry run: the spec and the output are unchanged", err=True)
+        return
+    write_spec(path, edit.new_text)
+    result = run([path], Path(outdir), Path.cwd())
+    _print_report(result.report)
+    if result.report.errors:
+        write_spec(path, edit.old_text)
+        click.echo(_summary(result.report, "generate failed") + "; the spec was restored and nothing was written",
+                   err=True)
+        sys.exit(EXIT_INVALID)
+    c = result.change
+    click.echo(f"{outdir}: {len(c.written)} written, {len(c.unchanged)} unchanged, {len(c.removed)} removed", err=True)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--finalize", is_flag=True,
+              help="After the last step: rewrite the spec to steady state on the new version.")
+@click.option("--dry-run", is_flag=True, help="Show the diff only; change nothing.")
+@click.option("-o", "--output", "outdir", type=click.Path(file_okay=False), default=str(DEFAULT_OUTPUT),
+              show_default=True, help="Output directory to regenerate.")
+def promote(spec: str, finalize: bool, dry_run: bool, outdir: str) -> None:
+    """Move a rollout one step forward: edit SPEC in place and regenerate its output.
+
+    A canary goes to the next position; a blue/green swaps `active` and `preview` (the old version
+    keeps running for an instant rollback). With --finalize, a canary at its last step (or a
+    blue/green) becomes a service in steady state on the new version. Comments and formatting of the
+    spec are kept; the diff is printed.
+
+    \b
+    Examples:
+      rollgen promote specs/backend.yaml --dry-run
+      rollgen promote specs/backend.yaml && git commit -am "backend: next canary step"
+      rollgen promote specs/backend.yaml --finalize
+    """
+    from .edit import promote as step
+
+    _move(spec, outdir, dry_run, lambda loaded, text: step(loaded, text, finalize))
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Show the diff only; change nothing.")
+@click.option("--emergency", is_flag=True,
+              help="Print routing objects with all traffic on the stable/active version to stdout; write nothing.")
+@click.option("-o", "--output", "outdir", type=click.Path(file_okay=False), default=str(DEFAULT_OUTPUT),
+              show_default=True, help="Output directory to regenerate.")
+def rollback(spec: str, dry_run: bool, emergency: bool, outdir: str) -> None:
+    """Move a rollout back: edit SPEC in place and regenerate its output.
+
+    A canary goes back to position 0 (all traffic on stable); a blue/green switches back to the
+    version kept running as preview. With --emergency nothing is edited or written: the live routing
+    objects, with every request on the stable/active version (an A/B test: its first variant; header
+    routes: the default), go to stdout for kubectl. Follow it with a GitOps rollback.
+
+    \b
+    Examples:
+      rollgen rollback specs/backend.yaml
+      rollgen rollback specs/backend.yaml --emergency | kubectl apply -f -
+    """
+    if emergency:
+        from .emergency import emergency_manifests
+        from .load import read_spec
+
+        loaded = read_spec(Path(spec), Path.cwd())
+        _print_report(Report(list(loaded.warnings)))
+        click.echo(emergency_manifests(loaded), nl=False)
+        return
+    from .edit import rollback as step
+
+    _move(spec, outdir, dry_run, step)
 
 
 def main(argv: list[str] | None = None) -> None:

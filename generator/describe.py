@@ -7,6 +7,8 @@ from .spec.v1alpha1 import Rollout
 
 
 def describe_condition(cond: HeaderCondition) -> str:
+    if cond.meaning:
+        return cond.meaning
     verb = {"exact": "=", "prefix": "starts with", "regex": "matches"}[cond.kind]
     return f"{cond.header} {verb} {cond.value!r}"
 
@@ -18,7 +20,35 @@ def describe_destination(plan: Plan, d: Destination) -> str:
         target = d.version
     else:
         target = plan.name
-    return target if d.weight is None else f"{target} {d.weight}%"
+    if d.weight is not None:
+        target = f"{target} {d.weight}%"
+    cookies = [v for k, v in d.response_headers if k.lower() == "set-cookie"]
+    return target + (f" (sets cookie {cookies[0].split(';')[0]})" if cookies else "")
+
+
+def strategy_lines(rollout: Rollout) -> list[str]:
+    """What a blue/green or an A/B test is doing now, and what promote and rollback would do."""
+    spec = rollout.spec
+    out: list[str] = []
+    if spec.blueGreen is not None:
+        bg = spec.blueGreen
+        width = max(len(bg.active or ""), len(bg.preview or ""))
+        out += ["", f"  active   {(bg.active or '').ljust(width)}  serves production traffic"]
+        if bg.preview:
+            reach = f"reached by {describe_condition(HeaderCondition.of(bg.test))}" if bg.test else \
+                "running, reached by no request until the cutover"
+            out.append(f"  preview  {bg.preview.ljust(width)}  {reach}")
+            out.append(f"  promote  → active {bg.preview}, {bg.active} kept running as preview")
+    if spec.abTest is not None:
+        ab = spec.abTest
+        rows = [["variant", "cookie", "new users"]] + [[v.version, f"{ab.cookie.name}={v.value}", f"{v.weight}%"]
+                                                       for v in ab.variants]
+        widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        out.append("")
+        out += ["  " + "  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip() for r in rows]
+        age = f"{ab.cookie.maxAge}s" if ab.cookie.maxAge else "the browser session"
+        out.append(f"  a user keeps their variant for {age} (cookie {ab.cookie.name})")
+    return out
 
 
 def describe_rule(plan: Plan, rule: Rule) -> str:
@@ -35,8 +65,11 @@ def plan_table(rollout: Rollout, source: str) -> str:
     spec = rollout.spec
     lines = [f"{live.name} in {live.namespace} ({spec.mesh}, {live.stage}) from {source}"]
     if spec.canary is None:
+        lines.extend(strategy_lines(rollout))
         lines.append("")
-        lines.extend(f"  {describe_rule(live, r)}" for r in live.rules)
+        lines.append("routing (first match wins):" if len(live.rules) > 1 else "routing:")
+        lines.extend(f"  {i}. {describe_rule(live, r)}" if len(live.rules) > 1 else f"  {describe_rule(live, r)}"
+                     for i, r in enumerate(live.rules, 1))
         return "\n".join(lines) + "\n"
     canary = spec.canary
     head = ["", "position", f"{canary.stable} (stable)", f"{canary.canary} (canary)", "routing"]

@@ -19,6 +19,7 @@ class HeaderCondition:
     header: str
     kind: str
     value: str
+    meaning: str | None = field(default=None, compare=False)  # how to show it to people, when not obvious
 
     @classmethod
     def of(cls, match: HeaderMatch) -> "HeaderCondition":
@@ -28,13 +29,17 @@ class HeaderCondition:
 @dataclass(frozen=True)
 class Destination:
     """Where a rule sends traffic: a version of this service, the service itself (version and host
-    both None), or another host. `weight` is None when it is the rule's only destination."""
+    both None), or another host. `weight` is None when it is the rule's only destination.
+    `version_service` sends a version's traffic through its own Service `<name>-<version>` (blue/green)
+    rather than a subset of the service; `response_headers` are added to the responses it sends back
+    (alongside the application's own headers of the same name, never replacing them)."""
 
     version: str | None = None
     host: str | None = None
     port: int | None = None
     weight: int | None = None
     response_headers: tuple[tuple[str, str], ...] = ()
+    version_service: bool = False
 
 
 @dataclass(frozen=True)
@@ -65,7 +70,7 @@ class Plan:
     mesh: str
     port: int
     target_port: int
-    stage: str  # steady | canary
+    stage: str  # steady | canary | blue-green | ab-test | routes | emergency
     workloads: tuple[WorkloadPlan, ...]
     subsets: tuple[str, ...]  # Istio DestinationRule subsets, one per version
     version_services: tuple[str, ...]  # versions that get their own Service `<name>-<version>`
@@ -100,8 +105,18 @@ def plan_workloads(rollout: Rollout) -> tuple[WorkloadPlan, ...]:
     return tuple(out)
 
 
-def plan_rules(rollout: Rollout, position: int | None = None) -> tuple[str, tuple[Rule, ...]]:
-    """The routing rules (and the stage they belong to), at `position` or the spec's live one."""
+def plan_rules(rollout: Rollout, position: int | None = None,
+               emergency: bool = False) -> tuple[str, tuple[Rule, ...]]:
+    """The routing rules (and the stage they belong to), at `position` or the spec's live one.
+    `emergency`: everything on the stable/active version, no header rules at all."""
+    from .patterns import emergency_rules, route_rules, strategy_rules
+
+    if emergency:
+        return "emergency", emergency_rules(rollout)
+    found = strategy_rules(rollout)
+    if found is not None:
+        stage, rules = found
+        return stage, route_rules(rollout) + rules
     spec = rollout.spec
     canary = spec.canary
     if canary is None:
@@ -113,14 +128,19 @@ def plan_rules(rollout: Rollout, position: int | None = None) -> tuple[str, tupl
         rules.append(Rule("testers", ((HeaderCondition.of(canary.testers),),), (Destination(canary.canary),)))
     rules.append(Rule("split", (), (Destination(canary.stable, weight=stable_weight),
                                     Destination(canary.canary, weight=canary_weight))))
-    return "canary", tuple(rules)
+    return "canary", route_rules(rollout) + tuple(rules)
 
 
-def build_plan(rollout: Rollout, source: str, position: int | None = None) -> Plan:
+def build_plan(rollout: Rollout, source: str, position: int | None = None, emergency: bool = False) -> Plan:
+    from .patterns import kept_versions
+
     spec = rollout.spec
-    stage, rules = plan_rules(rollout, position)
-    routed = [d.version for r in rules for d in r.destinations if d.version is not None]
+    stage, rules = plan_rules(rollout, position, emergency)
     per_version = spec.mesh in ("linkerd", "gateway-api")
+    routed = [d.version for r in rules for d in r.destinations
+              if d.version is not None and (per_version or d.version_service)]
+    routed += kept_versions(rollout)
+    by_subset = any(d.version is not None and not d.version_service for r in rules for d in r.destinations)
     return Plan(
         source=source,
         name=rollout.metadata.name,
@@ -131,8 +151,9 @@ def build_plan(rollout: Rollout, source: str, position: int | None = None) -> Pl
         target_port=spec.service.targetPort or spec.service.port,
         stage=stage,
         workloads=plan_workloads(rollout),
-        subsets=tuple(v.name for v in spec.versions),
-        version_services=tuple(dict.fromkeys(routed)) if per_version else (),
+        # A DestinationRule is needed unless every version is reached through its own Service.
+        subsets=tuple(v.name for v in spec.versions) if by_subset or stage in ("steady", "canary") else (),
+        version_services=tuple(dict.fromkeys(routed)),
         rules=rules,
     )
 

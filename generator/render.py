@@ -29,7 +29,8 @@ def build_chart(synth, plan: Plan):
     for version in plan.version_services:
         core.Service(chart, plan, version)
     if plan.mesh == "istio":
-        istio.DestinationRule(chart, plan)
+        if plan.subsets:
+            istio.DestinationRule(chart, plan)
         istio.VirtualService(chart, plan)
     else:
         routes.HTTPRoute(chart, plan)

@@ -66,6 +66,19 @@ def load_schema() -> dict:
     return json.loads(text)
 
 
+def _pattern_messages() -> dict[str, tuple[str, str]]:
+    from .spec.v1alpha1 import COOKIE_NAME_PATTERN, COOKIE_VALUE_PATTERN, HOST_PATTERN
+
+    return {
+        COOKIE_NAME_PATTERN: ("must be a cookie name (an RFC 6265 token)",
+                              "use letters, digits and !#$%&'*+-.^_`|~; no spaces, quotes, ';', ',' or '='"),
+        COOKIE_VALUE_PATTERN: ("must be a cookie value (RFC 6265 cookie-octets)",
+                               "no spaces, quotes, ',', ';' or backslashes, e.g. `a` or `variant-b`"),
+        HOST_PATTERN: ("must be a host name",
+                       "lowercase DNS labels separated by dots, e.g. `api-eu-west.production.svc.cluster.local`"),
+    }
+
+
 _PATTERNS = {
     LABEL_KEY_PATTERN: (
         "is not a valid label key",
@@ -88,6 +101,7 @@ _PATTERNS = {
         "header names are matched lowercase by Envoy and HTTP/2; write e.g. `x-canary-user`",
     ),
 }
+_PATTERNS.update(_pattern_messages())
 
 
 def _type_name(value: Any) -> str:

@@ -5,11 +5,26 @@ where the request goes: a distribution {backend: weight}. It follows the upstrea
 Istio evaluates `http` routes in order, first match wins; Gateway API (and Linkerd's HTTPRoute)
 picks the rule with the most header matches, ties broken by rule order. Header regexes are RE2 and
 match the whole value (Envoy's behaviour).
+
+`hits()` also says which response headers each destination sets (Istio `headers.response`, HTTPRoute
+ResponseHeaderModifier filters on the rule or the backendRef), e.g. the sticky cookie of an A/B test.
+Backends are named `host/subset` or `host` (Istio) and `name` or `namespace/name` (HTTPRoute).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import re2
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One place a request may go, with its share and the response headers set on the way back."""
+
+    backend: str
+    weight: int
+    response_headers: dict = field(default_factory=dict, compare=False)
 
 
 def _string_match(spec: dict, value: str | None) -> bool:
@@ -30,7 +45,14 @@ def _istio_backend(dest: dict) -> str:
     return f"{host}/{subset}" if subset else host
 
 
-def route_istio(vs: dict, headers: dict[str, str]) -> dict[str, int]:
+def _header_ops(ops: dict) -> dict:
+    out = dict(ops.get("set", {}))
+    for k, v in ops.get("add", {}).items():
+        out[k] = out[k] + ", " + v if k in out else v
+    return out
+
+
+def hits_istio(vs: dict, headers: dict[str, str]) -> list[Hit]:
     headers = {k.lower(): v for k, v in headers.items()}
     for http in vs["spec"]["http"]:
         matches = http.get("match")
@@ -38,10 +60,15 @@ def route_istio(vs: dict, headers: dict[str, str]) -> dict[str, int]:
                                for alt in matches):
             continue
         routes = http["route"]
-        if len(routes) == 1 and "weight" not in routes[0]:
-            return {_istio_backend(routes[0]): 100}
-        return {_istio_backend(r): r.get("weight", 0) for r in routes}
-    return {}
+        rule_headers = _header_ops(http.get("headers", {}).get("response", {}))
+        single = len(routes) == 1 and "weight" not in routes[0]
+        return [Hit(_istio_backend(r), 100 if single else r.get("weight", 0),
+                    {**rule_headers, **_header_ops(r.get("headers", {}).get("response", {}))}) for r in routes]
+    return []
+
+
+def route_istio(vs: dict, headers: dict[str, str]) -> dict[str, int]:
+    return {h.backend: h.weight for h in hits_istio(vs, headers)}
 
 
 def _gateway_header_match(m: dict, headers: dict[str, str]) -> bool:
@@ -53,7 +80,22 @@ def _gateway_header_match(m: dict, headers: dict[str, str]) -> bool:
     return re2.search(m["value"], value) is not None  # anchored by the generator
 
 
-def route_httproute(route: dict, headers: dict[str, str]) -> dict[str, int]:
+def _filter_headers(filters: list) -> dict:
+    out: dict = {}
+    for f in filters or []:
+        if f["type"] == "ResponseHeaderModifier":
+            mod = f["responseHeaderModifier"]
+            out.update(_header_ops({"set": {h["name"]: h["value"] for h in mod.get("set", [])},
+                                    "add": {h["name"]: h["value"] for h in mod.get("add", [])}}))
+    return out
+
+
+def _ref_name(ref: dict, namespace: str | None) -> str:
+    ns = ref.get("namespace")
+    return f"{ns}/{ref['name']}" if ns and ns != namespace else ref["name"]
+
+
+def hits_httproute(route: dict, headers: dict[str, str]) -> list[Hit]:
     headers = {k.lower(): v for k, v in headers.items()}
     candidates = []
     for index, rule in enumerate(route["spec"]["rules"]):
@@ -62,20 +104,35 @@ def route_httproute(route: dict, headers: dict[str, str]) -> dict[str, int]:
             if all(_gateway_header_match(m, headers) for m in alt.get("headers", [])):
                 candidates.append((-len(alt.get("headers", [])), index, rule))
     if not candidates:
-        return {}
+        return []
     rule = sorted(candidates, key=lambda c: (c[0], c[1]))[0][2]
     refs = rule["backendRefs"]
-    if len(refs) == 1:
-        return {refs[0]["name"]: 100}
-    return {r["name"]: r.get("weight", 1) for r in refs}
+    namespace = route["metadata"].get("namespace")
+    rule_headers = _filter_headers(rule.get("filters"))
+    return [Hit(_ref_name(r, namespace), 100 if len(refs) == 1 else r.get("weight", 1),
+                {**rule_headers, **_filter_headers(r.get("filters"))}) for r in refs]
+
+
+def route_httproute(route: dict, headers: dict[str, str]) -> dict[str, int]:
+    return {h.backend: h.weight for h in hits_httproute(route, headers)}
+
+
+def hits(documents, headers: dict[str, str] | None = None) -> list[Hit]:
+    """Every destination a request with `headers` may reach, given the generated documents."""
+    headers = headers or {}
+    for doc in documents:
+        if doc["kind"] == "VirtualService":
+            return hits_istio(doc, headers)
+        if doc["kind"] == "HTTPRoute":
+            return hits_httproute(doc, headers)
+    raise AssertionError("no routing object among the documents")
 
 
 def route(documents, headers: dict[str, str] | None = None) -> dict[str, int]:
     """Where a request with `headers` goes, given the generated documents (any iterable of dicts)."""
-    headers = headers or {}
-    for doc in documents:
-        if doc["kind"] == "VirtualService":
-            return route_istio(doc, headers)
-        if doc["kind"] == "HTTPRoute":
-            return route_httproute(doc, headers)
-    raise AssertionError("no routing object among the documents")
+    return {h.backend: h.weight for h in hits(documents, headers)}
+
+
+def set_cookies(documents, headers: dict[str, str] | None = None) -> dict[str, str | None]:
+    """{backend: the Set-Cookie its response carries, or None} for a request with `headers`."""
+    return {h.backend: h.response_headers.get("Set-Cookie") for h in hits(documents, headers)}

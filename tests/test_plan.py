@@ -52,3 +52,30 @@ def test_plan_of_a_steady_service_shows_its_single_route():
     result = run_cli("plan", "specs/catalog.yaml", cwd=SPECS.parent)
     assert result.exit_code == 0
     assert "all other requests → catalog" in result.output
+
+
+def test_plan_of_a_blue_green_shows_both_versions_and_the_cutover():
+    result = run_cli("plan", "specs/billing.yaml", cwd=SPECS.parent)
+    assert result.exit_code == 0
+    out = result.output
+    assert out.splitlines()[0] == "billing in production (istio, blue-green) from specs/billing.yaml"
+    assert "  active   blue   serves production traffic" in out
+    assert "  preview  green  reached by x-version = 'green'" in out
+    assert "  1. x-version = 'green' → green\n  2. all other requests → blue\n" in out
+
+
+def test_plan_of_an_ab_test_shows_variants_cookies_and_weights():
+    result = run_cli("plan", "specs/frontend.yaml", cwd=SPECS.parent)
+    assert result.exit_code == 0
+    out = result.output
+    assert "  variant-a  ab-test=a  50%" in out and "  variant-b  ab-test=b  50%" in out
+    assert "  1. cookie ab-test=a → variant-a" in out
+    assert "  3. all other requests → variant-a 50% (sets cookie ab-test=a), variant-b 50% (sets cookie ab-test=b)" in out
+
+
+def test_plan_of_header_routes_lists_them_in_order_with_the_default_last():
+    result = run_cli("plan", "specs/profile.yaml", cwd=SPECS.parent)
+    assert result.exit_code == 0
+    assert ("  1. x-user-region = 'us-east' → profile-us-east.production.svc.cluster.local\n"
+            "  2. x-user-region = 'eu-west' → profile-eu-west.production.svc.cluster.local\n"
+            "  3. all other requests → v1\n") in result.output

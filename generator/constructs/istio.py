@@ -24,6 +24,9 @@ def _destination(plan: Plan, d: Destination) -> dict:
         dest = {"host": d.host}
         if d.port is not None:
             dest["port"] = {"number": d.port}
+    elif d.version_service:
+        # Blue/green: the version's own Service, by its fully qualified name (as the reference does).
+        dest = {"host": c.service_fqdn(c.version_service_name(plan.name, d.version), plan.namespace)}
     else:
         dest = {"host": plan.service_host()}
         if d.version is not None:
@@ -32,7 +35,9 @@ def _destination(plan: Plan, d: Destination) -> dict:
     if d.weight is not None:
         out["weight"] = d.weight
     if d.response_headers:
-        out["headers"] = {"response": {"set": dict(d.response_headers)}}
+        # `add`, not `set`: Envoy appends Set-Cookie as one more header line, while `set` would drop the
+        # Set-Cookie headers of the application's own response (a login on the first request, say).
+        out["headers"] = {"response": {"add": dict(d.response_headers)}}
     return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .. import conventions as c
+from ..patterns import cluster_service, precedence_keeps_order, regex_escape
 from ..plan import Destination, HeaderCondition, Plan, Rule
 from .runtime import emit
 
@@ -14,14 +15,6 @@ FLAVOURS = {
     "linkerd": ("policy.linkerd.io/v1beta2", "core", ""),
     "gateway-api": ("gateway.networking.k8s.io/v1", "", ""),
 }
-
-_REGEX_SPECIAL = set("\\.^$|?*+()[]{}")
-
-
-def regex_escape(text: str) -> str:
-    """Escape RE2 metacharacters only (Python's re.escape also escapes '-', '/', ... needlessly)."""
-    return "".join("\\" + ch if ch in _REGEX_SPECIAL else ch for ch in text)
-
 
 def header_regex(cond: HeaderCondition) -> str:
     """A RegularExpression value with whole-value semantics whatever the implementation's default
@@ -39,11 +32,23 @@ def header_match(cond: HeaderCondition) -> dict:
 
 def backend_ref(plan: Plan, d: Destination, group: str) -> dict:
     if d.host is not None:
-        raise ValueError("HTTPRoute backends are Services of the cluster; hosts are checked before planning")
-    name = plan.name if d.version is None else c.version_service_name(plan.name, d.version)
-    ref = {"group": group, "kind": "Service", "name": name, "port": plan.port}
+        target = cluster_service(d.host, plan.namespace)
+        if target is None or d.port is None:
+            raise ValueError(f"HTTPRoute backend {d.host!r} is not a Service with a port; checks run before planning")
+        ref = {"group": group, "kind": "Service", "name": target.name}
+        if target.namespace != plan.namespace:
+            ref["namespace"] = target.namespace
+        ref["port"] = d.port
+    else:
+        name = plan.name if d.version is None else c.version_service_name(plan.name, d.version)
+        ref = {"group": group, "kind": "Service", "name": name, "port": plan.port}
     if d.weight is not None:
         ref["weight"] = d.weight
+    if d.response_headers:
+        # Per-backend filter: the header depends on which backend the split picked. `add` keeps the
+        # application's own Set-Cookie headers (see the Istio construct).
+        ref["filters"] = [{"type": "ResponseHeaderModifier", "responseHeaderModifier": {
+            "add": [{"name": k, "value": v} for k, v in d.response_headers]}}]
     return ref
 
 
@@ -58,6 +63,8 @@ def route_rule(plan: Plan, rule: Rule, group: str) -> dict:
 class HTTPRoute:
     def __init__(self, chart, plan: Plan):
         api_version, parent_group, group = FLAVOURS[plan.mesh]
+        if not precedence_keeps_order(plan.rules):
+            raise ValueError("these rules would not keep their order under HTTPRoute precedence")
         self.obj = emit(chart, api_version, "HTTPRoute", c.routing_name(plan.name), plan.labels, {
             "spec": {
                 "parentRefs": [{"group": parent_group, "kind": "Service", "name": plan.name, "port": plan.port}],

@@ -150,20 +150,31 @@ def check_canary(rollout: Rollout) -> Iterator[Finding]:
 
 
 def check_traffic(rollout: Rollout) -> Iterator[Finding]:
+    from ..patterns import routed_versions, strategy_of
+
     spec = rollout.spec
-    if spec.canary is None and len(spec.versions) > 1:
+    if (spec.blueGreen is not None and spec.blueGreen.active is None) or \
+            (spec.abTest is not None and spec.abTest.variants is None):
+        return  # the block itself is incomplete; its rule says so
+    if strategy_of(rollout) is None and spec.default is None and spec.routes:
+        return  # check_routes: unmatched requests would get a 404
+    if strategy_of(rollout) is None and spec.default is None and len(spec.versions) > 1:
         yield Finding(("spec", "versions"),
                       f"{len(spec.versions)} versions but no strategy says which one serves traffic",
-                      "add a `canary` block, or keep one version for a service in steady state")
+                      "add a `canary`, `blueGreen` or `abTest` block or a `default`, or keep one version "
+                      "for a service in steady state")
+        return
     names = {v.name for v in spec.versions}
-    if spec.canary is not None and {spec.canary.stable, spec.canary.canary} <= names \
-            and spec.canary.stable != spec.canary.canary:
-        used = {spec.canary.stable, spec.canary.canary}
-        for i, version in enumerate(spec.versions):
-            if version.name not in used:
-                yield Finding(("spec", "versions", i, "name"),
-                              f"version {version.name!r} runs but receives no traffic", "remove it once it is retired",
-                              severity="warning")
+    used = set(routed_versions(rollout))
+    if not used <= names or (spec.canary is not None and spec.canary.stable == spec.canary.canary):
+        return  # reported by the rules of the block that names them
+    if strategy_of(rollout) is None and spec.default is None:
+        return
+    for i, version in enumerate(spec.versions):
+        if version.name not in used:
+            yield Finding(("spec", "versions", i, "name"),
+                          f"version {version.name!r} runs but receives no traffic", "remove it once it is retired",
+                          severity="warning")
 
 
 def check_labels(rollout: Rollout) -> Iterator[Finding]:
@@ -200,7 +211,171 @@ def check_pod(rollout: Rollout) -> Iterator[Finding]:
         yield Finding(base + path, message, "this fragment is a Kubernetes PodSpec (kubectl explain pod.spec)")
 
 
-RULES = (check_labels, check_versions, check_images, check_canary, check_traffic, check_pod)
+def check_strategy(rollout: Rollout) -> Iterator[Finding]:
+    from ..patterns import strategy_of
+
+    spec = rollout.spec
+    given = [k for k in ("canary", "blueGreen", "abTest") if getattr(spec, k) is not None]
+    for extra in given[1:]:
+        yield Finding(("spec", extra), f"a spec runs one strategy at a time, but it has {' and '.join(given)}",
+                      f"keep `{given[0]}` or `{extra}`; promote or finalize one before starting the next",
+                      key=True)
+    if spec.default is not None:
+        if strategy_of(rollout) is not None:
+            yield Finding(("spec", "default"),
+                          f"`default` is for specs without a strategy; here `{strategy_of(rollout)}` decides where "
+                          "unmatched requests go", "remove `default`", key=True)
+        else:
+            yield from _version_ref(rollout, spec.default, ("spec", "default"))
+
+
+def check_blue_green(rollout: Rollout) -> Iterator[Finding]:
+    bg = rollout.spec.blueGreen
+    if bg is None:
+        return
+    base = ("spec", "blueGreen")
+    if bg.active is None:
+        yield Finding(base, "needs `active`: the version that serves production traffic",
+                      "e.g. `blueGreen: {active: blue, preview: green}`", key=True)
+    else:
+        yield from _version_ref(rollout, bg.active, base + ("active",))
+    if bg.preview is not None:
+        yield from _version_ref(rollout, bg.preview, base + ("preview",))
+        if bg.preview == bg.active:
+            yield Finding(base + ("preview",), f"active and preview are both {bg.active!r}",
+                          "preview is the other version, waiting for the cutover")
+    if bg.test is not None:
+        if bg.preview is None:
+            yield Finding(base + ("test",), "a test match needs `preview`: the version test requests reach",
+                          "add `preview: <version>`, or remove `test`", key=True)
+        yield from check_header_match(bg.test, base + ("test",))
+
+
+def check_ab_test(rollout: Rollout) -> Iterator[Finding]:
+    ab = rollout.spec.abTest
+    if ab is None:
+        return
+    base = ("spec", "abTest")
+    if ab.cookie is None:
+        yield Finding(base, "needs `cookie`: the cookie that keeps each user on their variant",
+                      "e.g. `cookie: {name: ab-test, maxAge: 86400}`", key=True)
+    if ab.variants is None:
+        yield Finding(base, "needs `variants`: the versions under test, each with a cookie value and a weight",
+                      "e.g. `variants: [{version: a, value: a, weight: 50}, {version: b, value: b, weight: 50}]`",
+                      key=True)
+        return
+    if len(ab.variants) < 2:
+        yield Finding(base + ("variants",), f"an A/B test needs at least two variants (got {len(ab.variants)})",
+                      "add the variant to compare with")
+    versions: dict[str, int] = {}
+    values: dict[str, int] = {}
+    for i, variant in enumerate(ab.variants):
+        yield from _version_ref(rollout, variant.version, base + ("variants", i, "version"))
+        if variant.version in versions:
+            yield Finding(base + ("variants", i, "version"),
+                          f"version {variant.version!r} is already variants[{versions[variant.version]}]",
+                          "each variant is a different version")
+        versions.setdefault(variant.version, i)
+        if variant.value in values:
+            yield Finding(base + ("variants", i, "value"),
+                          f"cookie value {variant.value!r} is already variants[{values[variant.value]}]'s",
+                          "each variant needs its own cookie value, or users cannot be told apart")
+        values.setdefault(variant.value, i)
+    total = sum(v.weight for v in ab.variants)
+    if total != 100:
+        shown = " + ".join(str(v.weight) for v in ab.variants)
+        yield Finding(base + ("variants",), f"the variants' weights must sum to 100 (got {shown} = {total})",
+                      "weights are the percent of new users assigned to each variant")
+    if rollout.spec.mesh == "linkerd":
+        yield Finding(("spec", "mesh"),
+                      "linkerd cannot run this A/B test: a policy.linkerd.io HTTPRoute has no ResponseHeaderModifier "
+                      "filter (its rule filters are RequestHeaderModifier and RequestRedirect), so it cannot set "
+                      "the sticky cookie and returning users would be re-split on every request",
+                      "use `mesh: gateway-api` (Linkerd serves gateway.networking.k8s.io HTTPRoutes too) or "
+                      "`mesh: istio`")
+    elif rollout.spec.mesh == "gateway-api" and ab.cookie is not None:
+        yield Finding(base + ("cookie",),
+                      "the sticky cookie is set by a ResponseHeaderModifier filter on each backendRef, which the "
+                      "Gateway API leaves implementation-specific: without it users are split but not kept "
+                      "on their variant", "check that your mesh applies backendRef filters", severity="warning",
+                      key=True)
+
+
+def check_routes(rollout: Rollout) -> Iterator[Finding]:
+    from ..patterns import cluster_service, strategy_of
+
+    spec = rollout.spec
+    routes = spec.routes or []
+    for i, route in enumerate(routes):
+        base = ("spec", "routes", i)
+        yield from check_header_match(route.match, base + ("match",))
+        if (route.version is None) == (route.host is None):
+            what = "both" if route.version is not None else "neither"
+            yield Finding(base, f"needs exactly one of `version` or `host` (got {what})",
+                          "`version: <one of spec.versions>` or `host: <service>.<namespace>.svc.cluster.local`")
+            continue
+        if route.version is not None:
+            yield from _version_ref(rollout, route.version, base + ("version",))
+            if route.port is not None:
+                yield Finding(base + ("port",), "`port` goes with `host`; a version is reached on the service's port",
+                              "remove `port`", key=True)
+            continue
+        target = cluster_service(route.host, rollout.metadata.namespace)
+        if spec.mesh == "istio":
+            if target is None:
+                yield Finding(base + ("host",),
+                              f"{route.host!r} is not a Service of the cluster: Istio routes only to hosts in its "
+                              "registry, so requests sent there fail unless a ServiceEntry declares it",
+                              "make sure a ServiceEntry for this host exists (rollgen does not generate one)",
+                              severity="warning")
+            continue
+        if target is None:
+            yield Finding(base + ("host",),
+                          f"{route.host!r} is not a Service of the cluster, and an HTTPRoute ({spec.mesh}) can only "
+                          "send requests to a Service",
+                          "name a Service (`<service>`, `<service>.<namespace>.svc` or "
+                          "`<service>.<namespace>.svc.cluster.local`), or use `mesh: istio` for other hosts")
+            continue
+        if route.port is None:
+            yield Finding(base + ("host",), f"routing to {route.host!r} on {spec.mesh} needs `port`: an HTTPRoute "
+                          "backendRef names the Service's port", "add `port: <the Service's port>`")
+        if target.namespace != rollout.metadata.namespace:
+            yield Finding(base + ("host",),
+                          f"Service {target.name!r} is in namespace {target.namespace!r}: the HTTPRoute may only "
+                          f"send requests there when a ReferenceGrant in {target.namespace!r} allows HTTPRoutes "
+                          f"from {rollout.metadata.namespace!r}", "create that ReferenceGrant with the Service's owners",
+                          severity="warning")
+    if routes and strategy_of(rollout) is None and spec.default is None:
+        yield Finding(("spec", "routes"),
+                      "requests that match no route have no destination: they would get a 404",
+                      f"add `default: <version>` (one of {', '.join(v.name for v in spec.versions)}) for every "
+                      "other request", key=True)
+
+
+MAX_HTTPROUTE_RULES = 16  # maxItems of spec.rules in both HTTPRoute CRDs
+
+
+def check_rule_count(rollout: Rollout) -> Iterator[Finding]:
+    """An HTTPRoute holds at most 16 rules: the routes plus the strategy's own rules must fit."""
+    spec = rollout.spec
+    if spec.mesh == "istio" or not spec.routes:
+        return
+    own = 1
+    if spec.canary is not None and spec.canary.testers is not None:
+        own += 1
+    if spec.blueGreen is not None and spec.blueGreen.test is not None:
+        own += 1
+    if spec.abTest is not None:
+        own += len(spec.abTest.variants or ())
+    if len(spec.routes) + own > MAX_HTTPROUTE_RULES:
+        yield Finding(("spec", "routes"),
+                      f"{len(spec.routes)} routes and {own} rule(s) of the strategy make {len(spec.routes) + own} "
+                      f"HTTPRoute rules; an HTTPRoute holds at most {MAX_HTTPROUTE_RULES}",
+                      f"keep at most {MAX_HTTPROUTE_RULES - own} routes (a regex can match several values)", key=True)
+
+
+RULES = (check_labels, check_versions, check_images, check_strategy, check_canary, check_blue_green, check_ab_test, check_routes,
+         check_rule_count, check_traffic, check_pod)
 
 
 def check_rollout(rollout: Rollout) -> list[Finding]:

@@ -18,6 +18,11 @@ NAME_PATTERN = c.DNS1123_LABEL
 HEADER_PATTERN = r"^[a-z0-9!#$%&'*+.^_`|~-]+$"
 LABEL_KEY_PATTERN = c.LABEL_KEY_PATTERN
 LABEL_VALUE_PATTERN = c.LABEL_VALUE_PATTERN
+# RFC 6265: a cookie name is a token; a cookie value is cookie-octets (no space, quote, comma, ';' or '\\').
+COOKIE_NAME_PATTERN = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"
+COOKIE_VALUE_PATTERN = r"^[!#$%&'()*+./0-9:<=>?@A-Z\[\]^_`a-z{|}~-]+$"
+# A host name: DNS labels separated by dots (e.g. `api-eu-west.production.svc.cluster.local`).
+HOST_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 
 
 class Model(BaseModel):
@@ -115,6 +120,53 @@ class Canary(Model):
         None, description="Requests matching this header always reach the canary (internal testers).")
 
 
+class BlueGreen(Model):
+    active: Optional[str] = Field(
+        None, description="The version serving production traffic. Cutover is changing `active` "
+        "(`rollgen promote` swaps `active` and `preview`); the other version keeps running for an "
+        "instant rollback.")
+    preview: Optional[str] = Field(
+        None, description="The version deployed alongside `active` and reachable only through `test` "
+        "(optional).")
+    test: Optional[HeaderMatch] = Field(
+        None, description="Requests matching this header reach `preview` (e.g. `{header: x-version, "
+        "exact: green}`); every other request reaches `active`.")
+
+
+class Cookie(Model):
+    name: str = Field(description="Cookie that pins a user to a variant (e.g. `ab-test`).",
+                      pattern=COOKIE_NAME_PATTERN, min_length=1, max_length=256)
+    maxAge: Optional[int] = Field(
+        None, description="Seconds the assignment lasts (`Max-Age`). Default: a session cookie.", ge=1)
+
+
+class Variant(Model):
+    version: str = Field(description="The version serving this variant.")
+    value: str = Field(description="Cookie value that pins a user to this variant (e.g. `a`).",
+                       pattern=COOKIE_VALUE_PATTERN, min_length=1, max_length=256)
+    weight: int = Field(description="Percent of new users (without the cookie) assigned to this variant; "
+                        "the variants' weights sum to 100.", ge=0, le=100)
+
+
+class ABTest(Model):
+    cookie: Optional[Cookie] = Field(
+        None, description="The sticky assignment: requests carrying `<name>=<value>` reach that value's "
+        "variant; new users are split by weight and get the cookie with the response.")
+    variants: Optional[list[Variant]] = Field(
+        None, description="The variants, at least two, each a version with a cookie value and a weight.")
+
+
+class Route(Model):
+    match: HeaderMatch = Field(description="The request header this route matches.")
+    version: Optional[str] = Field(None, description="Send matching requests to this version of the service.")
+    host: Optional[str] = Field(
+        None, description="... or to another host, e.g. `api-eu-west.production.svc.cluster.local` (on "
+        "linkerd and gateway-api: a Service of the cluster).",
+        pattern=HOST_PATTERN, min_length=1, max_length=253)
+    port: Optional[int] = Field(None, description="Port on `host` (required on linkerd and gateway-api).",
+                                ge=1, le=65535)
+
+
 class RolloutSpec(Model):
     mesh: Literal["istio", "linkerd", "gateway-api"] = Field(
         description="Traffic layer: `istio` (VirtualService + DestinationRule), `linkerd` "
@@ -128,6 +180,18 @@ class RolloutSpec(Model):
         min_length=1,
     )
     canary: Optional[Canary] = Field(None, description="A stepped canary between two versions.")
+    blueGreen: Optional[BlueGreen] = Field(
+        None, description="Blue/green: one version serves all traffic, another waits (testable by header) "
+        "for an instant cutover.")
+    abTest: Optional[ABTest] = Field(
+        None, description="A/B test: users are split between variants by weight and kept on theirs by a cookie. "
+        "Not on linkerd: a policy.linkerd.io HTTPRoute cannot set the cookie.")
+    routes: Optional[list[Route]] = Field(
+        None, description="Header routes, evaluated first and in order (first match wins), each to a "
+        "version or another host; the strategy (or `default`) takes every other request.")
+    default: Optional[str] = Field(
+        None, description="The version that takes every request no route matches, when there is no "
+        "strategy block (`canary`, `blueGreen`, `abTest`).")
 
 
 class Rollout(Model):

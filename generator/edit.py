@@ -1,0 +1,232 @@
+"""Moving a rollout: `promote` and `rollback` edit the spec in place (GitOps: the spec is the state).
+
+The spec is edited with a round-trip YAML parser so comments, key order, quoting and flow style
+survive; the edited text is checked like any spec before anything is written.
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .diagnostics import Diagnostic, InvalidInput
+from .load import LoadedSpec, parse_spec, read_spec
+
+# Indentation styles tried when re-emitting a spec (mapping, sequence, offset); the one that
+# reproduces the unedited file best is used, so an edit changes only the lines it means to.
+_INDENTS = ((2, 4, 2), (2, 2, 0), (4, 6, 4), (4, 4, 0), (4, 4, 2), (2, 3, 1))
+
+
+@dataclass(frozen=True)
+class Edit:
+    """A spec before and after one move, with a one-line account of it."""
+
+    source: str
+    old_text: str
+    new_text: str
+    summary: str
+
+    @property
+    def changed(self) -> bool:
+        return self.old_text != self.new_text
+
+    def diff(self) -> str:
+        lines = difflib.unified_diff(self.old_text.splitlines(keepends=True), self.new_text.splitlines(keepends=True),
+                                     f"a/{self.source}", f"b/{self.source}", n=1)
+        return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+class _Document:
+    """A spec loaded for a round-trip edit."""
+
+    def __init__(self, text: str):
+        from ruamel.yaml import YAML
+
+        self.crlf = "\r\n" in text
+        text = text.replace("\r\n", "\n")  # edited as LF, written back with the file's own line ends
+        best = None
+        for indent in _INDENTS:
+            yaml = YAML()
+            yaml.preserve_quotes = True
+            yaml.width = 4096
+            yaml.indent(mapping=indent[0], sequence=indent[1], offset=indent[2])
+            data = yaml.load(text)
+            out = self._dump(yaml, data)
+            cost = sum(1 for line in difflib.ndiff(text.splitlines(), out.splitlines()) if line[:1] in "+-")
+            if best is None or cost < best[0]:
+                best = (cost, yaml)
+            if cost == 0:
+                break
+        self.yaml = best[1]
+        self.data = self.yaml.load(text)
+
+    @staticmethod
+    def _dump(yaml, data) -> str:
+        out = io.StringIO()
+        yaml.dump(data, out)
+        return out.getvalue()
+
+    def dump(self) -> str:
+        out = self._dump(self.yaml, self.data)
+        return out.replace("\n", "\r\n") if self.crlf else out
+
+
+def _like(old, new: str):
+    """`new`, quoted the way `old` was (ruamel keeps quoting in str subclasses)."""
+    return type(old)(new) if isinstance(old, str) and type(old) is not str else new
+
+
+def _refuse(spec: LoadedSpec, path: tuple, message: str, hint: str = "", key: bool = False) -> InvalidInput:
+    from .diagnostics import format_path
+
+    line, col = spec.located.position(path, key=key)
+    return InvalidInput([Diagnostic(spec.source, line, col, format_path(path), message, hint)])
+
+
+def _drop_version(doc: _Document, name: str) -> None:
+    versions = doc.data["spec"]["versions"]
+    for i, item in enumerate(versions):
+        if item.get("name") == name:
+            del versions[i]
+            return
+
+
+def _finalize_to(spec: LoadedSpec, doc: _Document, block: str, keep: str, drop: str) -> str:
+    """Steady state on `keep`: the strategy block and the `drop` version go; routes keep working."""
+    rollout = spec.rollout.spec
+    for i, route in enumerate(rollout.routes or ()):
+        if route.version == drop:
+            raise _refuse(spec, ("spec", "routes", i, "version"),
+                          f"this route sends requests to {drop!r}, which finalizing removes",
+                          f"point it at {keep!r} or remove the route first")
+    data = doc.data["spec"]
+    del data[block]
+    _drop_version(doc, drop)
+    if rollout.routes and "default" not in data:
+        data["default"] = keep
+    return f"finalized: steady state on {keep!r}; {drop!r} and the {block} block are removed"
+
+
+def _promote_canary(spec: LoadedSpec, doc: _Document, finalize: bool) -> str:
+    canary = spec.rollout.spec.canary
+    last = len(canary.steps)
+    path = ("spec", "canary", "position")
+    if finalize:
+        if canary.position < last:
+            raise _refuse(spec, path, f"the canary is at position {canary.position} of {last}; finalize only "
+                          "after the last step", f"promote {last - canary.position} more time(s) first")
+        return _finalize_to(spec, doc, "canary", canary.canary, canary.stable)
+    if canary.position >= last:
+        raise _refuse(spec, path, f"the canary is fully shifted (position {last} of {last}); there is no next step",
+                      f"run `rollgen promote {spec.source} --finalize` for steady state on {canary.canary!r}")
+    new = canary.position + 1
+    doc.data["spec"]["canary"]["position"] = new
+    share = canary.steps[new - 1]
+    return f"canary position {canary.position} → {new}: {canary.canary!r} takes {share}% of traffic"
+
+
+def _swap_blue_green(spec: LoadedSpec, doc: _Document, verb: str) -> str:
+    bg = spec.rollout.spec.blueGreen
+    if bg.preview is None:
+        raise _refuse(spec, ("spec", "blueGreen"), f"nothing to {verb}: the blue/green has no `preview` version",
+                      "add `preview: <version>` (the version to switch to)", key=True)
+    node = doc.data["spec"]["blueGreen"]
+    node["active"], node["preview"] = _like(node["active"], bg.preview), _like(node["preview"], bg.active)
+    note = ""
+    if "test" in node:
+        # The test match reached the version that is live now; kept, it would send testers to the old one.
+        del node["test"]
+        note = "; the test match is removed (it reached the version now live)"
+    what = "cutover" if verb == "promote" else "rollback"
+    return f"blue/green {what}: active {bg.active!r} → {bg.preview!r}; {bg.active!r} keeps running as preview{note}"
+
+
+def _no_moves(spec: LoadedSpec, verb: str) -> InvalidInput:
+    rollout = spec.rollout.spec
+    if rollout.abTest is not None:
+        return _refuse(spec, ("spec", "abTest"), f"an A/B test has no order of steps to {verb}",
+                       "change the variants' weights, or end the test with a canary or blue/green to the winner",
+                       key=True)
+    return _refuse(spec, ("spec",), f"nothing to {verb}: the spec has no `canary` or `blueGreen` block",
+                   "promote and rollback move a canary or a blue/green", key=True)
+
+
+def promote(spec: LoadedSpec, text: str, finalize: bool = False) -> Edit:
+    """canary: position + 1 (or, at the end with `finalize`, steady state on the canary);
+    blueGreen: swap active and preview (or, with `finalize`, steady state on active)."""
+    doc = _Document(text)
+    rollout = spec.rollout.spec
+    if rollout.canary is not None:
+        summary = _promote_canary(spec, doc, finalize)
+    elif rollout.blueGreen is not None:
+        bg = rollout.blueGreen
+        if finalize:
+            if bg.preview is None:
+                raise _refuse(spec, ("spec", "blueGreen"), "nothing to finalize: there is no `preview` version",
+                              key=True)
+            summary = _finalize_to(spec, doc, "blueGreen", bg.active, bg.preview)
+        else:
+            summary = _swap_blue_green(spec, doc, "promote")
+    else:
+        raise _no_moves(spec, "promote")
+    return _checked(spec, text, doc.dump(), summary)
+
+
+def rollback(spec: LoadedSpec, text: str) -> Edit:
+    """canary: position 0 (everything on stable); blueGreen: back to the version kept as preview."""
+    rollout = spec.rollout.spec
+    doc = _Document(text)
+    if rollout.canary is not None:
+        canary = rollout.canary
+        if canary.position == 0:
+            return Edit(spec.source, text, text, f"the canary is already at position 0: all traffic on {canary.stable!r}")
+        doc.data["spec"]["canary"]["position"] = 0
+        summary = f"canary position {canary.position} → 0: all traffic back on {canary.stable!r}"
+    elif rollout.blueGreen is not None:
+        bg = rollout.blueGreen
+        if bg.test is not None and bg.preview is not None:
+            # `promote` removes the test match, so with one the preview has never been live.
+            raise _refuse(spec, ("spec", "blueGreen", "test"),
+                          f"{bg.preview!r} is still being tested and has not been live: there is no previous "
+                          f"version to roll back to ({bg.active!r} serves production)",
+                          "to stop testing, remove `test`; after `rollgen promote` the old version is kept as "
+                          "preview and rollback switches back to it", key=True)
+        summary = _swap_blue_green(spec, doc, "roll back")
+    else:
+        raise _no_moves(spec, "roll back")
+    return _checked(spec, text, doc.dump(), summary)
+
+
+def _checked(spec: LoadedSpec, old: str, new: str, summary: str) -> Edit:
+    """The edited spec must be valid before it replaces the old one."""
+    try:
+        parse_spec(new.encode(), spec.source)
+    except InvalidInput as exc:
+        raise InvalidInput([Diagnostic(d.file, d.line, d.column, d.path, f"after the edit: {d.message}", d.hint,
+                                       d.severity) for d in exc.diagnostics]) from None
+    return Edit(spec.source, old, new, summary)
+
+
+def load_for_edit(path: Path, cwd: Path) -> tuple[LoadedSpec, str]:
+    """A valid spec and its text (an invalid spec is reported, never edited)."""
+    spec = read_spec(path, cwd)
+    return spec, path.read_bytes().decode("utf-8-sig")
+
+
+def write_spec(path: Path, text: str) -> None:
+    """Replace the spec atomically, keeping its permissions."""
+    mode = path.stat().st_mode & 0o7777
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
