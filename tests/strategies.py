@@ -2,9 +2,10 @@
 
 `valid_specs()` draws a spec (as a plain dict, ready to dump as YAML) that rollgen must accept and
 compile: any mesh, any traffic strategy, and the options around them (labels, ports, pod fragments,
-version overrides). A traffic strategy is one function `(draw, versions) -> (key, block)` listed in
-STRATEGIES; a new strategy block (blueGreen, abTest, routes, Flagger, ...) is a new function added
-there, and every property test then covers it. `mutations()` turns a valid spec into an invalid one.
+version overrides, header routes). A traffic strategy is one function `(draw, versions, mesh) ->
+{spec key: block}` listed in STRATEGIES with the number of versions it needs and the meshes it runs
+on; a new strategy block (Flagger, analysis, ...) is a new function added there, and every property
+test then covers it. `mutated_specs()` turns a valid spec into an invalid one.
 """
 
 from __future__ import annotations
@@ -101,12 +102,12 @@ def testers(draw) -> dict:
     return {"header": draw(header_names), kind: value}
 
 
-def steady(draw, names: list[str]) -> tuple[str, dict] | None:
+def steady(draw, names: list[str], mesh: str) -> dict:
     """No strategy block: one version serving all traffic."""
-    return None
+    return {}
 
 
-def canary(draw, names: list[str]) -> tuple[str, dict] | None:
+def canary(draw, names: list[str], mesh: str) -> dict:
     stable, new = draw(st.permutations(names))[:2]
     steps = sorted(draw(st.sets(st.integers(1, 99), max_size=6))) + [100]
     block: dict[str, Any] = {"stable": stable, "canary": new, "steps": steps}
@@ -114,13 +115,64 @@ def canary(draw, names: list[str]) -> tuple[str, dict] | None:
         block["position"] = draw(st.integers(0, len(steps)))
     if draw(st.booleans()):
         block["testers"] = draw(testers())
-    return "canary", block
+    return {"canary": block}
 
 
-# name -> (versions the strategy needs: (min, max), the function drawing its block)
-STRATEGIES: dict[str, tuple[tuple[int, int], Callable]] = {
-    "steady": ((1, 1), steady),
-    "canary": ((2, 3), canary),
+def blue_green(draw, names: list[str], mesh: str) -> dict:
+    order = draw(st.permutations(names))
+    block: dict[str, Any] = {"active": order[0]}
+    if len(order) > 1 and draw(st.booleans()):
+        block["preview"] = order[1]
+        if draw(st.booleans()):
+            block["test"] = draw(testers())
+    return {"blueGreen": block}
+
+
+def ab_test(draw, names: list[str], mesh: str) -> dict:
+    chosen = draw(st.permutations(names))[: draw(st.integers(2, len(names)))]
+    cuts = sorted(draw(st.lists(st.integers(0, 100), min_size=len(chosen) - 1, max_size=len(chosen) - 1)))
+    weights = [b - a for a, b in zip([0] + cuts, cuts + [100])]
+    values = draw(st.lists(st.from_regex(r"\A[a-z0-9]{1,6}\Z", fullmatch=True), min_size=len(chosen),
+                           max_size=len(chosen), unique=True))
+    cookie: dict[str, Any] = {"name": draw(st.from_regex(r"\A[a-z][a-z0-9_-]{0,10}\Z", fullmatch=True))}
+    if draw(st.booleans()):
+        cookie["maxAge"] = draw(st.integers(1, 10**7))
+    variants = [{"version": v, "value": val, "weight": w} for v, val, w in zip(chosen, values, weights)]
+    return {"abTest": {"cookie": cookie, "variants": variants}}
+
+
+def routes(draw, names: list[str], mesh: str, count: int | None = None) -> list[dict]:
+    """Header routes, each to a version or to another host (on HTTPRoutes: a Service with its port)."""
+    out = []
+    for _ in range(draw(st.integers(1, 3)) if count is None else count):
+        route: dict[str, Any] = {"match": draw(testers())}
+        if draw(st.booleans()):
+            route["version"] = draw(st.sampled_from(names))
+        else:
+            service = draw(dns_label(15).filter(lambda n: n[0].isalpha()))
+            if mesh == "istio":
+                route["host"] = draw(st.sampled_from([service, f"{service}.other.svc.cluster.local",
+                                                      "api.example.com"]))
+                if draw(st.booleans()):
+                    route["port"] = draw(st.integers(1, 65535))
+            else:
+                route["host"] = draw(st.sampled_from([service, f"{service}.other.svc.cluster.local"]))
+                route["port"] = draw(st.integers(1, 65535))
+        out.append(route)
+    return out
+
+
+def routes_with_default(draw, names: list[str], mesh: str) -> dict:
+    return {"routes": routes(draw, names, mesh), "default": draw(st.sampled_from(names))}
+
+
+# name -> (versions it needs (min, max), meshes it runs on, the function drawing its blocks)
+STRATEGIES: dict[str, tuple[tuple[int, int], tuple[str, ...], Callable]] = {
+    "steady": ((1, 1), MESHES, steady),
+    "canary": ((2, 3), MESHES, canary),
+    "blueGreen": ((1, 3), MESHES, blue_green),
+    "abTest": ((2, 3), ("istio", "gateway-api"), ab_test),  # linkerd's HTTPRoute cannot set the cookie
+    "routes": ((1, 3), MESHES, routes_with_default),
 }
 
 
@@ -133,7 +185,8 @@ def valid_specs(draw, meshes=MESHES, strategies: tuple[str, ...] | None = None) 
     if draw(st.booleans()):
         metadata["labels"] = draw(st.dictionaries(label_keys, label_values, max_size=3))
     strategy = draw(st.sampled_from(sorted(strategies or STRATEGIES)))
-    (low, high), block_of = STRATEGIES[strategy]
+    (low, high), runs_on, blocks_of = STRATEGIES[strategy]
+    mesh = draw(st.sampled_from([m for m in meshes if m in runs_on]))
     vs = draw(versions(draw(st.integers(low, high))))
     service: dict[str, Any] = {"port": draw(st.integers(1, 65535))}
     if draw(st.booleans()):
@@ -148,18 +201,18 @@ def valid_specs(draw, meshes=MESHES, strategies: tuple[str, ...] | None = None) 
     pod = draw(pod_fragments(container))
     if pod is not None:
         workload["pod"] = pod
-    spec: dict[str, Any] = {"mesh": draw(st.sampled_from(meshes)), "service": service, "workload": workload,
-                            "versions": vs}
-    block = block_of(draw, [v["name"] for v in vs])
-    if block is not None:
-        spec[block[0]] = block[1]
+    spec: dict[str, Any] = {"mesh": mesh, "service": service, "workload": workload, "versions": vs}
+    names = [v["name"] for v in vs]
+    spec.update(blocks_of(draw, names, mesh))
+    if strategy not in ("steady", "routes") and draw(st.integers(0, 3)) == 0:
+        spec["routes"] = routes(draw, names, mesh)  # header routes go with any strategy
     return {"apiVersion": "rollgen/v1alpha1", "kind": "Rollout", "metadata": metadata, "spec": spec}
 
 
 @st.composite
 def spec_texts(draw, specs: st.SearchStrategy[dict] | None = None) -> str:
     """A spec written out as YAML, in block or flow style, keys in order or sorted."""
-    doc = draw(specs or valid_specs())
+    doc = draw(valid_specs() if specs is None else specs)
     return yaml.safe_dump(doc, sort_keys=draw(st.booleans()), default_flow_style=draw(st.sampled_from([False, None])),
                           width=draw(st.sampled_from([80, 4096])))
 
@@ -186,6 +239,12 @@ WRONG_VALUES = {
                                     {"header": "x-a", "exact": "a", "prefix": "b"}, {"header": "x-a", "regex": "(a"},
                                     {"header": "x-a", "regex": "(a)\\1"}, "x-canary",
                                     {"header": "x-a", "exact": "a\nb"}, {"header": "x-a", "prefix": ""}],
+    ("spec", "blueGreen", "active"): ["nope", 1, None],
+    ("spec", "blueGreen", "test"): [{"header": "x-a", "exact": "1", "regex": "a"}, 5],
+    ("spec", "abTest", "variants"): [[], [{"version": "zz-none", "value": "a", "weight": 100}], "a"],
+    ("spec", "abTest", "cookie"): [{"name": "bad cookie"}, {"name": "ab", "maxAge": 0}, None],
+    ("spec", "routes"): ["x", [{"match": {"header": "x-a", "exact": "1"}}], [{"version": "v1"}]],
+    ("spec", "default"): ["zz-none", 3],
 }
 
 
