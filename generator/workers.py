@@ -10,6 +10,7 @@ trip, so one Python process keeps about one core busy (its own time plus its Nod
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -80,11 +81,18 @@ def run_batches(work: Callable[[Sequence[T], str], list[R]], items: Sequence[T],
                 advance(len(part))
         return out
     per_round = workers * SPECS_PER_WORKER
-    for start in range(0, len(items), per_round):
-        parts = batches(items[start:start + per_round], workers)
-        with ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_start_runtime) as pool:
-            for part, done in zip(parts, pool.map(work, parts, repeat(scratch))):
-                out.extend(done)
-                if advance:
-                    advance(len(part))
+    # Forked workers share the parent's memory until they write to it, and a garbage collection
+    # writes to every object it visits: frozen objects are never visited, so they stay shared.
+    gc.collect()
+    gc.freeze()
+    try:
+        for start in range(0, len(items), per_round):
+            parts = batches(items[start:start + per_round], workers)
+            with ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_start_runtime) as pool:
+                for part, done in zip(parts, pool.map(work, parts, repeat(scratch))):
+                    out.extend(done)
+                    if advance:
+                        advance(len(part))
+    finally:
+        gc.unfreeze()
     return out
