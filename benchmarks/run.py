@@ -47,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from specs import spec_text, write_specs  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
+ROOT = HERE.parent  # the rollgen checkout measured (--rollgen to measure another one)
 ROLLGEN = [sys.executable, "-m", "generator"]
 
 
@@ -95,7 +95,7 @@ class TreeSampler(threading.Thread):
 
 
 def measure(cmd: list[str], cwd: Path) -> Sample:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"}
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     sampler = TreeSampler(proc.pid)
@@ -239,7 +239,12 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 20, 200, 2000])
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (best is kept); 2000 uses 1")
     parser.add_argument("--no-write", action="store_true", help="print only; do not write RESULTS.md")
+    parser.add_argument("--rollgen", type=Path, help="measure the rollgen source tree at this path instead")
     args = parser.parse_args()
+    if args.rollgen:
+        global ROOT
+        ROOT = args.rollgen.resolve()
+        args.no_write = True
 
     check = has_check()
     rows = []
