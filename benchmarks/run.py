@@ -9,9 +9,10 @@ services; see specs.py) and measures, with the real commands in fresh processes:
   unchanged  `rollgen generate` again with nothing changed
   one        `rollgen generate` after one spec changed
 
-Each measurement is the best of --repeat runs (the machine is shared; the minimum is the least
-disturbed). Peak memory is sampled over the whole process tree (rollgen, its worker processes and
-every Node.js process they start) with psutil, as two sums (RSS every 20 ms, PSS every 100 ms):
+Each time is the best of --repeat runs (the machine is shared; the minimum is the least disturbed).
+Peak memory comes from one more run of each, sampled over the whole process tree (rollgen, its
+worker processes and every Node.js process they start) with psutil, as two sums (RSS every 20 ms,
+PSS every 100 ms):
 
   RSS  the sum of resident set sizes: an upper bound, since pages shared between processes (the
        Python a forked worker shares with its parent, shared libraries) count once per process;
@@ -94,24 +95,40 @@ class TreeSampler(threading.Thread):
             self.done.wait(self.interval)
 
 
-def measure(cmd: list[str], cwd: Path) -> Sample:
+def measure(cmd: list[str], cwd: Path, sample: bool = False) -> Sample:
+    """One run of `cmd`: its wall time, or (sample=True) the peak memory of its process tree.
+    Sampling reads /proc of every process many times a second, which steals CPU from the run on a
+    small machine, so times come from runs without it."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"}
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     sampler = TreeSampler(proc.pid)
-    sampler.start()
+    if sample:
+        sampler.start()
     _, err = proc.communicate()
     wall = time.perf_counter() - start
-    sampler.done.set()
-    sampler.join()
+    if sample:
+        sampler.done.set()
+        sampler.join()
     if proc.returncode not in (0,):
         sys.stderr.write(f"{' '.join(cmd)} exited {proc.returncode}:\n{err.decode()[-2000:]}\n")
     return Sample(wall, sampler.peak_rss, sampler.peak_pss, proc.returncode)
 
 
-def best(samples: list[Sample]) -> Sample:
+def best(samples: list[Sample], memory: Sample) -> Sample:
+    """The fastest of the timed runs, with the memory of the sampled one."""
     fastest = min(samples, key=lambda s: s.wall)
-    return Sample(fastest.wall, max(s.rss for s in samples), max(s.pss for s in samples), fastest.code)
+    return Sample(fastest.wall, memory.rss, memory.pss, max(s.code for s in samples + [memory]))
+
+
+def series(cmd: list[str], cwd: Path, repeat: int, before=lambda i: None) -> Sample:
+    """`repeat` timed runs and one sampled run of `cmd`; `before(i)` prepares run i."""
+    timed = []
+    for i in range(repeat):
+        before(i)
+        timed.append(measure(cmd, cwd))
+    before(repeat)
+    return best(timed, measure(cmd, cwd, sample=True))
 
 
 def documents_of(outdir: Path) -> list:
@@ -137,30 +154,19 @@ def run_size(n: int, repeat: int, work: Path, check: bool) -> dict:
     generate = ROLLGEN + ["generate", "specs", "-o", "output"]
     row: dict = {"n": n}
 
-    cold = []
-    for _ in range(repeat):
-        shutil.rmtree(root / "output", ignore_errors=True)
-        cold.append(measure(generate, root))
-    row["cold"] = best(cold)
+    row["cold"] = series(generate, root, repeat, lambda i: shutil.rmtree(root / "output", ignore_errors=True))
     docs = documents_of(root / "output")
     row["documents"] = len(docs)
     (work / "documents.json").write_text(json.dumps(docs))
-
-    floor = []
-    for _ in range(repeat):
-        shutil.rmtree(root / "floor", ignore_errors=True)
-        floor.append(measure([sys.executable, str(HERE / "floor.py"), str(work / "documents.json"), "floor"], root))
-    row["floor"] = best(floor)
-
+    floor = [sys.executable, str(HERE / "floor.py"), str(work / "documents.json"), "floor"]
+    row["floor"] = series(floor, root, repeat, lambda i: shutil.rmtree(root / "floor", ignore_errors=True))
     if check:
-        row["check"] = best([measure(ROLLGEN + ["check", "specs", "-o", "output"], root) for _ in range(repeat)])
-    row["unchanged"] = best([measure(generate, root) for _ in range(repeat)])
+        row["check"] = series(ROLLGEN + ["check", "specs", "-o", "output"], root, repeat)
+    row["unchanged"] = series(generate, root, repeat)
 
-    one = []
-    for i in range(repeat):
+    def edit(i: int) -> None:
         (root / "specs" / "svc0000.yaml").write_text(spec_text(0, revision=i + 1))
-        one.append(measure(generate, root))
-    row["one"] = best(one)
+    row["one"] = series(generate, root, repeat, edit)
     shutil.rmtree(root, ignore_errors=True)
     return row
 
@@ -260,8 +266,8 @@ def main() -> None:
         command = "python benchmarks/run.py " + " ".join(sys.argv[1:])
         (HERE / "RESULTS.md").write_text(
             "# Benchmark results\n\n"
-            f"Measured with `{command.strip()}` on {machine()}. Each figure is the best of "
-            f"{args.repeat} runs (one at 2000 specs); memory is the peak over those runs of the process tree "
+            f"Measured with `{command.strip()}` on {machine()}. Each time is the best of "
+            f"{args.repeat} runs (one at 2000 specs); memory is the peak, in one more run, of the process tree "
             "(rollgen, its workers and their Node.js processes): RSS summed (an upper bound: shared pages "
             "count once per process) and PSS summed (shared pages divided among their processes: the "
             "physical memory used). See `benchmarks/run.py` for what each row runs.\n\n"
