@@ -43,12 +43,14 @@ def worker_count(items: int, cpus: int | None = None) -> int:
     return max(1, min(cpus, MAX_WORKERS, items // (PARALLEL_MIN // 2)))
 
 
-def batches(items: Sequence[T], workers: int) -> list[Sequence[T]]:
-    """Consecutive batches: about four per worker (so a slow batch does not leave a core idle), at
-    most MAX_BATCH items each."""
+def batches(items: Sequence[T], workers: int, size: int | None = None) -> list[Sequence[T]]:
+    """Consecutive batches of at most `size` (default: about four per worker, so a slow batch does
+    not leave a core idle, and never more than MAX_BATCH) items."""
     if not items:
         return []
-    size = max(1, min(MAX_BATCH, -(-len(items) // (workers * 4)) if workers > 1 else MAX_BATCH))
+    if size is None:
+        size = -(-len(items) // (workers * 4)) if workers > 1 else MAX_BATCH
+    size = max(1, min(MAX_BATCH, size))
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
@@ -68,6 +70,10 @@ def _context():
     return multiprocessing.get_context("fork")
 
 
+def _new_pool(workers: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_start_runtime)
+
+
 def run_batches(work: Callable[[Sequence[T], str], list[R]], items: Sequence[T], scratch: str,
                 workers: int | None = None, advance: Callable[[int], None] | None = None) -> list[R]:
     """`work(batch, scratch)` over consecutive batches of `items`; results concatenated in order.
@@ -75,7 +81,8 @@ def run_batches(work: Callable[[Sequence[T], str], list[R]], items: Sequence[T],
     workers = worker_count(len(items)) if workers is None else workers
     out: list[R] = []
     if workers <= 1:
-        for part in batches(items, 1 if advance is None else max(1, len(items) // 20)):
+        size = MAX_BATCH if advance is None else -(-len(items) // 20)  # a progress bar moves in 5% steps
+        for part in batches(items, 1, size):
             out.extend(work(part, scratch))
             if advance:
                 advance(len(part))
@@ -88,7 +95,7 @@ def run_batches(work: Callable[[Sequence[T], str], list[R]], items: Sequence[T],
     try:
         for start in range(0, len(items), per_round):
             parts = batches(items[start:start + per_round], workers)
-            with ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_start_runtime) as pool:
+            with _new_pool(workers) as pool:
                 for part, done in zip(parts, pool.map(work, parts, repeat(scratch))):
                     out.extend(done)
                     if advance:
