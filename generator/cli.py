@@ -225,5 +225,26 @@ def rollback(spec: str, dry_run: bool, emergency: bool, outdir: str) -> None:
     _move(spec, outdir, dry_run, step)
 
 
+@cli.command(context_settings=CONTEXT)
+@click.argument("spec", type=click.Path(dir_okay=False))
+def queries(spec: str) -> None:
+    """Print PromQL for the error ratio, latency percentile and request rate of each version.
+
+    The queries of the stable and the new version are printed one after the other, scoped to the
+    service and namespace, in the spec's metrics source (analysis.metrics, default from the mesh),
+    ready to paste into a dashboard or the Prometheus UI.
+
+    \b
+    Example:
+      rollgen queries specs/backend.yaml
+    """
+    from .analysis import queries_text
+    from .load import read_spec
+
+    loaded = read_spec(Path(spec), Path.cwd())
+    _print_report(Report(list(loaded.warnings)))
+    click.echo(queries_text(loaded.rollout, loaded.source), nl=False)
+
+
 def main(argv: list[str] | None = None) -> None:
     cli.main(args=argv, prog_name="rollgen")

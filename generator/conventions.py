@@ -45,3 +45,18 @@ def pod_labels(service: str, version: str) -> dict[str, str]:
 
 def file_name(kind: str, name: str) -> str:
     return f"{kind.lower()}-{name}.yaml"
+
+
+def alerts_name(service: str) -> str:
+    """The PrometheusRule or ConfigMap holding a rollout's alert rules. Prefixed with the service so
+    that two rollouts in one namespace never overwrite each other's rules (the reference's single
+    `canary-alerts` would be shared by every service in the namespace)."""
+    return f"{service}-canary-alerts"
+
+
+def alert_group_name(service: str, namespace: str) -> str:
+    """Rule group names are unique per rollout, so rule files can be merged without clashes."""
+    return f"canary.{namespace}.{service}"
+
+
+ALERTS_CONFIGMAP_KEY = "alerts.yaml"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .analysis import describe_evidence
 from .plan import Destination, HeaderCondition, Plan, Rule, build_plan, positions
 from .spec.v1alpha1 import Rollout
 
@@ -66,6 +67,7 @@ def plan_table(rollout: Rollout, source: str) -> str:
     lines = [f"{live.name} in {live.namespace} ({spec.mesh}, {live.stage}) from {source}"]
     if spec.canary is None:
         lines.extend(strategy_lines(rollout))
+        lines.extend(describe_evidence(rollout))
         lines.append("")
         lines.append("routing (first match wins):" if len(live.rules) > 1 else "routing:")
         lines.extend(f"  {i}. {describe_rule(live, r)}" if len(live.rules) > 1 else f"  {describe_rule(live, r)}"
@@ -87,4 +89,5 @@ def plan_table(rollout: Rollout, source: str) -> str:
         lines.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
     lines.append("")
     lines.append(f"live position: {canary.position} of {len(canary.steps)} (▶)")
+    lines.extend(describe_evidence(rollout))
     return "\n".join(lines) + "\n"

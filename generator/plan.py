@@ -6,10 +6,14 @@ No cdk8s, no files, no click. Constructs turn a plan into objects; tests check m
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from . import conventions as c
 from .pod import merge_pod
 from .spec.v1alpha1 import HeaderMatch, Rollout
+
+if TYPE_CHECKING:
+    from .analysis import AlertsPlan
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,7 @@ class Plan:
     subsets: tuple[str, ...]  # Istio DestinationRule subsets, one per version
     version_services: tuple[str, ...]  # versions that get their own Service `<name>-<version>`
     rules: tuple[Rule, ...]
+    alerts: AlertsPlan | None = field(default=None, hash=False, compare=False)  # analysis alert rules
 
     def service_host(self) -> str:
         return self.name
@@ -155,7 +160,14 @@ def build_plan(rollout: Rollout, source: str, position: int | None = None, emerg
         subsets=tuple(v.name for v in spec.versions) if by_subset or stage in ("steady", "canary") else (),
         version_services=tuple(dict.fromkeys(routed)),
         rules=rules,
+        alerts=_plan_alerts(rollout),
     )
+
+
+def _plan_alerts(rollout: Rollout):
+    from .analysis import plan_alerts
+
+    return plan_alerts(rollout, object_labels(rollout))
 
 
 def positions(rollout: Rollout) -> list[int]:

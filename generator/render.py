@@ -20,7 +20,7 @@ class RenderedFile:
 
 def build_chart(synth, plan: Plan):
     """All objects of one plan in one chart, in a fixed order."""
-    from .constructs import core, istio, routes
+    from .constructs import core, istio, prometheus, routes
 
     chart = synth.chart(plan.namespace)
     for workload in plan.workloads:
@@ -34,6 +34,8 @@ def build_chart(synth, plan: Plan):
         istio.VirtualService(chart, plan)
     else:
         routes.HTTPRoute(chart, plan)
+    if plan.alerts is not None:
+        prometheus.alerts(chart, plan)
     return chart
 
 

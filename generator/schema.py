@@ -100,6 +100,14 @@ _PATTERNS = {
         "must be a lowercase HTTP header name",
         "header names are matched lowercase by Envoy and HTTP/2; write e.g. `x-canary-user`",
     ),
+    r"^(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?$": (
+        "must be a Prometheus duration",
+        "e.g. 30s, 5m, 1h30m, 500ms: whole numbers with units y w d h m s ms, largest first",
+    ),
+    r"^[a-zA-Z_][a-zA-Z0-9_]*$": (
+        "must be a Prometheus label name",
+        "letters, digits and '_', not starting with a digit",
+    ),
 }
 _PATTERNS.update(_pattern_messages())
 

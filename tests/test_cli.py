@@ -11,7 +11,7 @@ import pytest
 from conftest import SPECS, run_cli
 
 
-@pytest.mark.parametrize("command", ["generate", "validate", "plan", "promote", "rollback"])
+@pytest.mark.parametrize("command", ["generate", "validate", "plan", "promote", "rollback", "queries"])
 def test_every_command_has_help_with_examples(command):
     result = run_cli(command, "--help")
     assert result.exit_code == 0

@@ -110,6 +110,13 @@ EXAMPLE_TABLES = {
         ({"x-user-group": "beta-1"}, {"checkout-v2": 100}),
     ],
     "catalog.yaml": [({}, {"catalog": 100})],
+    "payments.yaml": [({}, {"payments/v1": 90, "payments/v2": 10})],
+    "ledger.yaml": [({}, {"ledger-v1": 90, "ledger-v2": 10})],
+    "search.yaml": [({}, {"search-v1": 75, "search-v2": 25})],
+    "storefront.yaml": [
+        ({}, {"storefront/variant-a": 50, "storefront/variant-b": 50}),
+        ({"cookie": "ab-test=b"}, {"storefront/variant-b": 100}),
+    ],
 }
 
 

@@ -211,6 +211,13 @@ def check_pod(rollout: Rollout) -> Iterator[Finding]:
         yield Finding(base + path, message, "this fragment is a Kubernetes PodSpec (kubectl explain pod.spec)")
 
 
+def check_analysis_rules(rollout: Rollout) -> Iterator[Finding]:
+    from . import analysis_checks
+
+    for rule in analysis_checks.RULES:
+        yield from rule(rollout)
+
+
 def check_strategy(rollout: Rollout) -> Iterator[Finding]:
     from ..patterns import strategy_of
 
@@ -375,7 +382,7 @@ def check_rule_count(rollout: Rollout) -> Iterator[Finding]:
 
 
 RULES = (check_labels, check_versions, check_images, check_strategy, check_canary, check_blue_green, check_ab_test, check_routes,
-         check_rule_count, check_traffic, check_pod)
+         check_rule_count, check_traffic, check_pod, check_analysis_rules)
 
 
 def check_rollout(rollout: Rollout) -> list[Finding]:

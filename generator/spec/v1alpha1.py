@@ -23,6 +23,10 @@ COOKIE_NAME_PATTERN = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"
 COOKIE_VALUE_PATTERN = r"^[!#$%&'()*+./0-9:<=>?@A-Z\[\]^_`a-z{|}~-]+$"
 # A host name: DNS labels separated by dots (e.g. `api-eu-west.production.svc.cluster.local`).
 HOST_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+# Prometheus durations (units largest first, each at most once): `30s`, `5m`, `1h30m`, `500ms`.
+DURATION_PATTERN = r"^(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?$"
+# Prometheus label names; names starting with `__` are reserved for Prometheus itself.
+PROM_LABEL_PATTERN = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
 
 
 class Model(BaseModel):
@@ -118,6 +122,109 @@ class Canary(Model):
     )
     testers: Optional[HeaderMatch] = Field(
         None, description="Requests matching this header always reach the canary (internal testers).")
+    stepDuration: Optional[str] = Field(
+        None,
+        description="How long each step is held before promoting to the next (a Prometheus duration such as "
+        "`15m` or `1h`). With `analysis.expectedRate`, `rollgen validate` warns when a step is too short for "
+        "the canary to receive enough requests to tell its success rate from `analysis.successRate.min`, and "
+        "`rollgen plan` shows the time each step needs.",
+        pattern=DURATION_PATTERN, min_length=1,
+    )
+
+
+class SuccessRate(Model):
+    min: float = Field(
+        description="Lowest acceptable percent of non-5xx responses on the version under test, e.g. `99` "
+        "(alerts when the error ratio exceeds `1 - min/100`, here 0.01).", gt=0, le=100)
+
+
+class Latency(Model):
+    percentile: float = Field(95, description="Latency percentile to watch, e.g. `95` (P95). Default: 95.",
+                              gt=0, lt=100)
+    max: str = Field(description="Highest acceptable latency at that percentile, a Prometheus duration such as "
+                     "`500ms` or `1s` (converted to the unit of the metrics source's histogram).",
+                     pattern=DURATION_PATTERN, min_length=1)
+
+
+class RequestRate(Model):
+    min: float = Field(description="Requests per second the version under test must receive while it has a "
+                       "share of traffic; less fires a no-traffic alert (no traffic is not success).", gt=0)
+
+
+class MetricsSelector(Model):
+    service: str = Field("app", description="Label holding the service name (`metadata.name`). Default: `app`, "
+                         "the pod label rollgen sets, as a ServiceMonitor/PodMonitor `podTargetLabels` entry copies it.",
+                         pattern=PROM_LABEL_PATTERN)
+    namespace: str = Field("namespace", description="Label holding the namespace. Default: `namespace` "
+                           "(set by Prometheus Operator and kubernetes_sd relabelling).", pattern=PROM_LABEL_PATTERN)
+    version: str = Field("version", description="Label holding the version (the pods' `version` label). "
+                         "Default: `version`.", pattern=PROM_LABEL_PATTERN)
+    code: str = Field("code", description="Label holding the HTTP status code. Default: `code` (Prometheus "
+                      "client libraries' convention).", pattern=PROM_LABEL_PATTERN)
+
+
+class Evidence(Model):
+    confidence: float = Field(95, description="Confidence (1 - significance level, one-sided) in percent. "
+                              "Default: 95.", gt=50, lt=100)
+    power: float = Field(80, description="Statistical power in percent: the chance to notice a version that is "
+                         "worse by `margin`. Default: 80.", gt=50, lt=100)
+    margin: Optional[float] = Field(
+        None, description="Percentage points below `successRate.min` that must be told apart, e.g. `1` to tell "
+        "99% from 98%. Default: `100 - successRate.min` (an error rate twice the allowed one).", gt=0, lt=100)
+
+
+class Analysis(Model):
+    metrics: Optional[Literal["app", "istio", "linkerd"]] = Field(
+        None,
+        description="Metrics source: `app` (the application's `http_requests_total` and "
+        "`http_request_duration_seconds_bucket`, labels named by `selector`), `istio` (`istio_requests_total`, "
+        "`istio_request_duration_milliseconds_bucket`) or `linkerd` (proxy `response_total`, "
+        "`response_latency_ms_bucket`). Default: `istio` on mesh istio, `linkerd` on mesh linkerd, `app` on "
+        "gateway-api.",
+    )
+    window: str = Field("5m", description="Range of every `rate()`, a Prometheus duration. Default: `5m`.",
+                        pattern=DURATION_PATTERN, min_length=1)
+    for_: str = Field("2m", alias="for", description="How long a condition must hold before its alert fires. "
+                      "Default: `2m`.", pattern=DURATION_PATTERN, min_length=1)
+    interval: str = Field("30s", description="Evaluation interval of the rule group. Default: `30s`.",
+                          pattern=DURATION_PATTERN, min_length=1)
+    successRate: Optional[SuccessRate] = Field(None, description="Alert when the version under test answers "
+                                               "fewer non-5xx responses than this.")
+    latency: Optional[Latency] = Field(None, description="Alert when the version under test is slower than this.")
+    requestRate: Optional[RequestRate] = Field(None, description="Alert when the version under test receives "
+                                               "less traffic than this while it should receive some.")
+    alerts: Literal["prometheusRule", "configMap", "none"] = Field(
+        "prometheusRule",
+        description="How alert rules are delivered: `prometheusRule` (a monitoring.coreos.com/v1 PrometheusRule "
+        "`<name>-canary-alerts` for the Prometheus Operator), `configMap` (ConfigMap `<name>-canary-alerts` "
+        "with a Prometheus rules file under the key `alerts.yaml`, to mount into Prometheus) or `none`. "
+        "Default: `prometheusRule`.",
+    )
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="Labels added to every alert, for Alertmanager routing (e.g. `{severity: critical}`). "
+        "`service`, `namespace` and `version` are always set by rollgen.",
+        json_schema_extra={"propertyNames": {"pattern": PROM_LABEL_PATTERN},
+                           "additionalProperties": {"type": "string"}},
+    )
+    ruleLabels: dict[str, str] = Field(
+        default_factory=dict,
+        description="Kubernetes labels on the PrometheusRule or ConfigMap object only, e.g. the label your "
+        "Prometheus' `ruleSelector` selects (`{release: kube-prometheus-stack}`).",
+        json_schema_extra={
+            "propertyNames": {"pattern": LABEL_KEY_PATTERN, "maxLength": 253},
+            "additionalProperties": {"type": "string", "pattern": LABEL_VALUE_PATTERN, "maxLength": 63},
+        },
+    )
+    selector: Optional[MetricsSelector] = Field(
+        None, description="Label names of the `app` metrics source (defaults: service `app`, namespace "
+        "`namespace`, version `version`, status code `code`). Every query is scoped to this service and namespace.")
+    expectedRate: Optional[float] = Field(
+        None, description="Requests per second the service receives in total. `rollgen plan` then shows, for each "
+        "step, the requests the version under test gets per window and how long the step must last to tell "
+        "its success rate apart statistically (see `evidence`).", gt=0)
+    evidence: Evidence = Field(default_factory=Evidence,
+                               description="What \"enough evidence\" means for `plan` and `validate`.")
 
 
 class BlueGreen(Model):
@@ -148,12 +255,25 @@ class Variant(Model):
                         "the variants' weights sum to 100.", ge=0, le=100)
 
 
+class Significance(Model):
+    baseline: float = Field(description="Conversion rate of the control (the first variant), a proportion, e.g. "
+                            "`0.05` for 5%.", gt=0, lt=1)
+    minDetectableEffect: float = Field(
+        description="Smallest absolute change of the conversion rate worth detecting, e.g. `0.01` (5% → 6%).",
+        gt=-1, lt=1)
+    confidence: float = Field(95, description="Confidence in percent (two-sided test). Default: 95.", gt=50, lt=100)
+    power: float = Field(80, description="Statistical power in percent. Default: 80.", gt=50, lt=100)
+
+
 class ABTest(Model):
     cookie: Optional[Cookie] = Field(
         None, description="The sticky assignment: requests carrying `<name>=<value>` reach that value's "
         "variant; new users are split by weight and get the cookie with the response.")
     variants: Optional[list[Variant]] = Field(
         None, description="The variants, at least two, each a version with a cookie value and a weight.")
+    significance: Optional[Significance] = Field(
+        None, description="What the test must be able to detect: `rollgen plan` shows the users each variant needs "
+        "(two-proportion sample size) and, with `analysis.expectedRate`, how long that takes.")
 
 
 class Route(Model):
@@ -192,6 +312,9 @@ class RolloutSpec(Model):
     default: Optional[str] = Field(
         None, description="The version that takes every request no route matches, when there is no "
         "strategy block (`canary`, `blueGreen`, `abTest`).")
+    analysis: Optional[Analysis] = Field(
+        None, description="Monitoring of the version under test: PromQL queries, alert rules that gate and roll "
+        "back the rollout, and the evidence each step needs.")
 
 
 class Rollout(Model):
