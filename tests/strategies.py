@@ -166,6 +166,32 @@ def routes_with_default(draw, names: list[str], mesh: str) -> dict:
     return {"routes": routes(draw, names, mesh), "default": draw(st.sampled_from(names))}
 
 
+@st.composite
+def analyses(draw, mesh: str) -> dict:
+    """An analysis block: alerts on the version under test, from a metrics source the mesh has."""
+    block: dict[str, Any] = {}
+    metrics = draw(st.sampled_from([None, "app"] + ([mesh] if mesh in ("istio", "linkerd") else [])))
+    if metrics:
+        block["metrics"] = metrics
+    watch = draw(st.sets(st.sampled_from(["successRate", "latency", "requestRate"]), min_size=1))
+    if "successRate" in watch:
+        block["successRate"] = {"min": draw(st.sampled_from([90, 99, 99.5, 99.9]))}
+    if "latency" in watch:
+        block["latency"] = {"percentile": draw(st.sampled_from([50, 90, 95, 99])),
+                            "max": draw(st.sampled_from(["250ms", "1s", "1500ms"]))}
+    if "requestRate" in watch:
+        block["requestRate"] = {"min": draw(st.sampled_from([0.1, 1, 5]))}
+    for key, choices in (("window", ["2m", "5m", "10m"]), ("for", ["1m", "2m", "5m"]), ("interval", ["15s", "30s", "1m"]),
+                         ("alerts", ["prometheusRule", "configMap", "none"])):
+        if draw(st.booleans()):
+            block[key] = draw(st.sampled_from(choices))
+    if draw(st.booleans()):
+        block["labels"] = {"severity": draw(st.sampled_from(["critical", "warning"]))}
+    if draw(st.booleans()):
+        block["ruleLabels"] = {"release": "kube-prometheus-stack"}
+    return block
+
+
 # name -> (versions it needs (min, max), meshes it runs on, the function drawing its blocks)
 STRATEGIES: dict[str, tuple[tuple[int, int], tuple[str, ...], Callable]] = {
     "steady": ((1, 1), MESHES, steady),
@@ -174,6 +200,9 @@ STRATEGIES: dict[str, tuple[tuple[int, int], tuple[str, ...], Callable]] = {
     "abTest": ((2, 3), ("istio", "gateway-api"), ab_test),  # linkerd's HTTPRoute cannot set the cookie
     "routes": ((1, 3), MESHES, routes_with_default),
 }
+
+
+ANALYSED = ("canary", "blueGreen", "abTest")  # strategies with a version under test to watch
 
 
 @st.composite
@@ -206,6 +235,8 @@ def valid_specs(draw, meshes=MESHES, strategies: tuple[str, ...] | None = None) 
     spec.update(blocks_of(draw, names, mesh))
     if strategy not in ("steady", "routes") and draw(st.integers(0, 3)) == 0:
         spec["routes"] = routes(draw, names, mesh)  # header routes go with any strategy
+    if strategy in ANALYSED and draw(st.booleans()):
+        spec["analysis"] = draw(analyses(mesh))
     return {"apiVersion": "rollgen/v1alpha1", "kind": "Rollout", "metadata": metadata, "spec": spec}
 
 

@@ -5,6 +5,7 @@ Each rule yields `Finding`s with a path into the spec; the loader turns paths in
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Iterator
@@ -192,6 +193,11 @@ def check_pod(rollout: Rollout) -> Iterator[Finding]:
         return
     base = ("spec", "workload", "pod")
     name = rollout.spec.workload.container or rollout.metadata.name
+    if "containers" in fragment and not isinstance(fragment["containers"], list):
+        # merging would silently drop it: say so instead
+        yield Finding(base + ("containers",), f"expected array, got {json.dumps(fragment['containers'])[:60]}",
+                      "containers is a list: `- name: <container>` entries")
+        return
     containers = fragment.get("containers") if isinstance(fragment.get("containers"), list) else None
     if containers is not None:
         for i, item in enumerate(containers):
