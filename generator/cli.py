@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
 from . import __version__
 from .diagnostics import EXIT_INTERNAL, EXIT_INVALID, InvalidInput, Report
+from .scaffold import STRATEGIES
 
 DEFAULT_SPECS = Path("specs")
 DEFAULT_OUTPUT = Path("output")
@@ -24,6 +27,50 @@ def _targets(values: tuple[str, ...]) -> list[Path]:
 def _print_report(report: Report) -> None:
     if report.diagnostics:
         click.echo(report.render_text(), err=True)
+
+
+def _emit_json(report: Report, **extra) -> None:
+    """Machine-readable results (CI annotations): one JSON document on stdout."""
+    click.echo(report.render_json(**extra))
+
+
+JSON_OR_TEXT = click.Choice(["text", "json"])
+PROGRESS_MIN = 10  # specs; fewer finish before a bar is worth drawing
+
+
+def _progress():
+    """A progress bar on stderr for long runs, on a terminal only: never in CI logs or pipes."""
+    if not sys.stderr.isatty() or os.environ.get("CI"):
+        return None
+
+    @contextmanager
+    def progress(label: str, total: int):
+        if total < PROGRESS_MIN:
+            yield lambda n=1: None
+            return
+        with click.progressbar(length=total, label=f"{label:<10}", file=sys.stderr, width=30) as bar:
+            yield bar.update
+
+    return progress
+
+
+def _output_format(kind: str, outdir: str, chart_name: str | None):
+    """(format name, factory): the name is all the fast path needs; the factory loads the format."""
+    if kind == "helm":
+        from . import helm
+
+        name = helm.chart_name_for(Path(outdir), chart_name)
+        if not helm.valid_chart_name(name):
+            raise click.BadParameter(f"{name!r} is not a chart name: use lowercase letters, digits and '-'",
+                                     param_hint="--chart-name")
+        return helm.format_name(name), lambda: helm.Helm(name)
+
+    def manifests():
+        from .formats import manifests as make
+
+        return make()
+
+    return "manifests", manifests
 
 
 def _summary(report: Report, what: str) -> str:
@@ -64,33 +111,54 @@ def cli(ctx: click.Context, debug: bool) -> None:
       rollgen generate                       # specs/ -> output/
       rollgen validate specs/backend.yaml    # check a spec, write nothing
       rollgen plan specs/backend.yaml        # weights and routing at every position
+      rollgen check                          # is output/ what generate would write?
+      rollgen init backend --mesh istio      # a new spec to start from
       rollgen promote specs/backend.yaml     # next step: edit the spec, regenerate
       rollgen rollback specs/backend.yaml    # back to stable: edit the spec, regenerate
 
-    Exit codes: 0 ok, 1 invalid input, 2 usage error, 3 internal error.
+    Exit codes: 0 ok, 1 invalid input or stale output, 2 usage error, 3 internal error.
     """
     ctx.obj = {"debug": debug}
 
 
+OUTPUT_OPTION = click.option("-o", "--output", "outdir", type=click.Path(file_okay=False),
+                             default=str(DEFAULT_OUTPUT), show_default=True, help="Output directory.")
+
+
 @cli.command(context_settings=CONTEXT)
 @click.argument("targets", nargs=-1, type=click.Path())
-@click.option("-o", "--output", "outdir", type=click.Path(file_okay=False), default=str(DEFAULT_OUTPUT),
-              show_default=True, help="Output directory.")
-def generate(targets: tuple[str, ...], outdir: str) -> None:
+@OUTPUT_OPTION
+@click.option("--format", "kind", type=click.Choice(["manifests", "helm"]), default="manifests", show_default=True,
+              help="manifests: one file per object plus kustomizations; helm: a chart whose values override "
+                   "images, replicas and traffic weights.")
+@click.option("--chart-name", help="Chart name with --format helm. Default: the output directory's name.")
+def generate(targets: tuple[str, ...], outdir: str, kind: str, chart_name: str | None) -> None:
     """Compile specs (files or directories; default specs/) into manifests.
 
-    Writes OUTPUT/<namespace>/<name>/<kind>-<object>.yaml, one document per file. Files rollgen
-    generated earlier that a spec no longer produces are removed; files it did not generate are never
-    touched. Nothing is written when any spec is invalid.
+    Writes OUTPUT/<namespace>/<name>/<kind>-<object>.yaml, one document per file, with a
+    kustomization.yaml per service, per namespace and at the root (`kubectl kustomize OUTPUT` builds
+    everything). Only specs changed since the last generate are compiled; when none did, nothing is
+    written. Files rollgen generated earlier that a spec no longer produces are removed; files it did
+    not generate are never touched. Nothing is written when any spec is invalid.
 
     \b
     Examples:
       rollgen generate
       rollgen generate specs/backend.yaml -o deploy/
+      rollgen generate --format helm -o charts/fleet
     """
+    from .incremental import survey
+
+    name, factory = _output_format(kind, outdir, chart_name)
+    surveyed = survey(_targets(targets), Path(outdir), Path.cwd(), name)
+    if surveyed.up_to_date:  # the fast path: neither the model nor cdk8s is loaded
+        files = len(surveyed.fresh_files()) + len(surveyed.shared_files())
+        click.echo(f"{outdir}: 0 written, {files} unchanged, 0 removed (no spec changed)", err=True)
+        return
     from .pipeline import generate as run
 
-    result = run(_targets(targets), Path(outdir), Path.cwd(), on_wait=lambda message: click.echo(message, err=True))
+    result = run(_targets(targets), Path(outdir), Path.cwd(), factory(), _progress(), surveyed,
+                 on_wait=lambda message: click.echo(message, err=True))
     _print_report(result.report)
     if result.report.errors:
         click.echo(_summary(result.report, "generate failed") + "; nothing was written", err=True)
@@ -103,39 +171,186 @@ def generate(targets: tuple[str, ...], outdir: str) -> None:
 
 @cli.command(context_settings=CONTEXT)
 @click.argument("targets", nargs=-1, type=click.Path())
-def validate(targets: tuple[str, ...]) -> None:
+@OUTPUT_OPTION
+@click.option("--format", "fmt", type=JSON_OR_TEXT, default="text", show_default=True,
+              help="text: diffs on stdout, messages on stderr; json: one JSON document on stdout.")
+@click.option("--output-format", "kind", type=click.Choice(["manifests", "helm"]), default="manifests",
+              show_default=True, help="What OUTPUT holds (as given to `generate --format`).")
+@click.option("--chart-name", help="Chart name with --output-format helm. Default: the output directory's name.")
+def check(targets: tuple[str, ...], outdir: str, fmt: str, kind: str, chart_name: str | None) -> None:
+    """Verify that OUTPUT is exactly what `rollgen generate` would write. Writes nothing.
+
+    Validates the specs, then compares. On drift, prints a unified diff per file (new, changed,
+    stale) and exits 1. Specs unchanged since the last generate are settled from the record in
+    OUTPUT/.rollgen-state without compiling (hand-edited or deleted files are still found).
+
+    \b
+    Examples:
+      rollgen check                          # in CI or a pre-commit hook
+      rollgen check --format json            # for CI annotations
+      rollgen check specs/backend.yaml -o deploy/
+    """
+    from .check import check as run
+    from .incremental import survey
+
+    name, factory = _output_format(kind, outdir, chart_name)
+    surveyed = survey(_targets(targets), Path(outdir), Path.cwd(), name)
+    result = run(_targets(targets), Path(outdir), Path.cwd(), None if surveyed.up_to_date else factory(),
+                 _progress(), surveyed)
+    counts = {s: sum(1 for d in result.drift if d.status == s) for s in ("new", "changed", "stale")}
+    if fmt == "json":
+        _emit_json(result.report, ok=result.ok, output=outdir, specs=result.specs,
+                   drift=[d.to_json() for d in result.drift])
+    else:
+        _print_report(result.report)
+        for d in result.drift:
+            click.echo(d.diff, nl=False)
+    if result.report.errors:
+        if fmt == "text":
+            click.echo(_summary(result.report, "check failed"), err=True)
+        sys.exit(EXIT_INVALID)
+    if result.drift:
+        if fmt == "text":
+            click.echo(f"{outdir}: {len(result.drift)} file{'s' if len(result.drift) != 1 else ''} differ{'s' if len(result.drift) == 1 else ''} from what "
+                       f"`rollgen generate` writes ({counts['new']} new, {counts['changed']} changed, "
+                       f"{counts['stale']} stale)\n  hint: run `rollgen generate` and commit {outdir}", err=True)
+        sys.exit(EXIT_INVALID)
+    if fmt == "text":
+        click.echo(f"{outdir}: up to date ({result.specs} spec{'s' if result.specs != 1 else ''})", err=True)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("targets", nargs=-1, type=click.Path())
+@click.option("--format", "fmt", type=JSON_OR_TEXT, default="text", show_default=True,
+              help="text: messages on stderr; json: one JSON document on stdout (for CI annotations).")
+def validate(targets: tuple[str, ...], fmt: str) -> None:
     """Check specs (files or directories; default specs/) and report every problem.
 
     \b
     Examples:
       rollgen validate
       rollgen validate specs/backend.yaml specs/frontend.yaml
+      rollgen validate --format json > diagnostics.json
     """
     from .pipeline import load_targets
 
     loaded = load_targets(_targets(targets), Path.cwd())
-    _print_report(loaded.report)
+    if fmt == "json":
+        _emit_json(loaded.report, specs=len(loaded.specs))
+    else:
+        _print_report(loaded.report)
     if loaded.report.errors:
-        click.echo(_summary(loaded.report, "invalid"), err=True)
+        if fmt == "text":
+            click.echo(_summary(loaded.report, "invalid"), err=True)
         sys.exit(EXIT_INVALID)
-    click.echo(f"{len(loaded.specs)} spec{'s' if len(loaded.specs) != 1 else ''} valid", err=True)
+    if fmt == "text":
+        click.echo(f"{len(loaded.specs)} spec{'s' if len(loaded.specs) != 1 else ''} valid", err=True)
 
 
 @cli.command(context_settings=CONTEXT)
 @click.argument("spec", type=click.Path(dir_okay=False))
-def plan(spec: str) -> None:
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "mermaid"]), default="table", show_default=True,
+              help="table: every position; json: diagnostics and the plan as one JSON document; mermaid: a "
+                   "flowchart of the traffic at the live position (renders on GitHub in a ```mermaid block).")
+def plan(spec: str, fmt: str) -> None:
     """Show a rollout's positions with their weights and routing, marking the live one.
 
     \b
-    Example:
+    Examples:
       rollgen plan specs/backend.yaml
+      rollgen plan specs/backend.yaml --format mermaid
+      rollgen plan specs/backend.yaml --format json
     """
-    from .describe import plan_table
     from .load import read_spec
 
+    if fmt == "json":
+        from .views import plan_document
+
+        try:
+            loaded = read_spec(Path(spec), Path.cwd())
+        except InvalidInput as exc:
+            _emit_json(Report(exc.diagnostics), plan=None)
+            sys.exit(EXIT_INVALID)
+        _emit_json(Report(list(loaded.warnings)), plan=plan_document(loaded.rollout, loaded.source))
+        return
     loaded = read_spec(Path(spec), Path.cwd())
     _print_report(Report(list(loaded.warnings)))
+    if fmt == "mermaid":
+        from .views import mermaid_flowchart
+
+        click.echo(mermaid_flowchart(loaded.rollout, loaded.source), nl=False)
+        return
+    from .describe import plan_table
+
     click.echo(plan_table(loaded.rollout, loaded.source), nl=False)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("-o", "--output", "target", type=click.Path(dir_okay=False), default="-", show_default=True,
+              help="Write the schema to this file instead of stdout.")
+def schema(target: str) -> None:
+    """Print the JSON Schema of the spec language (for editors and other tools).
+
+    Editors using yaml-language-server (VS Code's YAML extension, Neovim, Helix, ...) complete and
+    validate specs whose first line points at it:
+
+    \b
+      # yaml-language-server: $schema=../schemas/rollout.v1alpha1.json
+
+    \b
+    Examples:
+      rollgen schema
+      rollgen schema -o schemas/rollout.v1alpha1.json
+    """
+    from .schema import load_schema_text
+
+    text = load_schema_text()
+    if target == "-":
+        click.echo(text, nl=False)
+        return
+    Path(target).parent.mkdir(parents=True, exist_ok=True)
+    Path(target).write_text(text, encoding="utf-8")
+    click.echo(f"wrote {target}", err=True)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("name")
+@click.option("--mesh", type=click.Choice(["istio", "linkerd", "gateway-api"]), default="istio", show_default=True)
+@click.option("--strategy", type=click.Choice(sorted(STRATEGIES)),
+              default="canary", show_default=True, help="The delivery the spec starts with.")
+@click.option("-n", "--namespace", default="default", show_default=True)
+@click.option("-o", "--output", "target", type=click.Path(dir_okay=False),
+              help="Where to write the spec (- for stdout). Default: specs/NAME.yaml.")
+@click.option("--schema", "schema_path", type=click.Path(dir_okay=False),
+              default="schemas/rollout.v1alpha1.json", show_default=True,
+              help="The JSON Schema file the spec's first line points editors at (`rollgen schema -o` writes it).")
+def init(name: str, mesh: str, strategy: str, namespace: str, target: str | None, schema_path: str) -> None:
+    """Write a new, commented spec that validates, ready to edit.
+
+    \b
+    Examples:
+      rollgen init backend --mesh istio --strategy canary
+      rollgen init orders --mesh linkerd --strategy steady -n shop -o -
+    """
+    from .load import parse_spec
+    from .scaffold import scaffold_spec, schema_reference
+
+    out = Path(target) if target else DEFAULT_SPECS / f"{name}.yaml"
+    ref = schema_reference(out if target != "-" else DEFAULT_SPECS / f"{name}.yaml", Path(schema_path), Path.cwd())
+    text = scaffold_spec(name, namespace, mesh, strategy, ref)
+    shown = out.as_posix() if target != "-" else f"specs/{name}.yaml"
+    scaffolded = parse_spec(text.encode("utf-8"), shown)  # a bad NAME, or a mesh the strategy cannot use
+    _print_report(Report(list(scaffolded.warnings)))
+    if target == "-":
+        click.echo(text, nl=False)
+        return
+    if out.exists():
+        raise click.UsageError(f"{out.as_posix()} already exists; rollgen init never overwrites a file")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {out.as_posix()}: edit it, then `rollgen generate`", err=True)
+    if not Path(schema_path).exists():
+        click.echo(f"  hint: editors complete specs once the schema exists: rollgen schema -o {schema_path}", err=True)
 
 
 def _move(spec: str, outdir: str, dry_run: bool, step) -> None:

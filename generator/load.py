@@ -11,10 +11,9 @@ from pydantic import ValidationError
 from .diagnostics import Diagnostic, InvalidInput, format_path
 from .schema import check_schema
 from .spec.checks import check_rollout
+from .sources import SPEC_SUFFIXES, display_path, find_specs  # noqa: F401 - re-exported
 from .spec.v1alpha1 import Rollout
 from .yamlio import Located, load_yaml, read_limited
-
-SPEC_SUFFIXES = (".yaml", ".yml")
 
 
 @dataclass
@@ -26,32 +25,6 @@ class LoadedSpec:
     digest: str
     located: Located
     warnings: list[Diagnostic] = field(default_factory=list)
-
-
-def display_path(path: Path, cwd: Path) -> str:
-    """Paths relative to the working directory where possible: stable across machines."""
-    try:
-        return path.resolve().relative_to(cwd.resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
-
-
-def find_specs(targets: list[Path]) -> tuple[list[Path], list[Diagnostic]]:
-    """Expand files and directories into spec files, sorted, without duplicates."""
-    found: list[Path] = []
-    problems: list[Diagnostic] = []
-    for target in targets:
-        if target.is_dir():
-            found.extend(sorted(p for p in target.rglob("*") if p.suffix in SPEC_SUFFIXES and p.is_file()
-                                and not any(part.startswith(".") for part in p.relative_to(target).parts)))
-        elif target.is_file():
-            found.append(target)
-        elif target.exists():
-            problems.append(Diagnostic(target.as_posix(), 0, 0, "", "not a regular file (a spec is a YAML file)"))
-        else:
-            problems.append(Diagnostic(target.as_posix(), 0, 0, "", "no such file or directory"))
-    unique = list(dict.fromkeys(p.resolve() for p in found))
-    return [Path(p) for p in unique], problems
 
 
 def _located_findings(located: Located, filename: str, findings) -> list[Diagnostic]:

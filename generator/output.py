@@ -24,6 +24,7 @@ from .diagnostics import Diagnostic, InvalidInput
 STATE_FILE = ".rollgen-state"
 LOCK_FILE = ".rollgen-lock"  # exists only while a run holds it
 STATE_FORMAT = 1
+DEFAULT_OUTPUT_FORMAT = "manifests"
 
 
 def sha(text: str | bytes) -> str:
@@ -41,6 +42,9 @@ class SpecRecord:
 class State:
     generator: str = ""
     specs: dict[str, SpecRecord] = field(default_factory=dict)
+    # What kind of output the files are (`manifests`, `helm:<chart>`): with the generator id, the spec
+    # bytes and the spec's display path (the key of `specs`), everything a spec's files depend on.
+    output_format: str = DEFAULT_OUTPUT_FORMAT
 
     def owned(self) -> dict[str, str]:
         return {path: digest for rec in self.specs.values() for path, digest in rec.files.items()}
@@ -50,6 +54,7 @@ class State:
             "format": STATE_FORMAT,
             "note": "Written by rollgen: the files it generated here, per spec. Do not edit.",
             "generator": self.generator,
+            "output_format": self.output_format,
             "specs": {src: {"digest": rec.digest, "files": dict(sorted(rec.files.items()))}
                       for src, rec in sorted(self.specs.items())},
         }
@@ -63,7 +68,8 @@ def read_state(outdir: Path) -> State:
         if doc.get("format") != STATE_FORMAT:
             return State()
         return State(doc.get("generator", ""),
-                     {src: SpecRecord(rec["digest"], dict(rec["files"])) for src, rec in doc.get("specs", {}).items()})
+                     {src: SpecRecord(rec["digest"], dict(rec["files"])) for src, rec in doc.get("specs", {}).items()},
+                     str(doc.get("output_format", DEFAULT_OUTPUT_FORMAT)))
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return State()
 
@@ -245,8 +251,18 @@ def plan_changes(outdir: Path, state: State, new: dict[str, dict[str, str]], dro
     return to_write, stale, problems
 
 
+def final_state(state: State, generator: str, new: dict[str, dict[str, str]], digests: dict[str, str],
+                dropped: set[str], output_format: str = DEFAULT_OUTPUT_FORMAT) -> State:
+    """The record a write leaves behind: specs compiled now replace theirs, dropped ones go."""
+    final = State(generator, {s: r for s, r in state.specs.items() if s not in dropped}, output_format)
+    for source, files in new.items():
+        final.specs[source] = SpecRecord(digests[source], {rel: sha(text) for rel, text in files.items()})
+    return final
+
+
 def apply_changes(outdir: Path, state: State, generator: str, new: dict[str, dict[str, str]],
-                  digests: dict[str, str], dropped: set[str], to_write: dict[str, str], stale: list[str]) -> Change:
+                  digests: dict[str, str], dropped: set[str], to_write: dict[str, str], stale: list[str],
+                  output_format: str = DEFAULT_OUTPUT_FORMAT) -> Change:
     """Write files atomically and keep the record right at every moment.
 
     Every new file is staged beside its target first; a failure there (disk full, permissions)
@@ -271,7 +287,7 @@ def apply_changes(outdir: Path, state: State, generator: str, new: dict[str, dic
                 pass
             staged.append((_stage(target, text), target))
             change.written.append(rel)
-        widened = State(generator, dict(state.specs))
+        widened = State(generator, dict(state.specs), output_format)
         for source, files in new.items():
             prev = widened.specs.get(source)
             union = dict(prev.files) if prev else {}
@@ -301,9 +317,7 @@ def apply_changes(outdir: Path, state: State, generator: str, new: dict[str, dic
             except (FileNotFoundError, IsADirectoryError):
                 continue
             _prune_empty(outdir, target.parent)
-        final = State(generator, {s: r for s, r in state.specs.items() if s not in dropped})
-        for source, files in new.items():
-            final.specs[source] = SpecRecord(digests[source], {rel: sha(text) for rel, text in files.items()})
+        final = final_state(state, generator, new, digests, dropped, output_format)
         _atomic_write(outdir / STATE_FILE, final.to_text())
     except OSError as exc:
         raise write_error(outdir, STATE_FILE, exc, intact=False) from None

@@ -6,18 +6,23 @@ Everything here takes its directories and options as arguments; only the CLI rea
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass, field
+from contextlib import nullcontext
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, ContextManager
 
-from . import __version__
 from .diagnostics import Diagnostic, InvalidInput, Report
+from .formats import OutputFormat, manifests
+from .incremental import SHARED_SOURCE, Survey, generator_id, survey
 from .load import LoadedSpec, display_path, find_specs, read_spec
-from .output import Change, apply_changes, locked, plan_changes, read_state
+from .output import Change, SpecRecord, State, apply_changes, final_state, locked, plan_changes, read_state, sha
 from .plan import build_plan
 from .render import RenderedFile, synthesize
 
-GENERATOR_ID = f"rollgen {__version__}"
+GENERATOR_ID = generator_id()
+
+# progress(label, total) -> a context yielding advance(n); only the CLI decides whether to show one.
+Progress = Callable[[str, int], ContextManager[Callable[[int], None]]]
 
 
 @dataclass
@@ -60,43 +65,123 @@ def compile_specs(specs: list[LoadedSpec], advance: Callable[[int], None] | None
     return {s.source: files for s, files in zip(specs, rendered)}
 
 
-def _dropped(state_sources, dirs: list[str], found: set[str]) -> set[str]:
-    """Recorded specs inside a directory we were asked to compile that are no longer there."""
-    out = set()
-    for source in state_sources:
-        if source in found:
-            continue
-        for d in dirs:
-            if d in ("", ".") or source.startswith(d.rstrip("/") + "/"):
-                out.add(source)
-    return out
-
-
 @dataclass
 class GenerateResult:
     report: Report
     change: Change | None = None
+    compiled: int = 0  # specs compiled this run (0 on the fast path)
 
 
-def generate(targets: list[Path], outdir: Path, cwd: Path,
+@dataclass
+class Build:
+    """What a write would produce for the stale specs (and the shared files), not yet written."""
+
+    report: Report
+    state: State
+    new: dict[str, dict[str, str]] = field(default_factory=dict)
+    digests: dict[str, str] = field(default_factory=dict)
+    dropped: set[str] = field(default_factory=set)
+
+
+def _no_progress(label: str, total: int):
+    return nullcontext(lambda n=1: None)
+
+
+def _load(paths: list[Path], cwd: Path, report: Report, progress: Progress, label: str) -> list[LoadedSpec]:
+    specs = []
+    with progress(label, len(paths)) as advance:
+        for path in paths:
+            try:
+                spec = read_spec(path, cwd)
+            except InvalidInput as exc:
+                report.extend(exc.diagnostics)
+            else:
+                specs.append(spec)
+                report.extend(spec.warnings)
+            advance(1)
+    return specs
+
+
+def _compile(specs: list[LoadedSpec], progress: Progress) -> dict[str, list[RenderedFile]]:
+    if progress is _no_progress or len(specs) < 2:
+        return compile_specs(specs)
+    # one call: compile_specs batches and spreads the work itself, and reports each batch done
+    with progress("compiling", len(specs)) as advance:
+        return compile_specs(specs, advance)
+
+
+def build(s: Survey, cwd: Path, fmt: OutputFormat, progress: Progress | None = None) -> Build:
+    """Load and compile the stale specs of a survey, and recompute the shared files."""
+    progress = progress or _no_progress
+    state = State(s.state.generator, dict(s.state.specs), s.state.output_format)
+    if not s.same_generator:
+        # Output of another rollgen (or format) is never trusted later, even for specs not compiled now.
+        state.specs = {src: SpecRecord("", rec.files) for src, rec in state.specs.items()}
+    result = Build(Report(list(s.missing)), state, dropped=set(s.dropped))
+    if not s.paths and not s.missing:
+        shown = ", ".join(sorted(s.dirs)) or "the targets"
+        result.report.extend([Diagnostic(shown, 0, 0, "", "no spec files (*.yaml, *.yml) found")])
+    loaded = _load(s.stale, cwd, result.report, progress, "validating")
+    context: list[LoadedSpec] = []
+    if fmt.needs_every_spec:
+        # A format whose shared files describe every spec (a chart's values.yaml) reads them all.
+        others = [p for p in s.paths if s.sources[p] in s.fresh]
+        keep = [Path(src) if Path(src).is_absolute() else cwd / src for src in state.specs
+                if src not in s.dropped and src != SHARED_SOURCE and src not in s.sources.values()]
+        context = _load(others + keep, cwd, result.report, progress, "reading")
+    if result.report.errors:
+        return result
+    compiled = _compile(loaded, progress)
+    for spec in loaded:
+        result.new[spec.source] = fmt.spec_files(spec, compiled[spec.source])
+        result.digests[spec.source] = spec.digest
+    records = {src: sorted(rec.files) for src, rec in state.specs.items()
+               if src not in result.dropped and src != SHARED_SOURCE}
+    records.update({src: sorted(files) for src, files in result.new.items()})
+    shared = fmt.shared_files(records, {sp.source: sp for sp in loaded + context})
+    result.new[SHARED_SOURCE] = shared
+    result.digests[SHARED_SOURCE] = sha(fmt.name)
+    return result
+
+
+def generate(targets: list[Path], outdir: Path, cwd: Path, fmt: OutputFormat | None = None,
+             progress: Progress | None = None, surveyed: Survey | None = None,
              on_wait: Callable[[str], None] | None = None) -> GenerateResult:
-    """Compile the targets into `outdir`, holding its lock: concurrent runs write one after the other."""
+    """Compile what changed since the last generate into `outdir`; nothing at all when nothing did.
+
+    From the survey on, the run holds the output directory's lock: a concurrent run waits (`on_wait`
+    is told), and a survey made before the lock was taken is redone if another run wrote meanwhile."""
+    fmt = fmt or manifests()
+    if surveyed is not None and surveyed.up_to_date:
+        return GenerateResult(Report(), Change(unchanged=sorted(surveyed.fresh_files() + surveyed.shared_files())))
     with locked(outdir, on_wait):
-        return _generate(targets, outdir, cwd)
+        s = surveyed
+        if s is None or read_state(outdir).to_text() != s.state.to_text():
+            s = survey(targets, outdir, cwd, fmt.name)
+        return _generate(s, outdir, cwd, fmt, progress)
 
 
-def _generate(targets: list[Path], outdir: Path, cwd: Path) -> GenerateResult:
-    loaded = load_targets(targets, cwd)
-    if loaded.report.errors:
-        return GenerateResult(loaded.report)
-    compiled = compile_specs(loaded.specs)
-    new = {source: {f.path: f.text for f in files} for source, files in compiled.items()}
-    digests = {s.source: s.digest for s in loaded.specs}
-    state = read_state(outdir)
-    dropped = _dropped(state.specs, loaded.dirs, set(new))
-    to_write, stale, problems = plan_changes(outdir, state, new, dropped)
+def _generate(s: Survey, outdir: Path, cwd: Path, fmt: OutputFormat, progress: Progress | None) -> GenerateResult:
+    if s.up_to_date:
+        return GenerateResult(Report(), Change(unchanged=sorted(s.fresh_files() + s.shared_files())))
+    b = build(s, cwd, fmt, progress)
+    if b.report.errors:
+        return GenerateResult(b.report)
+    to_write, stale, problems = plan_changes(outdir, b.state, b.new, b.dropped)
     if problems:
-        loaded.report.extend(problems)
-        return GenerateResult(loaded.report)
-    change = apply_changes(outdir, state, GENERATOR_ID, new, digests, dropped, to_write, stale)
-    return GenerateResult(loaded.report, change)
+        b.report.extend(name_shared(problems, outdir))
+        return GenerateResult(b.report)
+    change = apply_changes(outdir, b.state, GENERATOR_ID, b.new, b.digests, b.dropped, to_write, stale,
+                           output_format=fmt.name)
+    change.unchanged = sorted(change.unchanged + s.fresh_files())
+    return GenerateResult(b.report, change, compiled=len(b.new) - 1)
+
+
+def name_shared(problems: list[Diagnostic], outdir: Path) -> list[Diagnostic]:
+    """Problems with the files all specs share are about the output directory, not a spec."""
+    return [replace(d, file=outdir.as_posix()) if d.file == SHARED_SOURCE else d for d in problems]
+
+
+def expected_record(b: Build, fmt: OutputFormat) -> str:
+    """The record text a generate would leave behind."""
+    return final_state(b.state, GENERATOR_ID, b.new, b.digests, b.dropped, fmt.name).to_text()

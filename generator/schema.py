@@ -56,14 +56,18 @@ def render_schema() -> str:
     return json.dumps(generate_schema(), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
 
 
+def load_schema_text() -> str:
+    """The committed schema's text, shipped inside the package (falls back to the source tree)."""
+    try:
+        return resources.files("generator.schemas").joinpath(SCHEMA_FILE).read_text("utf-8")
+    except (ModuleNotFoundError, FileNotFoundError):
+        return (Path(__file__).resolve().parent.parent / "schemas" / SCHEMA_FILE).read_text("utf-8")
+
+
 @lru_cache(maxsize=1)
 def load_schema() -> dict:
-    """The committed schema, shipped inside the package (falls back to the source tree)."""
-    try:
-        text = resources.files("generator.schemas").joinpath(SCHEMA_FILE).read_text("utf-8")
-    except (ModuleNotFoundError, FileNotFoundError):
-        text = (Path(__file__).resolve().parent.parent / "schemas" / SCHEMA_FILE).read_text("utf-8")
-    return json.loads(text)
+    """The committed schema, parsed."""
+    return json.loads(load_schema_text())
 
 
 def _pattern_messages() -> dict[str, tuple[str, str]]:

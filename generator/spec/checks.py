@@ -198,6 +198,11 @@ def check_pod(rollout: Rollout) -> Iterator[Finding]:
         yield Finding(base + ("containers",), f"expected array, got {json.dumps(fragment['containers'])[:60]}",
                       "containers is a list: `- name: <container>` entries")
         return
+    policy = fragment.get("restartPolicy")
+    if policy is not None and policy != "Always":
+        # Kubernetes' schema has no enum here; the API server refuses anything else in a Deployment
+        yield Finding(base + ("restartPolicy",), f"a Deployment's pods must have restartPolicy Always, got {json.dumps(policy)}",
+                      "remove restartPolicy: Deployments restart their containers always")
     containers = fragment.get("containers") if isinstance(fragment.get("containers"), list) else None
     if containers is not None:
         for i, item in enumerate(containers):

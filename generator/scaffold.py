@@ -1,0 +1,111 @@
+"""`rollgen init`: a new spec, commented like the README's, that validates as written.
+
+Each delivery strategy contributes its own versions and strategy block; a new strategy is one more
+entry in STRATEGIES. Kept light (no model imports): the CLI reads STRATEGIES at start-up.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable
+
+MESH_NOTES = {
+    "istio": "Istio: a DestinationRule (one subset per version) and a VirtualService",
+    "linkerd": "Linkerd: per-version Services and a policy.linkerd.io HTTPRoute",
+    "gateway-api": "Gateway API (GAMMA): per-version Services and a gateway.networking.k8s.io HTTPRoute",
+}
+
+
+def _steady(name: str) -> str:
+    return """\
+  versions:                  # one version and no strategy block: all traffic to it (steady state)
+    - name: v1               # Deployment {name}-v1, image {name}:v1 (set `image:` for another reference)
+""".format(name=name)
+
+
+def _canary(name: str) -> str:
+    return """\
+  versions:                  # each becomes Deployment {name}-<version>, pods labelled app + version
+    - name: v1               # image {name}:v1 (the tag is the version name unless `image:` is set)
+    - name: v2
+  canary:                    # a stepped canary: raise `position` one step per reviewed commit
+    stable: v1               # serves production traffic now
+    canary: v2               # receives the step's share
+    steps: [10, 25, 50, 75, 100]   # canary's share at each step, strictly increasing, last 100
+    position: 0                    # live steps: 0 = all on stable, 5 = fully shifted
+    # testers:                     # optional: matching requests always reach the canary
+    #   header: x-canary-user
+    #   exact: "true"              # exactly one of exact | prefix | regex (RE2, whole value)
+""".format(name=name)
+
+
+def _blue_green(name: str) -> str:
+    return """\
+  versions:                  # each becomes Deployment {name}-<version>, pods labelled app + version
+    - name: blue             # image {name}:blue (the tag is the version name unless `image:` is set)
+    - name: green
+  blueGreen:                 # cutover = `rollgen promote` (swaps active and preview); both keep running
+    active: blue             # serves every request
+    preview: green           # deployed alongside, reached only by requests matching `test`
+    test:
+      header: x-version
+      exact: green           # exactly one of exact | prefix | regex (RE2, whole value)
+""".format(name=name)
+
+
+def _ab_test(name: str) -> str:
+    return """\
+  versions:                  # each becomes Deployment {name}-<version>, pods labelled app + version
+    - name: variant-a        # image {name}:variant-a (the tag is the version name unless `image:` is set)
+    - name: variant-b
+  abTest:                    # new users are split by weight; a cookie keeps each on its variant
+    cookie:
+      name: ab-test
+      maxAge: 86400          # seconds the assignment lasts; leave out for a session cookie
+    variants:                # weights sum to 100
+      - {{version: variant-a, value: a, weight: 50}}
+      - {{version: variant-b, value: b, weight: 50}}
+""".format(name=name)
+
+
+STRATEGIES: dict[str, Callable[[str], str]] = {
+    "steady": _steady,
+    "canary": _canary,
+    "blue-green": _blue_green,
+    "ab-test": _ab_test,
+}
+
+
+def schema_reference(spec_path: Path, schema_path: Path, cwd: Path) -> str:
+    """The schema as seen from the spec's directory (yaml-language-server resolves it relative to the file)."""
+    spec_dir = (cwd / spec_path).resolve().parent
+    return Path(os.path.relpath((cwd / schema_path).resolve(), spec_dir)).as_posix()
+
+
+def scaffold_spec(name: str, namespace: str, mesh: str, strategy: str, schema_ref: str) -> str:
+    head = f"""\
+# yaml-language-server: $schema={schema_ref}
+# The rollout of {name}: edit this file, then `rollgen generate` (`rollgen plan` shows the traffic).
+# Every field is described in the schema above; editors with yaml-language-server show it on hover.
+apiVersion: rollgen/v1alpha1
+kind: Rollout
+metadata:
+  name: {name}
+  namespace: {namespace}
+  # labels: {{team: payments}}   # optional, added to every generated object
+spec:
+  mesh: {mesh:<20} # {MESH_NOTES[mesh]}
+  service:
+    port: 8080               # the port the Service exposes
+    # targetPort: 8080       # the container's port; default = port
+  workload:
+    image: {name:<17} # image repository; a version's tag is its name unless it sets image
+    replicas: 2
+    # pod:                   # optional PodSpec fragment merged into every version's pod template
+    #   serviceAccountName: {name}
+    #   containers:          # the container named like `container` (default: metadata.name) is merged
+    #     - name: {name}
+    #       resources: {{requests: {{cpu: 100m, memory: 128Mi}}}}
+"""
+    return head + STRATEGIES[strategy](name)
