@@ -171,6 +171,11 @@ def run_size(n: int, repeat: int, work: Path, check: bool) -> dict:
     return row
 
 
+MEMORY_NOTE = ("Memory is judged by the PSS sum: a forked worker's RSS includes the pages it still shares "
+               "with rollgen's main process, and every Node.js process maps the same binary, so the RSS sum "
+               "counts those pages once per process (two workers with two Node.js processes each: seven "
+               "processes).")
+
 COLUMNS = [("floor", "floor"), ("cold", "generate, cold"), ("check", "check, unchanged"),
            ("unchanged", "generate, unchanged"), ("one", "generate, 1 spec changed")]
 
@@ -271,7 +276,7 @@ def main() -> None:
             "(rollgen, its workers and their Node.js processes): RSS summed (an upper bound: shared pages "
             "count once per process) and PSS summed (shared pages divided among their processes: the "
             "physical memory used). See `benchmarks/run.py` for what each row runs.\n\n"
-            f"{text}\n\n## Targets\n\n" + "\n".join(found) + "\n")
+            f"{text}\n\n## Targets\n\n" + "\n".join(found) + "\n\n" + MEMORY_NOTE + "\n")
 
 
 if __name__ == "__main__":
