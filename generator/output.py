@@ -13,6 +13,7 @@ import fcntl
 import hashlib
 import json
 import os
+import stat
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -61,10 +62,31 @@ class State:
         return json.dumps(doc, indent=1, sort_keys=False) + "\n"
 
 
+def read_regular(path: Path) -> bytes | None:
+    """The bytes of a regular file, or None when there is none: missing, a directory, a link, or a
+    FIFO or device someone put there (reading those could block or never end)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        with os.fdopen(os.dup(fd), "rb") as fh:
+            return fh.read()
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
 def read_state(outdir: Path) -> State:
     path = outdir / STATE_FILE
     try:
-        doc = json.loads(path.read_text("utf-8"))
+        raw = read_regular(path)
+        if raw is None:
+            return State()
+        doc = json.loads(raw.decode("utf-8"))
         if doc.get("format") != STATE_FORMAT:
             return State()
         return State(doc.get("generator", ""),
@@ -279,12 +301,9 @@ def apply_changes(outdir: Path, state: State, generator: str, new: dict[str, dic
         for rel, text in sorted(to_write.items()):
             current = rel
             target = _inside(outdir, rel)
-            try:
-                if target.read_bytes() == text.encode("utf-8"):
-                    change.unchanged.append(rel)
-                    continue
-            except OSError:
-                pass
+            if read_regular(target) == text.encode("utf-8"):
+                change.unchanged.append(rel)
+                continue
             staged.append((_stage(target, text), target))
             change.written.append(rel)
         widened = State(generator, dict(state.specs), output_format)
@@ -308,13 +327,16 @@ def apply_changes(outdir: Path, state: State, generator: str, new: dict[str, dic
             os.replace(tmp, target)
         for rel in stale:
             target = _inside(outdir, rel)
+            raw = read_regular(target)
+            if raw is None:
+                continue  # gone already (or not a file: not rollgen's)
+            if sha(raw) != owned.get(rel):
+                change.kept.append(rel)  # edited since rollgen wrote it: not rollgen's to delete
+                continue
             try:
-                if sha(target.read_bytes()) != owned.get(rel):
-                    change.kept.append(rel)  # edited since rollgen wrote it: not rollgen's to delete
-                    continue
                 target.unlink()
                 change.removed.append(rel)
-            except (FileNotFoundError, IsADirectoryError):
+            except FileNotFoundError:
                 continue
             _prune_empty(outdir, target.parent)
         final = final_state(state, generator, new, digests, dropped, output_format)
