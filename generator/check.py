@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .diagnostics import Report
 from .incremental import Survey, survey
-from .output import STATE_FILE, DEFAULT_OUTPUT_FORMAT
+from .output import STATE_FILE, DEFAULT_OUTPUT_FORMAT, read_regular
 
 
 @dataclass(frozen=True)
@@ -41,10 +41,8 @@ class CheckResult:
 
 
 def _read(path: Path) -> str | None:
-    try:
-        return path.read_bytes().decode("utf-8", errors="replace")
-    except OSError:
-        return None
+    raw = read_regular(path)
+    return None if raw is None else raw.decode("utf-8", errors="replace")
 
 
 def unified(shown: str, old: str | None, new: str | None) -> str:

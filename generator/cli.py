@@ -157,13 +157,16 @@ def generate(targets: tuple[str, ...], outdir: str, kind: str, chart_name: str |
         return
     from .pipeline import generate as run
 
-    result = run(_targets(targets), Path(outdir), Path.cwd(), factory(), _progress(), surveyed)
+    result = run(_targets(targets), Path(outdir), Path.cwd(), factory(), _progress(), surveyed,
+                 on_wait=lambda message: click.echo(message, err=True))
     _print_report(result.report)
     if result.report.errors:
         click.echo(_summary(result.report, "generate failed") + "; nothing was written", err=True)
         sys.exit(EXIT_INVALID)
     c = result.change
     click.echo(f"{outdir}: {len(c.written)} written, {len(c.unchanged)} unchanged, {len(c.removed)} removed", err=True)
+    for rel in c.kept:
+        click.echo(f"{outdir}/{rel}: warning: no longer generated but edited since rollgen wrote it; left in place", err=True)
 
 
 @cli.command(context_settings=CONTEXT)

@@ -7,11 +7,14 @@ MANAGED_BY = {"app.kubernetes.io/managed-by": "rollgen"}
 
 # Kubernetes object names used as Service names are DNS-1123 labels: at most 63 characters.
 DNS1123_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+# Service names are stricter (DNS-1035): they must start with a letter. metadata.name names the Service.
+DNS1035_LABEL = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
 MAX_LABEL = 63
 LABEL_KEY_PATTERN = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
 LABEL_VALUE_PATTERN = r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
 # A rollout name leaves room for suffixes we and Flagger add (`-primary`, `-canary`, `-<version>`).
 MAX_SERVICE_NAME = 55
+MAX_REPLICAS = 2**31 - 1  # Deployment.spec.replicas is an int32
 APP_LABEL = "app"
 VERSION_LABEL = "version"
 DEFAULT_CLUSTER_DOMAIN = "cluster.local"

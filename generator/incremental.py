@@ -18,7 +18,7 @@ from pathlib import Path
 
 from . import __version__
 from .diagnostics import Diagnostic
-from .output import DEFAULT_OUTPUT_FORMAT, SpecRecord, State, read_state, sha
+from .output import DEFAULT_OUTPUT_FORMAT, SpecRecord, State, read_regular, read_state, sha
 from .sources import display_path, find_specs
 
 # The record's entry for files generated from all specs together (kustomizations of namespaces and of
@@ -44,10 +44,8 @@ def generator_id() -> str:
 def intact(outdir: Path, files: dict[str, str]) -> bool:
     """Every recorded file is on disk with its recorded content."""
     for rel, digest in files.items():
-        try:
-            if sha((outdir / rel).read_bytes()) != digest:
-                return False
-        except OSError:
+        raw = read_regular(outdir / rel)  # never a link, FIFO or device planted in the output
+        if raw is None or sha(raw) != digest:
             return False
     return True
 

@@ -8,9 +8,17 @@ fast path checks these files without loading YAML or the model.
 
 from __future__ import annotations
 
+import re
 from pathlib import PurePosixPath
 
 KUSTOMIZATION = "kustomization.yaml"
+# Names (DNS-1123 labels) YAML would not read back as strings: numbers, dates, hex and octal
+# (they start with a digit) and YAML 1.1's booleans and null. A namespace may well be called `2024`.
+_NOT_A_PLAIN_STRING = re.compile(r"[0-9].*|y|yes|n|no|true|false|on|off|null")
+
+
+def yaml_name(name: str) -> str:
+    return f'"{name}"' if _NOT_A_PLAIN_STRING.fullmatch(name) else name
 
 
 def kustomization(header: str, resources: list[str]) -> str:
@@ -18,13 +26,12 @@ def kustomization(header: str, resources: list[str]) -> str:
              "apiVersion: kustomize.config.k8s.io/v1beta1",
              "kind: Kustomization",
              "resources:"]
-    lines += [f"- {r}" for r in resources]
+    lines += [f"- {yaml_name(r)}" for r in resources]
     return "\n".join(lines) + "\n"
 
 
 def with_service_kustomization(files: dict[str, str], header: str) -> dict[str, str]:
-    """One spec's files plus `<ns>/<name>/kustomization.yaml` listing them (names are DNS-1123 based:
-    plain YAML scalars, no quoting needed)."""
+    """One spec's files plus `<ns>/<name>/kustomization.yaml` listing them."""
     by_dir: dict[str, list[str]] = {}
     for rel in files:
         p = PurePosixPath(rel)

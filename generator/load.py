@@ -13,7 +13,7 @@ from .schema import check_schema, kind_model, spec_kind
 from .spec.checks import check_rollout
 from .sources import SPEC_SUFFIXES, display_path, find_specs  # noqa: F401 - re-exported
 from .spec.v1alpha1 import Rollout
-from .yamlio import Located, load_yaml
+from .yamlio import Located, load_yaml, read_limited
 
 
 @dataclass
@@ -88,7 +88,8 @@ def parse_spec(raw: bytes, source: str) -> LoadedSpec:
 def read_spec(path: Path, cwd: Path) -> LoadedSpec:
     source = display_path(path, cwd)
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as fh:
+            raw = read_limited(fh, source)
     except OSError as exc:
         raise InvalidInput([Diagnostic(source, 0, 0, "", f"cannot read the file: {exc.strerror}")]) from None
     return parse_spec(raw, source)

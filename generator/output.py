@@ -8,16 +8,22 @@ directory is left alone, and a generated file that would land on a foreign file 
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import hashlib
 import json
 import os
+import stat
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import Callable, Iterator
 
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, InvalidInput
 
 STATE_FILE = ".rollgen-state"
+LOCK_FILE = ".rollgen-lock"  # exists only while a run holds it
 STATE_FORMAT = 1
 DEFAULT_OUTPUT_FORMAT = "manifests"
 
@@ -56,10 +62,31 @@ class State:
         return json.dumps(doc, indent=1, sort_keys=False) + "\n"
 
 
+def read_regular(path: Path) -> bytes | None:
+    """The bytes of a regular file, or None when there is none: missing, a directory, a link, or a
+    FIFO or device someone put there (reading those could block or never end)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        with os.fdopen(os.dup(fd), "rb") as fh:
+            return fh.read()
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
 def read_state(outdir: Path) -> State:
     path = outdir / STATE_FILE
     try:
-        doc = json.loads(path.read_text("utf-8"))
+        raw = read_regular(path)
+        if raw is None:
+            return State()
+        doc = json.loads(raw.decode("utf-8"))
         if doc.get("format") != STATE_FORMAT:
             return State()
         return State(doc.get("generator", ""),
@@ -69,14 +96,106 @@ def read_state(outdir: Path) -> State:
         return State()
 
 
+class UnsafePath(Exception):
+    """A path in the output directory that rollgen refuses to write or remove."""
+
+    def __init__(self, rel: str, message: str, hint: str = ""):
+        super().__init__(f"{rel}: {message}")
+        self.rel, self.message, self.hint = rel, message, hint
+
+
 def _inside(outdir: Path, rel: str) -> Path:
-    target = (outdir / rel)
-    resolved_root = outdir.resolve()
-    if ".." in Path(rel).parts or Path(rel).is_absolute():
-        raise ValueError(f"refusing to write outside the output directory: {rel}")
-    if not str(target.resolve()).startswith(str(resolved_root) + os.sep):
-        raise ValueError(f"refusing to write outside the output directory: {rel}")
-    return target
+    """`outdir/rel`, refusing anything that could lead outside the output directory: absolute paths,
+    `..`, and symbolic links below the root. The root itself may be a link (it is where the user
+    pointed `-o`); links inside it are never followed, so nothing is written or removed through one."""
+    pure = PurePosixPath(rel)
+    if (not rel or pure.is_absolute() or "\\" in rel or "\0" in rel
+            or any(part in ("", ".", "..") for part in rel.split("/"))):
+        raise UnsafePath(rel, "is not a plain relative path inside the output directory",
+                         "the state record is damaged: restore it from version control")
+    current = outdir
+    for part in pure.parts:
+        current = current / part
+        if current.is_symlink():
+            raise UnsafePath(rel, f"{current.as_posix()} is a symbolic link, and rollgen does not follow links "
+                             "inside the output directory", "replace the link with a real directory or file, or point -o elsewhere")
+    return current
+
+
+def _unsafe(outdir: Path, exc: UnsafePath, source: str = "") -> Diagnostic:
+    if source:  # a file this spec generates
+        return Diagnostic(source, 0, 0, "", f"cannot write {outdir.as_posix()}/{exc.rel}: {exc.message}", exc.hint)
+    return Diagnostic(f"{outdir.as_posix()}/{STATE_FILE}", 0, 0, "",  # a file the record says rollgen wrote
+                      f"records {exc.rel!r} as generated, which rollgen will not remove: it {exc.message}",
+                      exc.hint)
+
+
+def write_error(outdir: Path, what: str, exc: OSError, intact: bool = True) -> InvalidInput:
+    """A failed write as a diagnostic: the user's environment (disk full, permissions), not a bug."""
+    reason = exc.strerror or str(exc)
+    hint = {errno.ENOSPC: "free some disk space and run generate again",
+            errno.EDQUOT: "free some disk space (quota) and run generate again",
+            errno.EACCES: "rollgen needs write access to the output directory",
+            errno.EPERM: "rollgen needs write access to the output directory",
+            errno.EROFS: "the output directory is on a read-only file system; choose another with -o",
+            errno.EFBIG: "a file size limit (ulimit -f) stopped the write"}.get(exc.errno or 0, "")
+    return InvalidInput([Diagnostic(f"{outdir.as_posix()}/{what}" if what else outdir.as_posix(), 0, 0, "",
+                                    f"cannot write: {reason}; " + ("the previous output is unchanged" if intact else
+                                    "some files were already replaced; run generate again once this is fixed"),
+                                    hint)])
+
+
+@contextmanager
+def locked(outdir: Path, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold the output directory's lock (`<out>/.rollgen-lock`, fcntl.flock) for a whole run.
+
+    A second run on the same output waits here until the first has written everything, then reads
+    the record the first one left: both succeed and neither sees the other half-done. The lock file
+    is removed on release (while still locked; a waiter that then holds a lock on the removed file
+    notices and locks the new one), so no stray file stays in the output directory. If the run had
+    to create the output directory and leaves it empty (invalid specs), it is removed again.
+    """
+    created = not outdir.exists()
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise write_error(outdir, "", exc) from None
+    path = outdir / LOCK_FILE
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            if created:
+                _rmdir(outdir)
+            raise write_error(outdir, LOCK_FILE, exc) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait:
+                on_wait(f"waiting for another rollgen run writing {outdir.as_posix()} ...")
+                on_wait = None
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            current = os.stat(path, follow_symlinks=False).st_ino
+        except FileNotFoundError:
+            current = None
+        if current == os.fstat(fd).st_ino:
+            break
+        os.close(fd)
+    try:
+        yield
+    finally:
+        _unlink(str(path))
+        os.close(fd)
+        if created:
+            _rmdir(outdir)
+
+
+def _rmdir(directory: Path) -> None:
+    try:
+        directory.rmdir()
+    except OSError:
+        pass
 
 
 def _stage(path: Path, text: str) -> str:
@@ -108,6 +227,7 @@ class Change:
     written: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # no longer generated, but edited since: left in place
 
 
 def plan_changes(outdir: Path, state: State, new: dict[str, dict[str, str]], dropped: set[str]
@@ -133,14 +253,23 @@ def plan_changes(outdir: Path, state: State, new: dict[str, dict[str, str]], dro
             problems.append(Diagnostic(source, 0, 0, "", f"generates {rel}, which {others[rel]} generated",
                                        "two specs have the same metadata.name and namespace"))
             continue
-        target = _inside(outdir, rel)
+        try:
+            target = _inside(outdir, rel)
+        except UnsafePath as exc:
+            problems.append(_unsafe(outdir, exc, source))
+            continue
         text = new[source][rel]
-        if target.is_symlink() or (target.exists() and rel not in owned):
+        if target.exists() and (rel not in owned or not target.is_file()):
             problems.append(Diagnostic(source, 0, 0, "", f"{outdir.as_posix()}/{rel} exists and was not generated by rollgen",
                                        "rollgen never overwrites a file it did not write; move that file away"))
             continue
         to_write[rel] = text
     stale = sorted({p for s, rec in state.specs.items() if s in new or s in dropped for p in rec.files} - set(claimed))
+    for rel in stale:
+        try:
+            _inside(outdir, rel)
+        except UnsafePath as exc:
+            problems.append(_unsafe(outdir, exc))
     return to_write, stale, problems
 
 
@@ -164,50 +293,56 @@ def apply_changes(outdir: Path, state: State, generator: str, new: dict[str, dic
     foreign), staged files are renamed into place, stale ones removed, and the final record written.
     """
     change = Change()
-    outdir.mkdir(parents=True, exist_ok=True)
     # Stage every file first: if anything fails here (disk full, permissions), nothing was replaced.
     staged: list[tuple[str, Path]] = []
+    current = ""
     try:
+        outdir.mkdir(parents=True, exist_ok=True)
         for rel, text in sorted(to_write.items()):
+            current = rel
             target = _inside(outdir, rel)
-            try:
-                if target.read_bytes() == text.encode("utf-8"):
-                    change.unchanged.append(rel)
-                    continue
-            except OSError:
-                pass
+            if read_regular(target) == text.encode("utf-8"):
+                change.unchanged.append(rel)
+                continue
             staged.append((_stage(target, text), target))
             change.written.append(rel)
-    except BaseException:
-        for tmp, _ in staged:
-            _unlink(tmp)
-        raise
-    widened = State(generator, dict(state.specs), output_format)
-    for source, files in new.items():
-        prev = widened.specs.get(source)
-        union = dict(prev.files) if prev else {}
-        union.update({rel: sha(text) for rel, text in files.items()})
-        widened.specs[source] = SpecRecord("", union)
-    try:
+        widened = State(generator, dict(state.specs), output_format)
+        for source, files in new.items():
+            prev = widened.specs.get(source)
+            union = dict(prev.files) if prev else {}
+            union.update({rel: sha(text) for rel, text in files.items()})
+            widened.specs[source] = SpecRecord("", union)
+        current = STATE_FILE
         _atomic_write(outdir / STATE_FILE, widened.to_text())
-    except BaseException:
+    except BaseException as exc:
         for tmp, _ in staged:
             _unlink(tmp)
+        if isinstance(exc, OSError):
+            raise write_error(outdir, current, exc) from None
         raise
 
-    for tmp, target in staged:
-        os.replace(tmp, target)
-    for rel in stale:
-        target = _inside(outdir, rel)
-        try:
-            target.unlink()
-            change.removed.append(rel)
-        except FileNotFoundError:
-            pass
-        _prune_empty(outdir, target.parent)
-
-    final = final_state(state, generator, new, digests, dropped, output_format)
-    _atomic_write(outdir / STATE_FILE, final.to_text())
+    owned = state.owned()
+    try:
+        for tmp, target in staged:
+            os.replace(tmp, target)
+        for rel in stale:
+            target = _inside(outdir, rel)
+            raw = read_regular(target)
+            if raw is None:
+                continue  # gone already (or not a file: not rollgen's)
+            if sha(raw) != owned.get(rel):
+                change.kept.append(rel)  # edited since rollgen wrote it: not rollgen's to delete
+                continue
+            try:
+                target.unlink()
+                change.removed.append(rel)
+            except FileNotFoundError:
+                continue
+            _prune_empty(outdir, target.parent)
+        final = final_state(state, generator, new, digests, dropped, output_format)
+        _atomic_write(outdir / STATE_FILE, final.to_text())
+    except OSError as exc:
+        raise write_error(outdir, STATE_FILE, exc, intact=False) from None
     return change
 
 

@@ -15,7 +15,7 @@ from .diagnostics import Diagnostic, InvalidInput, Report
 from .formats import OutputFormat, manifests
 from .incremental import SHARED_SOURCE, Survey, generator_id, survey
 from .load import LoadedSpec, display_path, find_specs, read_spec
-from .output import Change, SpecRecord, State, apply_changes, final_state, plan_changes, sha
+from .output import Change, SpecRecord, State, apply_changes, final_state, locked, plan_changes, read_state, sha
 from .plan import build_plan
 from .render import RenderedFile, synthesize
 
@@ -67,13 +67,16 @@ def plan_spec(spec: LoadedSpec):
     return build_plan(spec.rollout, spec.source)
 
 
-def compile_specs(specs: list[LoadedSpec]) -> dict[str, list[RenderedFile]]:
-    """Every spec's files, keyed by its source. Starts cdk8s only when there is something to build."""
+def compile_specs(specs: list[LoadedSpec], advance: Callable[[int], None] | None = None
+                  ) -> dict[str, list[RenderedFile]]:
+    """Every spec's files, keyed by its source. Starts cdk8s only when there is something to build.
+    Call it once for all specs (large runs are batched and spread over the cores inside); `advance(n)`
+    is told as each batch of n specs is done, for a progress bar."""
     if not specs:
         return {}
     plans = [plan_spec(s) for s in specs]
     with tempfile.TemporaryDirectory(prefix="rollgen-cdk8s-") as scratch:
-        rendered = synthesize(plans, scratch)
+        rendered = synthesize(plans, scratch, advance)
     return {s.source: files for s, files in zip(specs, rendered)}
 
 
@@ -117,14 +120,9 @@ def _load(paths: list[Path], cwd: Path, report: Report, progress: Progress, labe
 def _compile(specs: list[LoadedSpec], progress: Progress) -> dict[str, list[RenderedFile]]:
     if progress is _no_progress or len(specs) < 2:
         return compile_specs(specs)
-    out: dict[str, list[RenderedFile]] = {}
-    chunk = max(8, len(specs) // 20)  # a visible bar without giving up batching
+    # one call: compile_specs batches and spreads the work itself, and reports each batch done
     with progress("compiling", len(specs)) as advance:
-        for i in range(0, len(specs), chunk):
-            part = specs[i:i + chunk]
-            out.update(compile_specs(part))
-            advance(len(part))
-    return out
+        return compile_specs(specs, advance)
 
 
 def build(s: Survey, cwd: Path, fmt: OutputFormat, progress: Progress | None = None) -> Build:
@@ -162,10 +160,23 @@ def build(s: Survey, cwd: Path, fmt: OutputFormat, progress: Progress | None = N
 
 
 def generate(targets: list[Path], outdir: Path, cwd: Path, fmt: OutputFormat | None = None,
-             progress: Progress | None = None, surveyed: Survey | None = None) -> GenerateResult:
-    """Compile what changed since the last generate into `outdir`; nothing at all when nothing did."""
+             progress: Progress | None = None, surveyed: Survey | None = None,
+             on_wait: Callable[[str], None] | None = None) -> GenerateResult:
+    """Compile what changed since the last generate into `outdir`; nothing at all when nothing did.
+
+    From the survey on, the run holds the output directory's lock: a concurrent run waits (`on_wait`
+    is told), and a survey made before the lock was taken is redone if another run wrote meanwhile."""
     fmt = fmt or manifests()
-    s = surveyed or survey(targets, outdir, cwd, fmt.name)
+    if surveyed is not None and surveyed.up_to_date:
+        return GenerateResult(Report(), Change(unchanged=sorted(surveyed.fresh_files() + surveyed.shared_files())))
+    with locked(outdir, on_wait):
+        s = surveyed
+        if s is None or read_state(outdir).to_text() != s.state.to_text():
+            s = survey(targets, outdir, cwd, fmt.name)
+        return _generate(s, outdir, cwd, fmt, progress)
+
+
+def _generate(s: Survey, outdir: Path, cwd: Path, fmt: OutputFormat, progress: Progress | None) -> GenerateResult:
     if s.up_to_date:
         return GenerateResult(Report(), Change(unchanged=sorted(s.fresh_files() + s.shared_files())))
     b = build(s, cwd, fmt, progress)

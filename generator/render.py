@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from . import conventions as c
 from .plan import Plan
@@ -87,10 +88,20 @@ def render_documents(plan: Plan, documents: list[dict]) -> list[RenderedFile]:
     return out
 
 
-def synthesize(plans: list[Plan], scratch: str) -> list[list[RenderedFile]]:
-    """Build every plan's chart in one cdk8s App, then read each chart back (one bridge call a chart)."""
+def synthesize_batch(plans: list[Plan], scratch: str) -> list[list[RenderedFile]]:
+    """Build a batch of plans, one chart each, in a fresh cdk8s App, then read each chart back (one
+    bridge call a chart)."""
     from .constructs.runtime import Synth
 
     synth = Synth(scratch)
     charts = [build_chart(synth, plan) for plan in plans]
     return [render_documents(plan, chart.to_json()) for plan, chart in zip(plans, charts)]
+
+
+def synthesize(plans: list[Plan], scratch: str, advance: Callable[[int], None] | None = None
+               ) -> list[list[RenderedFile]]:
+    """Every plan's files, in order: batches of fresh Apps, spread over the cores for large runs.
+    `advance(n)` is told as each batch of n plans is done."""
+    from .workers import run_batches
+
+    return run_batches(synthesize_batch, plans, scratch, advance=advance)

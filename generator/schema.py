@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .diagnostics import Diagnostic, format_path
-from .conventions import DNS1123_LABEL, LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN
+from .conventions import DNS1035_LABEL, DNS1123_LABEL, LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN
 from .yamlio import Located
 
 SCHEMA_FILE = "rollout.v1alpha1.json"
@@ -130,6 +130,10 @@ _PATTERNS = {
     LABEL_VALUE_PATTERN: (
         "must be a valid label value",
         "at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+    ),
+    DNS1035_LABEL: (
+        "must be a DNS-1035 label (it names the Service)",
+        "use lowercase letters, digits and '-', starting with a letter and ending with a letter or digit",
     ),
     DNS1123_LABEL: (
         "must be a DNS-1123 label",
@@ -280,7 +284,12 @@ def check_schema(located: Located, filename: str) -> list[Diagnostic]:
     if kind is None:
         return [unknown_kind(located, filename)]
     out: list[Diagnostic] = []
-    for error in _validator(kind).iter_errors(located.data):
+    errors = list(_validator(kind).iter_errors(located.data))
+    # A value of the wrong type gets one message, not also every range check it then fails.
+    mistyped = {tuple(e.absolute_path) for e in errors if e.validator == "type"}
+    for error in errors:
+        if error.validator in ("minimum", "maximum") and tuple(error.absolute_path) in mistyped:
+            continue
         out.extend(_diagnose(error, located, filename))
     # jsonschema reports a `required` keyword once per missing field and each report names them all.
     return list(dict.fromkeys(out))

@@ -28,6 +28,8 @@ def find_specs(targets: list[Path]) -> tuple[list[Path], list[Diagnostic]]:
                                 and not any(part.startswith(".") for part in p.relative_to(target).parts)))
         elif target.is_file():
             found.append(target)
+        elif target.exists():
+            problems.append(Diagnostic(target.as_posix(), 0, 0, "", "not a regular file (a spec is a YAML file)"))
         else:
             problems.append(Diagnostic(target.as_posix(), 0, 0, "", "no such file or directory"))
     unique = list(dict.fromkeys(p.resolve() for p in found))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,31 +119,58 @@ def _decode(raw: bytes, filename: str) -> str:
                                        "save the spec as UTF-8 text")]) from None
 
 
+def too_big(size: int, filename: str) -> InvalidInput:
+    return InvalidInput([Diagnostic(filename, 1, 1, "", f"the file is {size} bytes; a spec may be at most {MAX_SPEC_BYTES}",
+                                    "a rollout spec describes one service; split very large files")])
+
+
+def read_limited(fh, filename: str) -> bytes:
+    """Read a spec from an open binary file, never more than the limit (a huge file is not read)."""
+    raw = fh.read(MAX_SPEC_BYTES + 1)
+    if len(raw) > MAX_SPEC_BYTES:
+        try:
+            size = os.fstat(fh.fileno()).st_size
+        except (OSError, AttributeError, ValueError):
+            size = len(raw)
+        raise too_big(max(size, len(raw)), filename)
+    return raw
+
+
 def load_yaml(raw: bytes, filename: str) -> Located:
     """Parse one YAML document, keeping positions. Raises InvalidInput with located diagnostics."""
     if len(raw) > MAX_SPEC_BYTES:
-        raise InvalidInput([Diagnostic(filename, 1, 1, "",
-                                       f"the file is {len(raw)} bytes; a spec may be at most {MAX_SPEC_BYTES}",
-                                       "a rollout spec describes one service; split very large files")])
-    if b"\x00" in raw:
+        raise too_big(len(raw), filename)
+    if b"\x00" in raw and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InvalidInput([Diagnostic(filename, 1, 1, "", "the file is binary (it contains NUL bytes)",
-                                       "a spec is a YAML text file")])
+                                       "a spec is a YAML text file (UTF-8)")])
     text = _decode(raw, filename)
     try:
         nodes = list(yaml.compose_all(text, Loader=_Loader))
+    except yaml.reader.ReaderError as exc:
+        before = text[: exc.position]
+        line, column = before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1
+        char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        raise InvalidInput([Diagnostic(filename, line, column, "",
+                                       f"malformed YAML: the control character U+{ord(char):04X} is not allowed",
+                                       "remove it: YAML text holds no control characters besides tabs and line breaks")]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "malformed YAML"
         hint = ""
-        if "\t" in problem or "tab" in problem:
+        at_tab = mark is not None and 0 <= mark.index < len(text) and text[mark.index] == "\t"
+        if "\t" in problem or "tab" in problem or at_tab:
             hint = "YAML indentation must use spaces, not tabs"
+        if at_tab and "cannot start any token" in problem:
+            problem = "a tab character cannot indent YAML"
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         raise InvalidInput([Diagnostic(filename, line, column, "", f"malformed YAML: {problem}", hint)]) from None
     except yaml.YAMLError as exc:
         raise InvalidInput([Diagnostic(filename, 1, 1, "", f"malformed YAML: {exc}")]) from None
     except RecursionError:
         raise InvalidInput([Diagnostic(filename, 1, 1, "", "the document is nested too deeply")]) from None
-    nodes = [n for n in nodes if n is not None]
+    # `---` with nothing after it is an empty document, not a second spec
+    nodes = [n for n in nodes if n is not None
+             and not (isinstance(n, yaml.ScalarNode) and n.tag == "tag:yaml.org,2002:null" and n.value == "")]
     if not nodes:
         raise InvalidInput([Diagnostic(filename, 1, 1, "", "the file is empty",
                                        "start from `rollgen init NAME` or an example in specs/")])

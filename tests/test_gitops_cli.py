@@ -89,7 +89,7 @@ def test_init_never_overwrites_and_reports_a_bad_name(tmp_path: Path):
     assert result.exit_code == 2 and "already exists" in result.stderr
     result = run_cli("init", "Web_App", "-o", "-", cwd=tmp_path)
     assert result.exit_code == 1
-    assert "metadata.name: must be a DNS-1123 label" in result.stderr
+    assert "metadata.name: must be a DNS-1035 label" in result.stderr
     assert "hint: editors complete specs once the schema exists: rollgen schema -o schemas/rollout.v1alpha1.json" in run_cli("init", "api", cwd=tmp_path).stderr
 
 

@@ -104,3 +104,12 @@ def test_kustomizations_pass_the_conformance_oracle(workdir: Path):
     proc = subprocess.run([sys.executable, str(CONFORM), "--no-promtool", *files], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"{len(files)} documents, 0 problems" in proc.stdout
+
+
+def test_names_yaml_would_read_as_numbers_booleans_or_dates_stay_strings():
+    import yaml
+
+    from generator.kustomize import kustomization
+
+    names = ["0", "2024", "1e3", "0x1f", "2001-12-14", "yes", "no", "on", "null", "y", "true", "backend", "a-1"]
+    assert yaml.safe_load(kustomization("# header", names))["resources"] == names

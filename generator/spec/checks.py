@@ -5,6 +5,7 @@ Each rule yields `Finding`s with a path into the spec; the loader turns paths in
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Iterator
@@ -57,6 +58,14 @@ def check_header_match(match: HeaderMatch, path: tuple) -> Iterator[Finding]:
         yield Finding(path, f"needs exactly one of exact, prefix or regex (got {what})",
                       "e.g. `{header: x-canary-user, exact: \"true\"}`")
         return
+    for kind in ("exact", "prefix"):
+        value = getattr(match, kind)
+        bad = next((ch for ch in value or "" if (ord(ch) < 0x20 and ch != "\t") or ord(ch) == 0x7F), None)
+        if bad is not None:
+            yield Finding(path + (kind,), f"contains the control character {bad!r}; an HTTP header value never does, "
+                          "so this would match no request", "write the value as plain text")
+        elif value == "":
+            yield Finding(path + (kind,), "must not be empty", "to match any value of the header, use `regex: \".*\"`")
     if match.regex is not None:
         problem = re2_error(match.regex)
         if problem:
@@ -184,6 +193,16 @@ def check_pod(rollout: Rollout) -> Iterator[Finding]:
         return
     base = ("spec", "workload", "pod")
     name = rollout.spec.workload.container or rollout.metadata.name
+    if "containers" in fragment and not isinstance(fragment["containers"], list):
+        # merging would silently drop it: say so instead
+        yield Finding(base + ("containers",), f"expected array, got {json.dumps(fragment['containers'])[:60]}",
+                      "containers is a list: `- name: <container>` entries")
+        return
+    policy = fragment.get("restartPolicy")
+    if policy is not None and policy != "Always":
+        # Kubernetes' schema has no enum here; the API server refuses anything else in a Deployment
+        yield Finding(base + ("restartPolicy",), f"a Deployment's pods must have restartPolicy Always, got {json.dumps(policy)}",
+                      "remove restartPolicy: Deployments restart their containers always")
     containers = fragment.get("containers") if isinstance(fragment.get("containers"), list) else None
     if containers is not None:
         for i, item in enumerate(containers):

@@ -38,9 +38,10 @@ from .flagger import FlaggerSettings, Webhook  # noqa: E402  (they build on Mode
 
 class Metadata(Model):
     name: str = Field(
-        description="The service's name: a DNS-1123 label of at most 55 characters (room is left for "
-        "the `-<version>`, `-primary` and `-canary` suffixes of generated objects).",
-        pattern=NAME_PATTERN, min_length=1, max_length=c.MAX_SERVICE_NAME,
+        description="The service's name: a DNS-1035 label (lowercase letters, digits and '-', starting "
+        "with a letter, as Kubernetes requires of Service names) of at most 55 characters (room is left "
+        "for the `-<version>`, `-primary` and `-canary` suffixes of generated objects).",
+        pattern=c.DNS1035_LABEL, min_length=1, max_length=c.MAX_SERVICE_NAME,
     )
     namespace: str = Field(
         "default", description="Namespace of every generated object. Default: `default`.",
@@ -70,7 +71,7 @@ class Workload(Model):
     )
     replicas: int = Field(1, description="Replicas of every version's Deployment. Default: 1. With `delivery: "
                           "flagger`, held by a HorizontalPodAutoscaler (min = max) that Flagger copies to the primary.",
-                          ge=0)
+                          ge=0, le=c.MAX_REPLICAS)
     container: Optional[str] = Field(
         None, description="Name of the application container. Default: `metadata.name`.",
         pattern=NAME_PATTERN, max_length=c.MAX_LABEL,
@@ -92,7 +93,7 @@ class Version(Model):
     image: Optional[str] = Field(None, description="Full image reference for this version (overrides "
                                  "`workload.image:<version>`).", min_length=1)
     replicas: Optional[int] = Field(None, description="Replicas for this version. Default: `workload.replicas`.",
-                                    ge=0)
+                                    ge=0, le=c.MAX_REPLICAS)
 
 
 class HeaderMatch(Model):
