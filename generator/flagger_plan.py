@@ -417,19 +417,24 @@ def build_flagger_plan(inputs: FlaggerInputs) -> FlaggerPlan:
     )
 
 
-def analysis_steps(plan: FlaggerPlan) -> list[int]:
-    """The canary weights Flagger walks through (nextStepWeight), for `plan` and the docs."""
-    a = plan.analysis
-    if a.step_weights:
-        return list(a.step_weights)
-    if not a.step_weight:
+def canary_step_weights(step_weight: int | None, max_weight: int | None, step_weights: tuple[int, ...]) -> list[int]:
+    """The canary weights Flagger walks through (nextStepWeight): `stepWeights` as given, or
+    `stepWeight` added while below `maxWeight` (default 100), capping only at 100 (scheduler.go)."""
+    if step_weights:
+        return list(step_weights)
+    if not step_weight:
         return []
-    # scheduler.go: while below maxWeight, add stepWeight, capping only at 100.
-    top, weight, out = a.max_weight or 100, 0, []
+    top, weight, out = max_weight or 100, 0, []
     while weight < top:
-        weight = min(weight + a.step_weight, 100)
+        weight = min(weight + step_weight, 100)
         out.append(weight)
     return out
+
+
+def analysis_steps(plan: FlaggerPlan) -> list[int]:
+    """The canary weights Flagger walks through, for `plan` and the docs."""
+    a = plan.analysis
+    return canary_step_weights(a.step_weight, a.max_weight, a.step_weights)
 
 
 def status_commands(plan: FlaggerPlan) -> list[tuple[str, str]]:

@@ -274,3 +274,26 @@ def test_app_metrics_under_flagger_warn_when_the_service_label_is_not_the_pods_a
     assert result.exit_code == 0
     assert "warning: spec.analysis.selector.service: with Flagger, the canary's series are told from the " \
            "primary's by the pods' `app` label (`backend` vs `backend-primary`); 'svc' must carry" in result.stderr
+
+
+def test_a_request_rate_flaggers_first_step_cannot_reach_is_a_warning(tmp_path):
+    # stepWeight 10 up to 50: Flagger's first weight is 10%, 4 requests/s of 40 — below the check's 5.
+    text = (SPECS / "flagger-canary-istio.yaml").read_text().replace(
+        "  analysis:\n", "  analysis:\n    requestRate: {min: 5}\n    expectedRate: 40\n", 1)
+    (tmp_path / "s.yaml").write_text(text)
+    result = run_cli("validate", "s.yaml", cwd=tmp_path)
+    assert result.exit_code == 0, result.stderr
+    assert ("warning: spec.analysis.requestRate.min: at step 1 (10%) the canary can expect only 4 requests/s, "
+            "below requestRate.min 5: Flagger's request-rate check fails at that weight, so every release is "
+            "rolled back although the routing works\n") in result.stderr
+
+
+def test_the_analysis_rules_hold_for_flagger_rollouts_too(tmp_path):
+    # Alert labels, metrics source and thresholds reach the same PrometheusRule as with manual delivery.
+    text = (SPECS / "flagger-canary-linkerd.yaml").read_text().replace(
+        "  analysis:\n", "  analysis:\n    metrics: istio\n    labels: {namespace: x}\n", 1)
+    (tmp_path / "s.yaml").write_text(text)
+    result = run_cli("validate", "s.yaml", cwd=tmp_path)
+    assert result.exit_code == 1
+    assert "spec.analysis.metrics: istio metrics do not exist on mesh linkerd" in result.stderr
+    assert "spec.analysis.labels.namespace: label 'namespace' is set by rollgen on every alert" in result.stderr

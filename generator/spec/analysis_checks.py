@@ -13,6 +13,8 @@ RESERVED_ALERT_LABELS = ("service", "namespace", "version")
 
 def _durations(rollout: Rollout) -> Iterator[tuple[tuple, str, bool]]:
     """(path, value, may be zero) of every duration in the spec."""
+    from .flagger_checks import is_flagger
+
     spec = rollout.spec
     if spec.canary is not None and spec.canary.stepDuration is not None:
         yield ("spec", "canary", "stepDuration"), spec.canary.stepDuration, False
@@ -20,7 +22,8 @@ def _durations(rollout: Rollout) -> Iterator[tuple[tuple, str, bool]]:
     if a is not None:
         yield ("spec", "analysis", "window"), a.window, False
         yield ("spec", "analysis", "for"), a.for_, True
-        yield ("spec", "analysis", "interval"), a.interval, False
+        if not is_flagger(rollout):  # Flagger's own rule holds its interval to 10s or more
+            yield ("spec", "analysis", "interval"), a.interval, False
         if a.latency is not None:
             yield ("spec", "analysis", "latency", "max"), a.latency.max, False
 
@@ -37,8 +40,10 @@ def check_durations(rollout: Rollout) -> Iterator[Finding]:
 
 def check_analysis(rollout: Rollout) -> Iterator[Finding]:
     from ..analysis import evidence_shortfalls, metrics_source, versions_under_test
+    from .flagger_checks import is_flagger
 
     spec = rollout.spec
+    flagger = is_flagger(rollout)
     a = spec.analysis
     if a is None:
         return
@@ -56,7 +61,8 @@ def check_analysis(rollout: Rollout) -> Iterator[Finding]:
         yield Finding(base + ("window",), f"a {a.window} rate() window holds fewer than two samples at common "
                       "scrape intervals (30s, 1m), so the queries return nothing and no alert can fire",
                       "use at least four scrape intervals, e.g. `window: 2m`", severity="warning")
-    if a.successRate is None and a.latency is None and a.requestRate is None:
+    if a.successRate is None and a.latency is None and a.requestRate is None and not flagger:
+        # (Flagger may promote on webhooks alone: its own rule warns instead.)
         yield Finding(base, "nothing to watch: set at least one of successRate, latency or requestRate",
                       "e.g. `successRate: {min: 99}` and `latency: {percentile: 95, max: 500ms}`")
     for key, value in a.labels.items():
@@ -81,14 +87,16 @@ def check_analysis(rollout: Rollout) -> Iterator[Finding]:
         yield Finding(base + ("expectedRate",), "evidence is computed for successRate; none is set",
                       "add `successRate: {min: 99}`", severity="warning")
     if a.requestRate is not None and a.expectedRate is not None and spec.canary is not None:
-        starved = [(i + 1, s) for i, s in enumerate(spec.canary.steps)
+        starved = [(i + 1, s) for i, s in enumerate(_canary_weights(rollout))
                    if a.expectedRate * s / 100 < a.requestRate.min]
         if starved:
             step, share = starved[0]
+            effect = ("Flagger's request-rate check fails at that weight, so every release is rolled back "
+                      "although the routing works" if flagger else "CanaryNoTraffic would fire although the routing works")
             yield Finding(base + ("requestRate", "min"),
                           f"at step {step} ({share}%) the canary can expect only "
                           f"{a.expectedRate * share / 100:g} requests/s, below requestRate.min "
-                          f"{a.requestRate.min:g}: CanaryNoTraffic would fire although the routing works"
+                          f"{a.requestRate.min:g}: {effect}"
                           + (f" (steps {', '.join(str(s) for s, _ in starved)})" if len(starved) > 1 else ""),
                           "lower requestRate.min or give the canary a larger first step", severity="warning")
     for row, hold in evidence_shortfalls(rollout):
@@ -98,6 +106,17 @@ def check_analysis(rollout: Rollout) -> Iterator[Finding]:
                       f"collect the {row.needed} requests that tell its success rate apart",
                       "hold the step longer, raise its share, or accept weaker evidence "
                       "(analysis.evidence); `rollgen plan` shows every step", severity="warning")
+
+
+def _canary_weights(rollout: Rollout) -> list[int]:
+    """The canary's share at each step: the manual steps, or the weights Flagger walks through."""
+    from ..flagger_plan import canary_step_weights
+    from .flagger_checks import is_flagger
+
+    canary = rollout.spec.canary
+    if not is_flagger(rollout):
+        return list(canary.steps or [])
+    return canary_step_weights(canary.stepWeight, canary.maxWeight, tuple(canary.steps or ()))
 
 
 def check_significance(rollout: Rollout) -> Iterator[Finding]:

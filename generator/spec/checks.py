@@ -397,7 +397,7 @@ RULES = (check_labels, check_versions, check_images, check_strategy, check_canar
 
 
 # Rules that hold for every delivery; the others describe rollgen's own routing of named versions.
-SHARED_RULES = (check_labels, check_strategy, check_pod)
+SHARED_RULES = (check_labels, check_strategy, check_pod, check_analysis_rules)
 
 
 def check_rollout(rollout: Rollout) -> list[Finding]:

@@ -130,6 +130,10 @@ def check_strategy(rollout) -> Iterator[Finding]:
                               f"(the primary and the canary of `{rollout.metadata.name}`)",
                               "remove it" + ("; route testers with `abTest.match`" if strategy == "abTest" else ""),
                               key=True)
+        if strategy == "abTest" and block.significance is not None:
+            yield Finding(base + ("significance",), "`abTest.significance` sizes the variants of a manual cookie A/B "
+                          "test; Flagger's A/B test runs `iterations` analyses on the matched requests instead",
+                          "remove it", key=True)
         if getattr(block, "iterations", None) is None:
             yield Finding(base, f"Flagger's {STRATEGY_WORDS[strategy]} needs `iterations`: the number of analysis "
                           "runs before promotion", f"e.g. `{strategy}: {{iterations: 10"
@@ -149,6 +153,9 @@ def _check_canary(canary, base: tuple) -> Iterator[Finding]:
             yield Finding(base + (name,),
                           f"`canary.{name}` is for manual delivery: Flagger runs the new version as "
                           "`<name>` and the old one as `<name>-primary` itself", "remove it", key=True)
+    if canary.stepDuration is not None:
+        yield Finding(base + ("stepDuration",), "`canary.stepDuration` is for manual delivery: Flagger holds "
+                      "each step for one analysis interval", "remove it and set `analysis.interval`", key=True)
     if "position" in canary.model_fields_set:
         yield Finding(base + ("position",), "`canary.position` is for manual delivery: Flagger moves the "
                       "weights itself, one step per analysis interval", "remove it", key=True)
