@@ -7,6 +7,7 @@ strategy plugs in by extending that function alone.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -346,6 +347,60 @@ def canary_evidence(rollout: Rollout) -> list[stats.StepEvidence]:
             for i, share in enumerate(canary.steps)]
 
 
+def flagger_check_window(rollout: Rollout) -> str:
+    """The range of Flagger's metric checks: `analysis.window`, else Flagger's own default (1m)."""
+    analysis = rollout.spec.analysis
+    return analysis.window if "window" in analysis.model_fields_set else "1m"
+
+
+def flagger_check_evidence(rollout: Rollout) -> list[stats.StepEvidence]:
+    """For each weight Flagger gives a canary: the requests one metric check sees (over the check
+    window) and the time those requests take. Flagger judges every check on its window alone, so a
+    window that holds fewer requests than `evidence_target` needs cannot tell the rates apart."""
+    from .flagger_plan import canary_step_weights
+    from .spec.flagger_checks import is_flagger
+
+    analysis, canary = rollout.spec.analysis, rollout.spec.canary
+    if not is_flagger(rollout) or canary is None or analysis is None or analysis.expectedRate is None:
+        return []
+    target = evidence_target(rollout)
+    if target is None:
+        return []
+    window = (parse_duration(flagger_check_window(rollout)) or 0) / 1000
+    weights = canary_step_weights(canary.stepWeight, canary.maxWeight, tuple(canary.steps or ()))
+    return [stats.step_evidence(i + 1, w, analysis.expectedRate, window, target[2]) for i, w in enumerate(weights)]
+
+
+def describe_flagger_evidence(rollout: Rollout) -> list[str]:
+    """Lines for `rollgen plan` on a Flagger canary: what one check sees at each weight."""
+    rows = flagger_check_evidence(rollout)
+    if not rows:
+        return []
+    analysis = rollout.spec.analysis
+    required, worse, needed = evidence_target(rollout)
+    window = flagger_check_window(rollout)
+    head = (f"evidence: telling {_pct(required)} from {_pct(worse)} success at "
+            f"{number(_decimal(analysis.evidence.confidence))}% confidence and "
+            f"{number(_decimal(analysis.evidence.power))}% power needs {needed} requests in one check "
+            f"(expected {number(_decimal(analysis.expectedRate))} requests/s in total)")
+    table = [["step", "weight", "canary requests/s", f"per {window} check", "window that holds enough"]]
+    for row in rows:
+        short = "*" if row.per_window < needed else ""
+        must = f"{math.ceil(row.seconds_needed / 60)}m" if row.seconds_needed else "never"
+        table.append([str(row.step), f"{row.share}%", _num(row.rate), _num(row.per_window) + short, must])
+    lines = ["", head, ""] + _table_lines(table)
+    if any(row.per_window < needed for row in rows):
+        lines += ["", f"* fewer than {needed} requests in a {window} check: at that weight a check cannot tell the "
+                  "rates apart; lengthen `analysis.window` (the checks' range) to the window shown"]
+    return lines
+
+
+def flagger_evidence_shortfall(rollout: Rollout) -> stats.StepEvidence | None:
+    """The first weight whose checks see too few requests to tell the success rates apart."""
+    needed = evidence_target(rollout)
+    return next((row for row in flagger_check_evidence(rollout) if row.per_window < needed[2]), None)
+
+
 def ab_evidence(rollout: Rollout) -> list[stats.VariantEvidence]:
     """Per A/B variant: users needed for `abTest.significance`, and the time at its share of
     `analysis.expectedRate` (counting requests, an upper bound on users)."""
@@ -373,9 +428,7 @@ def describe_ab_evidence(rollout: Rollout) -> list[str]:
     for row in rows:
         when = format_duration(round(row.seconds_needed * 1000)) if row.seconds_needed else "-"
         table.append([row.version, f"{row.weight}%", str(row.needed), when])
-    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
-    lines = ["", head, ""]
-    lines += ["  " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r)).rstrip() for r in table]
+    lines = ["", head, ""] + _table_lines(table)
     if any(row.seconds_needed for row in rows):
         lines += ["", "times count every request as a new user: real tests take longer"]
     return lines
@@ -402,15 +455,19 @@ def describe_evidence(rollout: Rollout) -> list[str]:
             must += f"  (longer than stepDuration {canary.stepDuration})"
         short = "*" if row.per_window < needed else ""
         table.append([str(row.step), f"{row.share}%", _num(row.rate), _num(row.per_window) + short, must])
-    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
-    lines = ["", head, ""]
-    lines += ["  " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r)).rstrip() for r in table]
+    lines = ["", head, ""] + _table_lines(table)
     if any(row.per_window < needed for row in rows):
         lines += ["", f"* fewer than {needed} requests per {analysis.window} window: at that step the error-rate "
                   "alert alone cannot tell the rates apart; hold the step for the time shown"]
     if hold is not None:
         lines += [f"steps are held for {canary.stepDuration} (canary.stepDuration)"]
     return lines
+
+
+def _table_lines(table: list[list[str]]) -> list[str]:
+    """Rows of cells as indented, left-aligned columns."""
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+    return ["  " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r)).rstrip() for r in table]
 
 
 def _pct(p: float) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .analysis import describe_evidence
+from .analysis import describe_evidence, describe_flagger_evidence
 from .plan import Destination, HeaderCondition, Plan, Rule, build_plan, positions
 from .spec.v1alpha1 import Rollout
 
@@ -162,6 +162,7 @@ def other_table(document, source: str) -> str:
         lines.append(f"check: {m.name} {bound} over {m.interval}" + (f" (MetricTemplate {m.template})" if m.template else " (Flagger builtin)"))
     for h in a.webhooks:
         lines.append(f"webhook: {h.name} ({h.type}) → {h.url}")
+    lines.extend(describe_flagger_evidence(document))
     return "\n".join(lines) + "\n"
 
 

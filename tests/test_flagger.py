@@ -153,6 +153,13 @@ def _with_analysis(name: str, extra: str) -> dict[tuple[str, str], dict]:
     return documents_by_kind(compile_spec_text(text, f"specs/{name}"))
 
 
+def _run_with_analysis(tmp_path, command: str, extra: str, name: str = "flagger-canary-istio.yaml"):
+    """Run `rollgen COMMAND` on an example with `extra` lines added to its analysis block."""
+    text = (SPECS / name).read_text().replace("  analysis:\n", f"  analysis:\n{extra}", 1)
+    (tmp_path / "s.yaml").write_text(text)
+    return run_cli(command, "s.yaml", cwd=tmp_path)
+
+
 def test_alerts_as_a_configmap_carry_the_flagger_status_rule_too():
     import yaml
 
@@ -267,10 +274,7 @@ def test_plan_as_mermaid_draws_flaggers_split_and_refuses_a_platform(workdir):
 
 
 def test_app_metrics_under_flagger_warn_when_the_service_label_is_not_the_pods_app_label(tmp_path):
-    text = (SPECS / "flagger-canary-istio.yaml").read_text().replace(
-        "  analysis:\n", "  analysis:\n    metrics: app\n    selector: {service: svc}\n", 1)
-    (tmp_path / "s.yaml").write_text(text)
-    result = run_cli("validate", "s.yaml", cwd=tmp_path)
+    result = _run_with_analysis(tmp_path, "validate", "    metrics: app\n    selector: {service: svc}\n")
     assert result.exit_code == 0
     assert "warning: spec.analysis.selector.service: with Flagger, the canary's series are told from the " \
            "primary's by the pods' `app` label (`backend` vs `backend-primary`); 'svc' must carry" in result.stderr
@@ -278,10 +282,7 @@ def test_app_metrics_under_flagger_warn_when_the_service_label_is_not_the_pods_a
 
 def test_a_request_rate_flaggers_first_step_cannot_reach_is_a_warning(tmp_path):
     # stepWeight 10 up to 50: Flagger's first weight is 10%, 4 requests/s of 40 — below the check's 5.
-    text = (SPECS / "flagger-canary-istio.yaml").read_text().replace(
-        "  analysis:\n", "  analysis:\n    requestRate: {min: 5}\n    expectedRate: 40\n", 1)
-    (tmp_path / "s.yaml").write_text(text)
-    result = run_cli("validate", "s.yaml", cwd=tmp_path)
+    result = _run_with_analysis(tmp_path, "validate", "    requestRate: {min: 5}\n    expectedRate: 40\n")
     assert result.exit_code == 0, result.stderr
     assert ("warning: spec.analysis.requestRate.min: at step 1 (10%) the canary can expect only 4 requests/s, "
             "below requestRate.min 5: Flagger's request-rate check fails at that weight, so every release is "
@@ -290,10 +291,30 @@ def test_a_request_rate_flaggers_first_step_cannot_reach_is_a_warning(tmp_path):
 
 def test_the_analysis_rules_hold_for_flagger_rollouts_too(tmp_path):
     # Alert labels, metrics source and thresholds reach the same PrometheusRule as with manual delivery.
-    text = (SPECS / "flagger-canary-linkerd.yaml").read_text().replace(
-        "  analysis:\n", "  analysis:\n    metrics: istio\n    labels: {namespace: x}\n", 1)
-    (tmp_path / "s.yaml").write_text(text)
-    result = run_cli("validate", "s.yaml", cwd=tmp_path)
+    result = _run_with_analysis(tmp_path, "validate", "    metrics: istio\n    labels: {namespace: x}\n",
+                                "flagger-canary-linkerd.yaml")
     assert result.exit_code == 1
     assert "spec.analysis.metrics: istio metrics do not exist on mesh linkerd" in result.stderr
     assert "spec.analysis.labels.namespace: label 'namespace' is set by rollgen on every alert" in result.stderr
+
+
+def test_plan_shows_the_requests_each_flagger_check_sees_at_each_weight(tmp_path):
+    # 99% vs 98% needs 793 requests (see test_analysis); at 40 requests/s a 10% canary sees 240 per 1m check.
+    result = _run_with_analysis(tmp_path, "plan", "    expectedRate: 40\n")
+    assert result.exit_code == 0, result.output
+    assert ("evidence: telling 99% from 98% success at 95% confidence and 80% power needs 793 requests in one "
+            "check (expected 40 requests/s in total)") in result.stdout
+    rows = [line.split() for line in result.stdout.splitlines() if line.startswith("  ") and line.split()[0].isdigit()]
+    assert rows == [["1", "10%", "4", "240*", "4m"], ["2", "20%", "8", "480*", "2m"], ["3", "30%", "12", "720*", "2m"],
+                    ["4", "40%", "16", "960", "1m"], ["5", "50%", "20", "1200", "1m"]]
+    assert "warning: spec.analysis.expectedRate: at weight 10% each 1m check sees about 240 requests of the " \
+           "canary, fewer than the 793 that tell its success rate apart" in result.stderr
+    assert "hint: set `analysis.window: 4m` (the checks' range)" in result.stderr
+
+
+def test_a_check_window_that_holds_enough_requests_gives_no_evidence_warning(tmp_path):
+    result = _run_with_analysis(tmp_path, "validate", "    expectedRate: 40\n    window: 4m\n")
+    assert result.exit_code == 0, result.output
+    assert "evidence" not in result.stderr and "warning" not in result.stderr
+    docs = documents_by_kind(compile_spec_text((tmp_path / "s.yaml").read_text(), "specs/x.yaml"))
+    assert {m["interval"] for m in docs[("Canary", "backend")]["spec"]["analysis"]["metrics"]} == {"4m"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Iterator
 
 from ..promql import format_duration, parse_duration
@@ -39,7 +40,8 @@ def check_durations(rollout: Rollout) -> Iterator[Finding]:
 
 
 def check_analysis(rollout: Rollout) -> Iterator[Finding]:
-    from ..analysis import evidence_shortfalls, metrics_source, versions_under_test
+    from ..analysis import evidence_shortfalls, flagger_check_window, flagger_evidence_shortfall, metrics_source, \
+        versions_under_test
     from .flagger_checks import is_flagger
 
     spec = rollout.spec
@@ -106,6 +108,16 @@ def check_analysis(rollout: Rollout) -> Iterator[Finding]:
                       f"collect the {row.needed} requests that tell its success rate apart",
                       "hold the step longer, raise its share, or accept weaker evidence "
                       "(analysis.evidence); `rollgen plan` shows every step", severity="warning")
+    short = flagger_evidence_shortfall(rollout)
+    if short is not None:
+        window = flagger_check_window(rollout)
+        yield Finding(base + ("window",) if "window" in a.model_fields_set else base + ("expectedRate",),
+                      f"at weight {short.share}% each {window} check sees about {short.per_window:.0f} requests of the "
+                      f"canary, fewer than the {short.needed} that tell its success rate apart: Flagger would pass or "
+                      "fail it on noise",
+                      f"set `analysis.window: {math.ceil(short.seconds_needed / 60)}m` (the checks' range), or "
+                      "start from a larger weight; "
+                      "`rollgen plan` shows every step", severity="warning")
 
 
 def _canary_weights(rollout: Rollout) -> list[int]:

@@ -198,7 +198,9 @@ class Analysis(Model):
         "`response_latency_ms_bucket`). Default: `istio` on mesh istio, `linkerd` on mesh linkerd, `app` on "
         "gateway-api.",
     )
-    window: str = Field("5m", description="Range of every `rate()`, a Prometheus duration. Default: `5m`.",
+    window: str = Field("5m", description="Range of every `rate()`, a Prometheus duration. Default: `5m`. With "
+                        "`delivery: flagger` also the range of Flagger's metric checks (there the default is `1m`), "
+                        "in seconds or minutes.",
                         pattern=DURATION_PATTERN, min_length=1)
     for_: str = Field("2m", alias="for", description="How long a condition must hold before its alert fires. "
                       "Default: `2m`.", pattern=DURATION_PATTERN, min_length=1)
@@ -242,7 +244,8 @@ class Analysis(Model):
     expectedRate: Optional[float] = Field(
         None, description="Requests per second the service receives in total. `rollgen plan` then shows, for each "
         "step, the requests the version under test gets per window and how long the step must last to tell "
-        "its success rate apart statistically (see `evidence`).", gt=0)
+        "its success rate apart statistically (see `evidence`); with `delivery: flagger`, for each canary weight, the "
+        "requests one of Flagger's checks sees over `window`, and `validate` warns when they are too few.", gt=0)
     evidence: Evidence = Field(default_factory=Evidence,
                                description="What \"enough evidence\" means for `plan` and `validate`.")
 
