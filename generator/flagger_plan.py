@@ -244,7 +244,10 @@ def _selector(inputs: FlaggerInputs, source: str, *extra: str) -> str:
 
 
 def success_rate_query(inputs: FlaggerInputs, source: str) -> str:
-    """Percent of requests that did not fail (5xx), as Flagger's builtin computes it (0-100)."""
+    """Percent of requests that did not fail (5xx), as Flagger's builtin computes it (0-100). A canary
+    whose every request fails has no series of good requests: `or vector(0)` makes that 0 % (a failed
+    check that says so) rather than "no values found"; with no requests at all the total is empty or
+    0, the ratio empty or NaN, which Flagger reports as no values: no traffic never passes."""
     metric, failed = {
         "istio": ("istio_requests_total", 'response_code!~"5.."'),
         "linkerd": ("response_total", 'classification!="failure"'),
@@ -252,7 +255,7 @@ def success_rate_query(inputs: FlaggerInputs, source: str) -> str:
     }[source]
     good = _selector(inputs, source, failed)
     total = _selector(inputs, source)
-    return (f"sum(rate({metric}{good}[{{{{ interval }}}}]))\n"
+    return (f"(\n  sum(rate({metric}{good}[{{{{ interval }}}}]))\n  or vector(0)\n)\n"
             f"/\nsum(rate({metric}{total}[{{{{ interval }}}}]))\n* 100\n")
 
 

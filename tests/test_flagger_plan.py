@@ -153,3 +153,61 @@ def test_status_commands_are_the_references_monitoring_commands_for_this_rollout
 ])
 def test_analysis_steps_follow_flaggers_scheduler(step, top, expected):
     assert analysis_steps(build_flagger_plan(replace(BASE, step_weight=step, max_weight=top))) == expected
+
+
+# --- the MetricTemplate queries, evaluated by promtool on synthetic series ----------------------------
+
+def _request_series(source: str, workload: str, code: int, rps: float) -> dict:
+    """A request counter of `workload` in production as each metrics source labels it (15s samples)."""
+    labels = {
+        "istio": {"reporter": "destination", "destination_workload": workload,
+                  "destination_workload_namespace": "production", "response_code": str(code)},
+        "linkerd": {"direction": "inbound", "namespace": "production", "deployment": workload,
+                    "status_code": str(code), "classification": "failure" if code >= 500 else "success"},
+        "app": {"namespace": "production", "app": workload, "code": str(code)},
+    }[source]
+    metric = {"istio": "istio_requests_total", "linkerd": "response_total", "app": "http_requests_total"}[source]
+    inner = ", ".join(f'{k}="{v}"' for k, v in labels.items())
+    return {"series": f"{metric}{{{inner}}}", "values": f"0+{rps * 15:g}x40"}
+
+
+def _rendered(query: str) -> str:
+    # What Flagger's RenderQuery substitutes for this canary, with the metric's interval.
+    return (query.replace("{{ namespace }}", "production").replace("{{ target }}", "backend")
+            .replace("{{ interval }}", "1m"))
+
+
+@pytest.mark.parametrize("source", ["istio", "linkerd", "app"])
+def test_metric_template_queries_read_the_canary_as_flagger_judges_it(source, tmp_path):
+    """Healthy → 100 %, 10 % errors → 90 %, every request failing → 0 % (a failed check, not "no values"),
+    no requests → no value (Flagger fails the check: no traffic is not success); the primary, failing
+    beside it, never counts."""
+    import subprocess
+
+    import yaml
+
+    from generator.flagger_plan import request_rate_query
+
+    from test_analysis import promtool as find_promtool
+
+    promtool = find_promtool()
+    success, rate = _rendered(success_rate_query(BASE, source)), _rendered(request_rate_query(BASE, source))
+    primary = [_request_series(source, "backend-primary", 500, 40)]
+
+    def case(series: list[dict], success_value, rate_value) -> dict:
+        def samples(value):
+            return [] if value is None else [{"labels": "{}", "value": value}]
+        return {"interval": "15s", "input_series": primary + series, "promql_expr_test": [
+            {"expr": success, "eval_time": "5m", "exp_samples": samples(success_value)},
+            {"expr": rate, "eval_time": "5m", "exp_samples": samples(rate_value)}]}
+
+    tests = [
+        case([_request_series(source, "backend", 200, 40)], 100, 40),
+        case([_request_series(source, "backend", 200, 36), _request_series(source, "backend", 500, 4)], 90, 40),
+        case([_request_series(source, "backend", 500, 40)], 0, 40),
+        case([], None, None),
+    ]
+    (tmp_path / "rules.yaml").write_text("groups: []\n")
+    (tmp_path / "test.yaml").write_text(yaml.safe_dump({"rule_files": ["rules.yaml"], "tests": tests}))
+    result = subprocess.run([promtool, "test", "rules", "test.yaml"], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
