@@ -154,5 +154,14 @@ spec:
                             f"    image: {name + ':v1':<17} # the full image: a release is a change of it\n")
         head = head.replace("# optional PodSpec fragment merged into every version's pod template",
                             "# optional PodSpec fragment merged into the pod template")
-        return head + STRATEGIES[strategy](name).replace("NAMESPACE", namespace)
+        body = STRATEGIES[strategy](name).replace("NAMESPACE", namespace)
+        if (mesh, strategy) == ("linkerd", "flagger-ab-test"):
+            # Flagger's linkerd provider (SMI) only shifts weights; Linkerd matches requests through the Gateway API.
+            body = body.replace("# Flagger's builtin request-success-rate", "# a MetricTemplate on Linkerd's metrics")
+            body = body.replace("# Flagger's builtin request-duration (P99)", "# a MetricTemplate (P99, milliseconds)")
+            body = body.replace(
+                "  # flagger:\n  #   provider: gatewayapi:v1   # default: istio / linkerd from the mesh; Linkerd needs "
+                "this for A/B tests\n",
+                "  flagger:\n    provider: gatewayapi:v1     # Linkerd runs Flagger's A/B tests through the Gateway API\n")
+        return head + body
     return head + STRATEGIES[strategy](name)

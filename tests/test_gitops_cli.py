@@ -58,11 +58,6 @@ def test_init_scaffolds_a_commented_spec_that_validates_and_compiles(tmp_path: P
         assert "spec.mesh: linkerd cannot run this A/B test" in result.stderr
         assert not (tmp_path / "specs").exists()
         return
-    if (mesh, strategy) == ("linkerd", "flagger-ab-test"):  # Flagger's SMI provider only shifts weights
-        assert result.exit_code == 1
-        assert "Flagger's linkerd provider cannot run an A/B test" in result.stderr
-        assert not (tmp_path / "specs").exists()
-        return
     assert result.exit_code == 0, result.stderr
     spec = tmp_path / "specs" / "payments.yaml"
     text = spec.read_text()
@@ -75,6 +70,8 @@ def test_init_scaffolds_a_commented_spec_that_validates_and_compiles(tmp_path: P
     assert data["metadata"] == {"name": "payments", "namespace": "shop"} and data["spec"]["mesh"] == mesh
     blocks = {b for b in STRATEGY_BLOCKS.values() if b}
     assert blocks & set(data["spec"]) == ({STRATEGY_BLOCKS[strategy]} if STRATEGY_BLOCKS[strategy] else set())
+    if (mesh, strategy) == ("linkerd", "flagger-ab-test"):  # Flagger's SMI provider only shifts weights
+        assert data["spec"]["flagger"] == {"provider": "gatewayapi:v1"}
     assert run_cli("validate", cwd=tmp_path).stderr.endswith("1 spec valid\n")
     assert run_cli("generate", cwd=tmp_path).exit_code == 0
     spec.write_text(uncomment(text))  # the commented options are right too
