@@ -62,6 +62,8 @@ class _Document:
             if cost == 0:
                 break
         self.yaml = best[1]
+        self.text = text
+        self.base = self._dump(self.yaml, self.yaml.load(text))  # the unedited spec as the dumper writes it
         self.data = self.yaml.load(text)
 
     @staticmethod
@@ -71,8 +73,68 @@ class _Document:
         return out.getvalue()
 
     def dump(self) -> str:
-        out = self._dump(self.yaml, self.data)
+        """The edited spec: the edit applied to the original text, so that lines the round-trip
+        dumper would reformat (`---`, `[{name: a}]`, aligned values, `~`) stay as written unless
+        the edit itself touches them."""
+        edited = self._dump(self.yaml, self.data)
+        out = _merge(self.text, self.base, edited)
+        if out != edited and not _same_data(out, edited):
+            out = edited  # the merge must say exactly what the edit says; else the dumper's text is used
         return out.replace("\n", "\r\n") if self.crlf else out
+
+
+def _changes(old: list[str], new: list[str]) -> list[tuple[int, int, list[str]]]:
+    """The hunks turning `old` into `new`: (start, end, replacement lines) over `old`."""
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    out = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "replace" and i2 - i1 == j2 - j1:  # line for line: one hunk per line, so merges stay fine-grained
+            out += [(i1 + k, i1 + k + 1, [new[j1 + k]]) for k in range(i2 - i1)]
+        elif tag != "equal":
+            out.append((i1, i2, new[j1:j2]))
+    return out
+
+
+def _same_data(one: str, other: str) -> bool:
+    import yaml
+
+    try:
+        return yaml.safe_load(one) == yaml.safe_load(other)
+    except yaml.YAMLError:
+        return False
+
+
+def _merge(original: str, base: str, edited: str) -> str:
+    """A three-way merge of two changes of `base` (the dumper's copy of `original`): the dumper's
+    reformatting (base → original, undone by keeping the original's lines) and the edit (base → edited).
+    Where both touch the same lines the edit wins, so the edited lines are always the dumper's."""
+    if original == base:
+        return edited
+    lines = [base.splitlines(keepends=True), original.splitlines(keepends=True), edited.splitlines(keepends=True)]
+    # each hunk: (start, end, replacement, is_edit); touching hunks are merged into one region
+    hunks = sorted([(a, b, r, False) for a, b, r in _changes(lines[0], lines[1])] +
+                   [(a, b, r, True) for a, b, r in _changes(lines[0], lines[2])], key=lambda h: (h[0], h[1]))
+    regions: list[list] = []
+    for hunk in hunks:
+        if regions and (hunk[0] < regions[-1][1] or hunk[0] == regions[-1][1] == hunk[1]):
+            regions[-1][1] = max(regions[-1][1], hunk[1])
+            regions[-1][2].append(hunk)
+        else:
+            regions.append([hunk[0], hunk[1], [hunk]])
+    out: list[str] = []
+    at = 0
+    for start, end, members in regions:
+        out += lines[0][at:start]
+        # only reformatting: the original's lines; else the edit, over the dumper's lines of the region
+        picked = [h for h in members if h[3]] or members
+        cursor = start
+        for a, b, replacement, _ in picked:
+            out += lines[0][cursor:a] + replacement
+            cursor = b
+        out += lines[0][cursor:end]
+        at = end
+    out += lines[0][at:]
+    return "".join(out)
 
 
 def _like(old, new: str):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
 import yaml
@@ -208,3 +209,52 @@ def test_windows_line_ends_are_kept(workdir: Path):
     result = run_cli("promote", "specs/backend.yaml", "--dry-run", cwd=workdir)
     assert result.exit_code == 0, result.stderr
     assert result.stdout.count("\n-") == 1 and "+    position: 2" in result.stdout
+
+
+def test_an_edit_changes_only_the_lines_it_means_to(workdir: Path):
+    """Lines a YAML round trip would rewrite (a document start, flow mappings inside a flow list, aligned
+    values) are kept as written; only the moved field's line changes."""
+    spec = workdir / "specs/shape.yaml"
+    spec.write_text(
+        "---\n"
+        "apiVersion: rollgen/v1alpha1\n"
+        "kind: Rollout\n"
+        "metadata: {name: shape, namespace: production}\n"
+        "spec:\n"
+        "  mesh: linkerd\n"
+        "  service: {port: 8080}\n"
+        "  workload: {image: shape}\n"
+        "  versions: [{name: v1}, {name: v2}]   # both run\n"
+        "  canary:\n"
+        "    stable:   v1\n"
+        "    canary:   v2\n"
+        "    steps:    [50, 100]\n"
+        "    position: 1\n")
+    before = spec.read_text()
+    result = run_cli("promote", "specs/shape.yaml", cwd=workdir)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[2:] == ["@@ -13,2 +13,2 @@", "     steps:    [50, 100]",
+                                              "-    position: 1", "+    position: 2"]
+    assert spec.read_text() == before.replace("position: 1", "position: 2")
+    back = run_cli("rollback", "specs/shape.yaml", cwd=workdir)
+    assert back.exit_code == 0, back.stderr
+    assert spec.read_text() == before.replace("position: 1", "position: 0")
+    assert route(routing_docs(workdir / "output", "production", "shape")) == {"shape-v1": 100, "shape-v2": 0}
+
+
+def test_a_blue_green_cutover_keeps_flow_style_versions(workdir: Path):
+    spec = workdir / "specs/inventory.yaml"
+    text = spec.read_text()
+    lines = [line for line in text.splitlines() if line.startswith("  versions:")]
+    assert lines, "inventory lists its versions"
+    start = text.index("  versions:")
+    end = text.index("\n  blueGreen:")
+    flow = "  versions: [{name: blue}, {name: green}]"
+    spec.write_text("---\n" + text[:start] + flow + text[end:])
+    before = spec.read_text()
+    assert run_cli("promote", "specs/inventory.yaml", cwd=workdir).exit_code == 0
+    after = spec.read_text()
+    assert after.startswith("---\n") and flow + "\n" in after
+    changed = [line for line in difflib.ndiff(before.splitlines(), after.splitlines()) if line[:1] in "+-"]
+    assert all("active" in line or "preview" in line or "test" in line or "header" in line or "exact" in line
+               for line in changed), changed
