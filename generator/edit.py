@@ -272,7 +272,9 @@ def rollback(spec: LoadedSpec, text: str) -> Edit:
         summary = f"canary position {canary.position} → 0: all traffic back on {canary.stable!r}"
     elif rollout.blueGreen is not None:
         bg = rollout.blueGreen
-        if bg.test is not None and bg.preview is not None:
+        from .patterns import after_cutover
+
+        if bg.preview is not None and not after_cutover(bg):
             # `promote` removes the test match, so with one the preview has never been live.
             raise _refuse(spec, ("spec", "blueGreen", "test"),
                           f"{bg.preview!r} is still being tested and has not been live: there is no previous "

@@ -258,3 +258,32 @@ def test_a_blue_green_cutover_keeps_flow_style_versions(workdir: Path):
     changed = [line for line in difflib.ndiff(before.splitlines(), after.splitlines()) if line[:1] in "+-"]
     assert all("active" in line or "preview" in line or "test" in line or "header" in line or "exact" in line
                for line in changed), changed
+
+
+def emergency_head(workdir: Path, spec: str) -> str:
+    result = run_cli("rollback", spec, "--emergency", cwd=workdir)
+    assert result.exit_code == 0, result.stderr
+    return "".join(line + "\n" for line in result.stdout.splitlines() if line.startswith("#"))
+
+
+def test_emergency_rollback_after_a_blue_green_cutover_goes_back_to_the_previous_version(workdir: Path):
+    assert run_cli("promote", "specs/billing.yaml", cwd=workdir).exit_code == 0  # green is live, blue kept
+    docs = emergency(workdir, "specs/billing.yaml")
+    assert route(docs) == {"billing-blue.production.svc.cluster.local": 100}
+    assert "`rollgen rollback specs/billing.yaml`" in emergency_head(workdir, "specs/billing.yaml")
+    # the GitOps rollback the header asks for routes exactly like the emergency objects
+    assert run_cli("rollback", "specs/billing.yaml", cwd=workdir).exit_code == 0
+    live = [d for d in routing_docs(workdir / "output", "production", "billing") if d["kind"] == "VirtualService"]
+    for headers in ({}, {"x-version": "green"}):
+        assert route(live, headers) == route(docs, headers)
+
+
+def test_emergency_rollback_says_which_spec_edits_make_git_agree(workdir: Path):
+    assert "(`rollgen rollback specs/backend.yaml`, remove `canary.testers`)" in emergency_head(
+        workdir, "specs/backend.yaml")
+    head = emergency_head(workdir, "specs/inventory.yaml")  # still testing green: nothing to roll back to
+    assert "(remove `blueGreen.test`)" in head and "rollgen rollback" not in head
+    assert "(replace the `abTest` block with `default: variant-a`)" in emergency_head(workdir, "specs/frontend.yaml")
+    assert "(remove `routes`)" in emergency_head(workdir, "specs/api.yaml")
+    head = emergency_head(workdir, "specs/catalog.yaml")
+    assert "the spec already routes every request there" in head and "GitOps sync" not in head
