@@ -149,6 +149,18 @@ def _refuse(spec: LoadedSpec, path: tuple, message: str, hint: str = "", key: bo
     return InvalidInput([Diagnostic(spec.source, line, col, format_path(path), message, hint)])
 
 
+def _put(mapping, key: str, value, after: str) -> None:
+    """Set `key`; a new key goes next to `after` rather than at the end, where the round-trip dumper
+    would write it below the comments that follow the mapping's last entry."""
+    if key in mapping or after not in mapping or mapping.fa.flow_style():
+        mapping[key] = value
+        return
+    keys = list(mapping)
+    at = keys.index(after)
+    # after the neighbour, unless the neighbour is last (its trailing comments would come first)
+    mapping.insert(at + 1 if at + 1 < len(keys) else at, key, value)
+
+
 def _drop_version(doc: _Document, name: str) -> None:
     versions = doc.data["spec"]["versions"]
     for i, item in enumerate(versions):
@@ -169,7 +181,7 @@ def _finalize_to(spec: LoadedSpec, doc: _Document, block: str, keep: str, drop: 
     del data[block]
     _drop_version(doc, drop)
     if rollout.routes and "default" not in data:
-        data["default"] = keep
+        _put(data, "default", keep, after="routes")
     return f"finalized: steady state on {keep!r}; {drop!r} and the {block} block are removed"
 
 
@@ -186,7 +198,7 @@ def _promote_canary(spec: LoadedSpec, doc: _Document, finalize: bool) -> str:
         raise _refuse(spec, path, f"the canary is fully shifted (position {last} of {last}); there is no next step",
                       f"run `rollgen promote {spec.source} --finalize` for steady state on {canary.canary!r}")
     new = canary.position + 1
-    doc.data["spec"]["canary"]["position"] = new
+    _put(doc.data["spec"]["canary"], "position", new, after="steps")
     share = canary.steps[new - 1]
     return f"canary position {canary.position} → {new}: {canary.canary!r} takes {share}% of traffic"
 
@@ -268,7 +280,7 @@ def rollback(spec: LoadedSpec, text: str) -> Edit:
         canary = rollout.canary
         if canary.position == 0:
             return Edit(spec.source, text, text, f"the canary is already at position 0: all traffic on {canary.stable!r}")
-        doc.data["spec"]["canary"]["position"] = 0
+        _put(doc.data["spec"]["canary"], "position", 0, after="steps")
         summary = f"canary position {canary.position} → 0: all traffic back on {canary.stable!r}"
     elif rollout.blueGreen is not None:
         bg = rollout.blueGreen
@@ -304,7 +316,9 @@ def load_for_edit(path: Path, cwd: Path) -> tuple[LoadedSpec, str]:
 
 
 def write_spec(path: Path, text: str) -> None:
-    """Replace the spec atomically, keeping its permissions."""
+    """Replace the spec atomically, keeping its permissions. A spec that is a symbolic link is
+    edited where the link points (replacing the link would leave the real spec unchanged)."""
+    path = Path(os.path.realpath(path))
     mode = path.stat().st_mode & 0o7777
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:

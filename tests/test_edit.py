@@ -287,3 +287,39 @@ def test_emergency_rollback_says_which_spec_edits_make_git_agree(workdir: Path):
     assert "(remove `routes`)" in emergency_head(workdir, "specs/api.yaml")
     head = emergency_head(workdir, "specs/catalog.yaml")
     assert "the spec already routes every request there" in head and "GitOps sync" not in head
+
+
+def test_plan_of_a_blue_green_says_what_promote_and_rollback_would_do(workdir: Path):
+    testing = run_cli("plan", "specs/inventory.yaml", cwd=workdir)
+    assert "  promote  → active green, blue kept running as preview (the cutover; the test match is removed)\n" \
+        in testing.stdout
+    assert "  rollback → refused: green has never been live\n" in testing.stdout
+    assert run_cli("promote", "specs/inventory.yaml", cwd=workdir).exit_code == 0
+    live = run_cli("plan", "specs/inventory.yaml", cwd=workdir)
+    assert "  preview  blue   running, reached by no request (kept for an instant switch)\n" in live.stdout
+    assert "  rollback → active blue, green kept running as preview (the version before the cutover)\n" \
+        in live.stdout
+
+
+def test_a_position_the_spec_did_not_write_goes_next_to_the_steps(workdir: Path):
+    spec = workdir / "specs/backend.yaml"
+    text = spec.read_text()
+    position = next(line for line in text.splitlines() if line.strip().startswith("position:"))
+    spec.write_text(text.replace(position + "\n", "") + "  # the end of the spec\n")
+    result = run_cli("promote", "specs/backend.yaml", cwd=workdir)
+    assert result.exit_code == 0, result.stderr
+    lines = spec.read_text().splitlines()
+    steps = next(i for i, line in enumerate(lines) if line.strip().startswith("steps:"))
+    assert lines[steps + 1] == "    position: 1"
+    assert lines[-1] == "  # the end of the spec"
+
+
+def test_a_spec_that_is_a_link_is_edited_where_it_points(workdir: Path):
+    real = workdir / "shared-specs"
+    real.mkdir()
+    (workdir / "specs/backend.yaml").rename(real / "backend.yaml")
+    (workdir / "specs/backend.yaml").symlink_to("../shared-specs/backend.yaml")
+    result = run_cli("promote", "specs/backend.yaml", cwd=workdir)
+    assert result.exit_code == 0, result.stderr
+    assert (workdir / "specs/backend.yaml").is_symlink()
+    assert "position: 2" in (real / "backend.yaml").read_text()
