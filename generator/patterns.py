@@ -133,7 +133,7 @@ def strategy_rules(rollout: Rollout) -> tuple[str, tuple] | None:
         ab = spec.abTest
         rules = [Rule(f"sticky-{v.version}",
                       ((HeaderCondition("cookie", "regex", cookie_regex(ab.cookie.name, v.value),
-                                        f"cookie {ab.cookie.name}={v.value}"),),),
+                                        f"cookie {ab.cookie.name}={v.value}", anchored=True),),),
                       (Destination(v.version),)) for v in ab.variants]
         rules.append(Rule("assign", (), tuple(
             Destination(v.version, weight=v.weight,

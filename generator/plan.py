@@ -24,6 +24,7 @@ class HeaderCondition:
     kind: str
     value: str
     meaning: str | None = field(default=None, compare=False)  # how to show it to people, when not obvious
+    anchored: bool = False  # a regex that already spans the whole value (^...$): written as it is
 
     @classmethod
     def of(cls, match: HeaderMatch) -> "HeaderCondition":
