@@ -53,6 +53,7 @@ class _Document:
             yaml = YAML()
             yaml.preserve_quotes = True
             yaml.width = 4096
+            yaml.brace_single_entry_mapping_in_flow_sequence = True  # `[{name: v1}]`, not `[name: v1]`
             yaml.indent(mapping=indent[0], sequence=indent[1], offset=indent[2])
             data = yaml.load(text)
             out = self._dump(yaml, data)

@@ -323,3 +323,16 @@ def test_a_spec_that_is_a_link_is_edited_where_it_points(workdir: Path):
     assert result.exit_code == 0, result.stderr
     assert (workdir / "specs/backend.yaml").is_symlink()
     assert "position: 2" in (real / "backend.yaml").read_text()
+
+
+def test_finalize_keeps_a_flow_list_of_versions_in_braces(workdir: Path):
+    spec = workdir / "specs/flow.yaml"
+    spec.write_text("apiVersion: rollgen/v1alpha1\nkind: Rollout\nmetadata: {name: flow, namespace: production}\n"
+                    "spec:\n  mesh: istio\n  service: {port: 8080}\n  workload: {image: flow}\n"
+                    "  versions: [{name: v1}, {name: v2}]\n"
+                    "  canary: {stable: v1, canary: v2, steps: [50, 100], position: 2}\n")
+    result = run_cli("promote", "specs/flow.yaml", "--finalize", cwd=workdir)
+    assert result.exit_code == 0, result.stderr
+    assert "  versions: [{name: v2}]\n" in spec.read_text()
+    assert yaml.safe_load(spec.read_text())["spec"] == {
+        "mesh": "istio", "service": {"port": 8080}, "workload": {"image": "flow"}, "versions": [{"name": "v2"}]}
