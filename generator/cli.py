@@ -417,7 +417,7 @@ def promote(spec: str, finalize: bool, dry_run: bool, outdir: str) -> None:
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Show the diff only; change nothing.")
 @click.option("--emergency", is_flag=True,
-              help="Print routing objects with all traffic on the stable/active version to stdout; write nothing.")
+              help="Print routing objects with all traffic on the stable (or previous) version to stdout; write nothing.")
 @click.option("-o", "--output", "outdir", type=click.Path(file_okay=False), default=str(DEFAULT_OUTPUT),
               show_default=True, help="Output directory to regenerate.")
 def rollback(spec: str, dry_run: bool, emergency: bool, outdir: str) -> None:
@@ -425,8 +425,9 @@ def rollback(spec: str, dry_run: bool, emergency: bool, outdir: str) -> None:
 
     A canary goes back to position 0 (all traffic on stable); a blue/green switches back to the
     version kept running as preview. With --emergency nothing is edited or written: the live routing
-    objects, with every request on the stable/active version (an A/B test: its first variant; header
-    routes: the default), go to stdout for kubectl. Follow it with a GitOps rollback.
+    objects, with every request on the stable version (a blue/green: the version before the cutover,
+    or active while a test match is set; an A/B test: its first variant; header routes: the default),
+    go to stdout for kubectl. Follow it with a GitOps rollback.
 
     \b
     Examples:

@@ -36,10 +36,17 @@ def strategy_lines(rollout: Rollout) -> list[str]:
         width = max(len(bg.active or ""), len(bg.preview or ""))
         out += ["", f"  active   {(bg.active or '').ljust(width)}  serves production traffic"]
         if bg.preview:
-            reach = f"reached by {describe_condition(HeaderCondition.of(bg.test))}" if bg.test else \
-                "running, reached by no request until the cutover"
-            out.append(f"  preview  {bg.preview.ljust(width)}  {reach}")
-            out.append(f"  promote  → active {bg.preview}, {bg.active} kept running as preview")
+            swap = f"active {bg.preview}, {bg.active} kept running as preview"
+            if bg.test:
+                out.append(f"  preview  {bg.preview.ljust(width)}  reached by "
+                           f"{describe_condition(HeaderCondition.of(bg.test))}")
+                out.append(f"  promote  → {swap} (the cutover; the test match is removed)")
+                out.append(f"  rollback → refused: {bg.preview} has never been live")
+            else:
+                out.append(f"  preview  {bg.preview.ljust(width)}  running, reached by no request (kept for an "
+                           "instant switch)")
+                out.append(f"  promote  → {swap}")
+                out.append(f"  rollback → {swap} (the version before the cutover)")
     if spec.abTest is not None:
         ab = spec.abTest
         rows = [["variant", "cookie", "new users"]] + [[v.version, f"{ab.cookie.name}={v.value}", f"{v.weight}%"]

@@ -53,6 +53,7 @@ class _Document:
             yaml = YAML()
             yaml.preserve_quotes = True
             yaml.width = 4096
+            yaml.brace_single_entry_mapping_in_flow_sequence = True  # `[{name: v1}]`, not `[name: v1]`
             yaml.indent(mapping=indent[0], sequence=indent[1], offset=indent[2])
             data = yaml.load(text)
             out = self._dump(yaml, data)
@@ -62,6 +63,8 @@ class _Document:
             if cost == 0:
                 break
         self.yaml = best[1]
+        self.text = text
+        self.base = self._dump(self.yaml, self.yaml.load(text))  # the unedited spec as the dumper writes it
         self.data = self.yaml.load(text)
 
     @staticmethod
@@ -71,8 +74,68 @@ class _Document:
         return out.getvalue()
 
     def dump(self) -> str:
-        out = self._dump(self.yaml, self.data)
+        """The edited spec: the edit applied to the original text, so that lines the round-trip
+        dumper would reformat (`---`, `[{name: a}]`, aligned values, `~`) stay as written unless
+        the edit itself touches them."""
+        edited = self._dump(self.yaml, self.data)
+        out = _merge(self.text, self.base, edited)
+        if out != edited and not _same_data(out, edited):
+            out = edited  # the merge must say exactly what the edit says; else the dumper's text is used
         return out.replace("\n", "\r\n") if self.crlf else out
+
+
+def _changes(old: list[str], new: list[str]) -> list[tuple[int, int, list[str]]]:
+    """The hunks turning `old` into `new`: (start, end, replacement lines) over `old`."""
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    out = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "replace" and i2 - i1 == j2 - j1:  # line for line: one hunk per line, so merges stay fine-grained
+            out += [(i1 + k, i1 + k + 1, [new[j1 + k]]) for k in range(i2 - i1)]
+        elif tag != "equal":
+            out.append((i1, i2, new[j1:j2]))
+    return out
+
+
+def _same_data(one: str, other: str) -> bool:
+    import yaml
+
+    try:
+        return yaml.safe_load(one) == yaml.safe_load(other)
+    except yaml.YAMLError:
+        return False
+
+
+def _merge(original: str, base: str, edited: str) -> str:
+    """A three-way merge of two changes of `base` (the dumper's copy of `original`): the dumper's
+    reformatting (base → original, undone by keeping the original's lines) and the edit (base → edited).
+    Where both touch the same lines the edit wins, so the edited lines are always the dumper's."""
+    if original == base:
+        return edited
+    lines = [base.splitlines(keepends=True), original.splitlines(keepends=True), edited.splitlines(keepends=True)]
+    # each hunk: (start, end, replacement, is_edit); touching hunks are merged into one region
+    hunks = sorted([(a, b, r, False) for a, b, r in _changes(lines[0], lines[1])] +
+                   [(a, b, r, True) for a, b, r in _changes(lines[0], lines[2])], key=lambda h: (h[0], h[1]))
+    regions: list[list] = []
+    for hunk in hunks:
+        if regions and (hunk[0] < regions[-1][1] or hunk[0] == regions[-1][1] == hunk[1]):
+            regions[-1][1] = max(regions[-1][1], hunk[1])
+            regions[-1][2].append(hunk)
+        else:
+            regions.append([hunk[0], hunk[1], [hunk]])
+    out: list[str] = []
+    at = 0
+    for start, end, members in regions:
+        out += lines[0][at:start]
+        # only reformatting: the original's lines; else the edit, over the dumper's lines of the region
+        picked = [h for h in members if h[3]] or members
+        cursor = start
+        for a, b, replacement, _ in picked:
+            out += lines[0][cursor:a] + replacement
+            cursor = b
+        out += lines[0][cursor:end]
+        at = end
+    out += lines[0][at:]
+    return "".join(out)
 
 
 def _like(old, new: str):
@@ -85,6 +148,18 @@ def _refuse(spec: LoadedSpec, path: tuple, message: str, hint: str = "", key: bo
 
     line, col = spec.located.position(path, key=key)
     return InvalidInput([Diagnostic(spec.source, line, col, format_path(path), message, hint)])
+
+
+def _put(mapping, key: str, value, after: str) -> None:
+    """Set `key`; a new key goes next to `after` rather than at the end, where the round-trip dumper
+    would write it below the comments that follow the mapping's last entry."""
+    if key in mapping or after not in mapping or mapping.fa.flow_style():
+        mapping[key] = value
+        return
+    keys = list(mapping)
+    at = keys.index(after)
+    # after the neighbour, unless the neighbour is last (its trailing comments would come first)
+    mapping.insert(at + 1 if at + 1 < len(keys) else at, key, value)
 
 
 def _drop_version(doc: _Document, name: str) -> None:
@@ -107,7 +182,7 @@ def _finalize_to(spec: LoadedSpec, doc: _Document, block: str, keep: str, drop: 
     del data[block]
     _drop_version(doc, drop)
     if rollout.routes and "default" not in data:
-        data["default"] = keep
+        _put(data, "default", keep, after="routes")
     return f"finalized: steady state on {keep!r}; {drop!r} and the {block} block are removed"
 
 
@@ -124,7 +199,7 @@ def _promote_canary(spec: LoadedSpec, doc: _Document, finalize: bool) -> str:
         raise _refuse(spec, path, f"the canary is fully shifted (position {last} of {last}); there is no next step",
                       f"run `rollgen promote {spec.source} --finalize` for steady state on {canary.canary!r}")
     new = canary.position + 1
-    doc.data["spec"]["canary"]["position"] = new
+    _put(doc.data["spec"]["canary"], "position", new, after="steps")
     share = canary.steps[new - 1]
     return f"canary position {canary.position} → {new}: {canary.canary!r} takes {share}% of traffic"
 
@@ -206,11 +281,13 @@ def rollback(spec: LoadedSpec, text: str) -> Edit:
         canary = rollout.canary
         if canary.position == 0:
             return Edit(spec.source, text, text, f"the canary is already at position 0: all traffic on {canary.stable!r}")
-        doc.data["spec"]["canary"]["position"] = 0
+        _put(doc.data["spec"]["canary"], "position", 0, after="steps")
         summary = f"canary position {canary.position} → 0: all traffic back on {canary.stable!r}"
     elif rollout.blueGreen is not None:
         bg = rollout.blueGreen
-        if bg.test is not None and bg.preview is not None:
+        from .patterns import after_cutover
+
+        if bg.preview is not None and not after_cutover(bg):
             # `promote` removes the test match, so with one the preview has never been live.
             raise _refuse(spec, ("spec", "blueGreen", "test"),
                           f"{bg.preview!r} is still being tested and has not been live: there is no previous "
@@ -240,7 +317,9 @@ def load_for_edit(path: Path, cwd: Path) -> tuple[LoadedSpec, str]:
 
 
 def write_spec(path: Path, text: str) -> None:
-    """Replace the spec atomically, keeping its permissions."""
+    """Replace the spec atomically, keeping its permissions. A spec that is a symbolic link is
+    edited where the link points (replacing the link would leave the real spec unchanged)."""
+    path = Path(os.path.realpath(path))
     mode = path.stat().st_mode & 0o7777
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:

@@ -133,7 +133,7 @@ def strategy_rules(rollout: Rollout) -> tuple[str, tuple] | None:
         ab = spec.abTest
         rules = [Rule(f"sticky-{v.version}",
                       ((HeaderCondition("cookie", "regex", cookie_regex(ab.cookie.name, v.value),
-                                        f"cookie {ab.cookie.name}={v.value}"),),),
+                                        f"cookie {ab.cookie.name}={v.value}", anchored=True),),),
                       (Destination(v.version),)) for v in ab.variants]
         rules.append(Rule("assign", (), tuple(
             Destination(v.version, weight=v.weight,
@@ -147,16 +147,30 @@ def strategy_rules(rollout: Rollout) -> tuple[str, tuple] | None:
 
 
 def emergency_version(rollout: Rollout) -> str | None:
-    """The version an emergency rollback sends everything to: the canary's stable, the blue/green's
-    active, the A/B test's first variant (the control), or the default; None for a plain service."""
+    """The version an emergency rollback sends everything to: the canary's stable; the blue/green's
+    previous version (see `blue_green_fallback`); the A/B test's first variant (the control), or the
+    default; None for a plain service."""
     spec = rollout.spec
     if spec.canary is not None:
         return spec.canary.stable
     if spec.blueGreen is not None:
-        return spec.blueGreen.active
+        return blue_green_fallback(spec.blueGreen)
     if spec.abTest is not None:
         return spec.abTest.variants[0].version
     return spec.default
+
+
+def after_cutover(bg) -> bool:
+    """Whether a blue/green's preview is the version that was live before the cutover: `promote`
+    swaps active and preview and removes `test`, so a preview without a test match has been live
+    (this is what `rollback` switches back to); with a test match it has never served production."""
+    return bg.preview is not None and bg.test is None
+
+
+def blue_green_fallback(bg) -> str:
+    """Where a blue/green rollback sends every request: the previous version after a cutover, else
+    the active one (only the test match is dropped)."""
+    return bg.preview if after_cutover(bg) else bg.active
 
 
 def emergency_rules(rollout: Rollout) -> tuple:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, ContextManager
 
+from .collisions import object_clashes
 from .diagnostics import Diagnostic, InvalidInput, Report
 from .formats import OutputFormat, manifests
 from .incremental import SHARED_SOURCE, Survey, generator_id, survey
@@ -153,6 +154,9 @@ def build(s: Survey, cwd: Path, fmt: OutputFormat, progress: Progress | None = N
     records = {src: sorted(rec.files) for src, rec in state.specs.items()
                if src not in result.dropped and src != SHARED_SOURCE}
     records.update({src: sorted(files) for src, files in result.new.items()})
+    result.report.extend(object_clashes(records, {sp.source: sp for sp in loaded}))
+    if result.report.errors:
+        return result
     shared = fmt.shared_files(records, {sp.source: sp for sp in loaded + context})
     result.new[SHARED_SOURCE] = shared
     result.digests[SHARED_SOURCE] = sha(fmt.name)

@@ -24,6 +24,7 @@ class HeaderCondition:
     kind: str
     value: str
     meaning: str | None = field(default=None, compare=False)  # how to show it to people, when not obvious
+    anchored: bool = False  # a regex that already spans the whole value (^...$): written as it is
 
     @classmethod
     def of(cls, match: HeaderMatch) -> "HeaderCondition":
@@ -113,7 +114,7 @@ def plan_workloads(rollout: Rollout) -> tuple[WorkloadPlan, ...]:
 def plan_rules(rollout: Rollout, position: int | None = None,
                emergency: bool = False) -> tuple[str, tuple[Rule, ...]]:
     """The routing rules (and the stage they belong to), at `position` or the spec's live one.
-    `emergency`: everything on the stable/active version, no header rules at all."""
+    `emergency`: everything on the version a rollback returns to, no header rules at all."""
     from .patterns import emergency_rules, route_rules, strategy_rules
 
     if emergency:

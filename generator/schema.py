@@ -228,6 +228,11 @@ def _diagnose(error, located: Located, filename: str) -> list[Diagnostic]:
         message = f"expected {_expected(sch)}, got {_type_name(value)} {_show(value)}".rstrip()
         if isinstance(value, (dict, list)):
             message = f"expected {_expected(sch)}, got a {_type_name(value)}"
+        elif value is None:
+            # `key:` with nothing after it (or `~`) is null in YAML
+            message = f"expected {_expected(sch)}, got nothing (null)"
+            hint = f"give `{path[-1]}` a value, or remove the key" if path and isinstance(path[-1], str) \
+                else "give it a value, or remove the item"
         if sch.get("type") == "string" and isinstance(value, (bool, int, float)) and value is not None:
             hint = f'quote it: "{value if not isinstance(value, bool) else str(value).lower()}"'
             if isinstance(value, bool):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
 import yaml
@@ -208,3 +209,130 @@ def test_windows_line_ends_are_kept(workdir: Path):
     result = run_cli("promote", "specs/backend.yaml", "--dry-run", cwd=workdir)
     assert result.exit_code == 0, result.stderr
     assert result.stdout.count("\n-") == 1 and "+    position: 2" in result.stdout
+
+
+def test_an_edit_changes_only_the_lines_it_means_to(workdir: Path):
+    """Lines a YAML round trip would rewrite (a document start, flow mappings inside a flow list, aligned
+    values) are kept as written; only the moved field's line changes."""
+    spec = workdir / "specs/shape.yaml"
+    spec.write_text(
+        "---\n"
+        "apiVersion: rollgen/v1alpha1\n"
+        "kind: Rollout\n"
+        "metadata: {name: shape, namespace: production}\n"
+        "spec:\n"
+        "  mesh: linkerd\n"
+        "  service: {port: 8080}\n"
+        "  workload: {image: shape}\n"
+        "  versions: [{name: v1}, {name: v2}]   # both run\n"
+        "  canary:\n"
+        "    stable:   v1\n"
+        "    canary:   v2\n"
+        "    steps:    [50, 100]\n"
+        "    position: 1\n")
+    before = spec.read_text()
+    result = run_cli("promote", "specs/shape.yaml", cwd=workdir)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[2:] == ["@@ -13,2 +13,2 @@", "     steps:    [50, 100]",
+                                              "-    position: 1", "+    position: 2"]
+    assert spec.read_text() == before.replace("position: 1", "position: 2")
+    back = run_cli("rollback", "specs/shape.yaml", cwd=workdir)
+    assert back.exit_code == 0, back.stderr
+    assert spec.read_text() == before.replace("position: 1", "position: 0")
+    assert route(routing_docs(workdir / "output", "production", "shape")) == {"shape-v1": 100, "shape-v2": 0}
+
+
+def test_a_blue_green_cutover_keeps_flow_style_versions(workdir: Path):
+    spec = workdir / "specs/inventory.yaml"
+    text = spec.read_text()
+    lines = [line for line in text.splitlines() if line.startswith("  versions:")]
+    assert lines, "inventory lists its versions"
+    start = text.index("  versions:")
+    end = text.index("\n  blueGreen:")
+    flow = "  versions: [{name: blue}, {name: green}]"
+    spec.write_text("---\n" + text[:start] + flow + text[end:])
+    before = spec.read_text()
+    assert run_cli("promote", "specs/inventory.yaml", cwd=workdir).exit_code == 0
+    after = spec.read_text()
+    assert after.startswith("---\n") and flow + "\n" in after
+    changed = [line for line in difflib.ndiff(before.splitlines(), after.splitlines()) if line[:1] in "+-"]
+    assert all("active" in line or "preview" in line or "test" in line or "header" in line or "exact" in line
+               for line in changed), changed
+
+
+def emergency_head(workdir: Path, spec: str) -> str:
+    result = run_cli("rollback", spec, "--emergency", cwd=workdir)
+    assert result.exit_code == 0, result.stderr
+    return "".join(line + "\n" for line in result.stdout.splitlines() if line.startswith("#"))
+
+
+def test_emergency_rollback_after_a_blue_green_cutover_goes_back_to_the_previous_version(workdir: Path):
+    assert run_cli("promote", "specs/billing.yaml", cwd=workdir).exit_code == 0  # green is live, blue kept
+    docs = emergency(workdir, "specs/billing.yaml")
+    assert route(docs) == {"billing-blue.production.svc.cluster.local": 100}
+    assert "`rollgen rollback specs/billing.yaml`" in emergency_head(workdir, "specs/billing.yaml")
+    # the GitOps rollback the header asks for routes exactly like the emergency objects
+    assert run_cli("rollback", "specs/billing.yaml", cwd=workdir).exit_code == 0
+    live = [d for d in routing_docs(workdir / "output", "production", "billing") if d["kind"] == "VirtualService"]
+    for headers in ({}, {"x-version": "green"}):
+        assert route(live, headers) == route(docs, headers)
+
+
+def test_emergency_rollback_says_which_spec_edits_make_git_agree(workdir: Path):
+    assert "(`rollgen rollback specs/backend.yaml`, remove `canary.testers`)" in emergency_head(
+        workdir, "specs/backend.yaml")
+    head = emergency_head(workdir, "specs/inventory.yaml")  # still testing green: nothing to roll back to
+    assert "(remove `blueGreen.test`)" in head and "rollgen rollback" not in head
+    assert "(replace the `abTest` block with `default: variant-a`)" in emergency_head(workdir, "specs/frontend.yaml")
+    assert "(remove `routes`)" in emergency_head(workdir, "specs/api.yaml")
+    head = emergency_head(workdir, "specs/catalog.yaml")
+    assert "the spec already routes every request there" in head and "GitOps sync" not in head
+
+
+def test_plan_of_a_blue_green_says_what_promote_and_rollback_would_do(workdir: Path):
+    testing = run_cli("plan", "specs/inventory.yaml", cwd=workdir)
+    assert "  promote  → active green, blue kept running as preview (the cutover; the test match is removed)\n" \
+        in testing.stdout
+    assert "  rollback → refused: green has never been live\n" in testing.stdout
+    assert run_cli("promote", "specs/inventory.yaml", cwd=workdir).exit_code == 0
+    live = run_cli("plan", "specs/inventory.yaml", cwd=workdir)
+    assert "  preview  blue   running, reached by no request (kept for an instant switch)\n" in live.stdout
+    assert "  rollback → active blue, green kept running as preview (the version before the cutover)\n" \
+        in live.stdout
+
+
+def test_a_position_the_spec_did_not_write_goes_next_to_the_steps(workdir: Path):
+    spec = workdir / "specs/backend.yaml"
+    text = spec.read_text()
+    position = next(line for line in text.splitlines() if line.strip().startswith("position:"))
+    spec.write_text(text.replace(position + "\n", "") + "  # the end of the spec\n")
+    result = run_cli("promote", "specs/backend.yaml", cwd=workdir)
+    assert result.exit_code == 0, result.stderr
+    lines = spec.read_text().splitlines()
+    steps = next(i for i, line in enumerate(lines) if line.strip().startswith("steps:"))
+    assert lines[steps + 1] == "    position: 1"
+    assert lines[-1] == "  # the end of the spec"
+
+
+def test_a_spec_that_is_a_link_is_edited_where_it_points(workdir: Path):
+    real = workdir / "shared-specs"
+    real.mkdir()
+    (workdir / "specs/backend.yaml").rename(real / "backend.yaml")
+    (workdir / "specs/backend.yaml").symlink_to("../shared-specs/backend.yaml")
+    result = run_cli("promote", "specs/backend.yaml", cwd=workdir)
+    assert result.exit_code == 0, result.stderr
+    assert (workdir / "specs/backend.yaml").is_symlink()
+    assert "position: 2" in (real / "backend.yaml").read_text()
+
+
+def test_finalize_keeps_a_flow_list_of_versions_in_braces(workdir: Path):
+    spec = workdir / "specs/flow.yaml"
+    spec.write_text("apiVersion: rollgen/v1alpha1\nkind: Rollout\nmetadata: {name: flow, namespace: production}\n"
+                    "spec:\n  mesh: istio\n  service: {port: 8080}\n  workload: {image: flow}\n"
+                    "  versions: [{name: v1}, {name: v2}]\n"
+                    "  canary: {stable: v1, canary: v2, steps: [50, 100], position: 2}\n")
+    result = run_cli("promote", "specs/flow.yaml", "--finalize", cwd=workdir)
+    assert result.exit_code == 0, result.stderr
+    assert "  versions: [{name: v2}]\n" in spec.read_text()
+    assert yaml.safe_load(spec.read_text())["spec"] == {
+        "mesh": "istio", "service": {"port": 8080}, "workload": {"image": "flow"}, "versions": [{"name": "v2"}]}

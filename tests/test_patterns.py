@@ -309,3 +309,13 @@ def test_an_external_host_on_istio_warns_about_the_service_entry():
     assert _warnings(spec_text("istio", body)) == [
         "spec.routes[1].host: 'api.us-east.example.com' is not a Service of the cluster: Istio routes only to hosts "
         "in its registry, so requests sent there fail unless a ServiceEntry declares it"]
+
+
+def test_gateway_api_cookie_match_is_the_same_regex_as_istios_not_anchored_twice():
+    gateway = documents_by_kind(compile_spec_text(spec_text("gateway-api", GATEWAY_AB)))
+    istio = documents_by_kind(compile_spec_text(spec_text("istio", GATEWAY_AB)))
+    ours = [h["value"] for r in gateway[("HTTPRoute", "shop")]["spec"]["rules"] for m in r.get("matches", ())
+            for h in m["headers"] if h["name"] == "cookie"]
+    theirs = [m["headers"]["cookie"]["regex"] for r in istio[("VirtualService", "shop")]["spec"]["http"]
+              for m in r.get("match", ()) if "cookie" in m["headers"]]
+    assert ours == theirs == [cookie_regex("exp", "control"), cookie_regex("exp", "new")]

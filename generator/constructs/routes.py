@@ -21,6 +21,8 @@ def header_regex(cond: HeaderCondition) -> str:
     (RE2 full match in Envoy, search in others): anchored explicitly."""
     if cond.kind == "prefix":
         return "^" + regex_escape(cond.value) + ".*$"
+    if cond.anchored:
+        return cond.value
     return "^(?:" + cond.value + ")$"
 
 
