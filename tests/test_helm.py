@@ -8,9 +8,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import run_cli
+from conftest import require, run_cli
 
-helm = pytest.importorskip("helm_python", reason="helm-python-sdk (a test dependency) is not installed")
+try:
+    import helm_python as helm
+except ImportError:
+    require(False, "helm-python-sdk (a test dependency)")
 
 
 def objects_in(root: Path) -> dict[tuple, dict]:

@@ -132,12 +132,9 @@ def test_generated_examples_pass_the_conformance_oracle(workdir: Path):
     import subprocess
     import sys
 
-    from conftest import CONFORM
+    from conftest import CONFORM, ORACLE, require
 
-    if not CONFORM.exists():
-        import pytest
-
-        pytest.skip("the conformance oracle (../shared/tools/conform) is not beside this checkout")
+    require(CONFORM.exists(), ORACLE)
     run_cli("generate", cwd=workdir)
     proc = subprocess.run([sys.executable, str(CONFORM), "--no-promtool", str(workdir / "output")],
                           capture_output=True, text=True)
