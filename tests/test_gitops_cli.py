@@ -246,3 +246,14 @@ def test_plan_mermaid_escapes_user_text_in_labels(workdir: Path):
     assert result.exit_code == 0, result.stderr
     line = result.stdout.splitlines()[2]
     assert line == "  r1{\"1. testers: x-canary-user matches '(a|b)#quot;#lt;x#gt;#35;35;'?\"}"
+
+
+@pytest.mark.parametrize("command", [["schema", "-o"], ["init", "backend", "-o"]])
+def test_a_file_that_cannot_be_written_is_a_clean_error_not_a_bug(tmp_path: Path, command: list[str]):
+    (tmp_path / "taken").write_text("a file where a directory should be\n")
+    result = run_cli(*command, "taken/out.yaml", cwd=tmp_path)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("taken/out.yaml: cannot write: ")
+    assert "hint: choose a path in a directory you can write to" in result.stderr
+    assert "internal error" not in result.stderr
+    assert (tmp_path / "taken").read_text() == "a file where a directory should be\n"
