@@ -26,7 +26,7 @@ def find_specs(targets: list[Path]) -> tuple[list[Path], list[Diagnostic]]:
     problems: list[Diagnostic] = []
     for target in targets:
         if target.is_dir():
-            found.extend(_specs_under(target))
+            found.extend(_specs_under(target, problems))
         elif target.is_file():
             found.append(target)
         elif target.exists():
@@ -37,13 +37,23 @@ def find_specs(targets: list[Path]) -> tuple[list[Path], list[Diagnostic]]:
     return [Path(p) for p in unique], problems
 
 
-def _specs_under(target: Path) -> list[Path]:
+def _unreadable(problems: list[Diagnostic]):
+    """A directory that cannot be listed is an error, never silently skipped: its specs' output would
+    otherwise look like that of removed specs, and be removed."""
+    def report(exc: OSError) -> None:
+        problems.append(Diagnostic(Path(exc.filename or "").as_posix(), 0, 0, "",
+                                   f"cannot read the directory: {exc.strerror or exc}",
+                                   "rollgen needs read access to every directory of specs"))
+    return report
+
+
+def _specs_under(target: Path, problems: list[Diagnostic]) -> list[Path]:
     """The spec files below a directory, sorted; hidden entries are skipped, and so is rollgen's own output
     when it lies inside (`rollgen generate specs -o specs/generated`): a directory below the target with a
     record is skipped whole, and in the target itself the files its record lists are."""
     out = []
     generated = set(read_state(target).owned())
-    for root, dirs, files in os.walk(target):
+    for root, dirs, files in os.walk(target, onerror=_unreadable(problems)):
         here = Path(root)
         dirs[:] = [d for d in dirs if not d.startswith(".") and not (here / d / STATE_FILE).is_file()]
         for name in files:

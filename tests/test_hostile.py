@@ -358,3 +358,26 @@ def test_a_spec_file_name_that_cannot_go_into_a_header_is_refused(project: Path,
                                         "that are not UTF-8"), (command, result.stderr)
         assert "hint: rename the spec file" in result.stderr
     assert tree(project / "output") == before
+
+
+def test_a_spec_directory_that_cannot_be_read_is_an_error_and_its_output_is_kept(project: Path, monkeypatch):
+    """Skipping it silently would make its specs look removed, and generate would remove their output."""
+    team = project / "specs/team"
+    team.mkdir()
+    shutil.move(project / "specs/catalog.yaml", team / "catalog.yaml")
+    assert run_cli("generate", cwd=project).exit_code == 0
+    before = tree(project / "output")
+    real_scandir = os.scandir
+
+    def refuse(path=".", *args):
+        if Path(os.fsdecode(path)).name == "team":
+            raise PermissionError(13, "Permission denied", os.fsdecode(path))
+        return real_scandir(path, *args)
+
+    monkeypatch.setattr(os, "scandir", refuse)
+    for command in ("validate", "check", "generate"):
+        result = run_cli(command, cwd=project)
+        assert result.exit_code == 1, (command, result.stderr)
+        assert "specs/team: cannot read the directory: Permission denied" in result.stderr, result.stderr
+        assert "hint: rollgen needs read access to every directory of specs" in result.stderr
+    assert tree(project / "output") == before
