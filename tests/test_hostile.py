@@ -176,6 +176,23 @@ def test_a_symlink_inside_the_output_is_never_followed(project: Path, tmp_path_f
     assert tree(project) == before
 
 
+@pytest.mark.parametrize("command", ["check", "generate"])
+def test_output_moved_behind_a_link_is_never_taken_as_up_to_date(project: Path, tmp_path_factory, command: str):
+    """The same files, but behind a link rollgen would not write through: neither check nor the fast
+    path of generate may call them up to date (a later change could not be written)."""
+    elsewhere = tmp_path_factory.mktemp("elsewhere") / "shop"
+    out = project / "output"
+    shutil.move(out / "shop", elsewhere)
+    (out / "shop").symlink_to(elsewhere, target_is_directory=True)
+    before = tree(elsewhere)
+    result = run_cli(command, cwd=project)
+    assert result.exit_code == 1, result.stderr
+    assert "output/shop is a symbolic link, and rollgen does not follow links inside the output directory" \
+        in result.stderr
+    assert "up to date" not in result.stderr and "unchanged" not in result.stderr
+    assert tree(elsewhere) == before
+
+
 def test_a_symlinked_file_where_a_manifest_goes_is_left_alone(project: Path):
     target = project / "output/production/catalog/service-catalog.yaml"
     target.unlink()
