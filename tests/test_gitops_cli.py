@@ -124,8 +124,10 @@ def test_check_json_lists_the_drift(workdir: Path):
     doc = json.loads(result.stdout)
     assert doc["ok"] is False and doc["errors"] == 0
     assert [(d["path"], d["status"]) for d in doc["drift"]] == [
-        (".rollgen-state", "changed"), ("production/orders/httproute-orders.yaml", "changed")]
-    assert "+      weight: 75\n" in doc["drift"][1]["diff"]
+        ("production/orders/httproute-orders.yaml", "changed"), (".rollgen-state", "changed")]
+    assert "+      weight: 75\n" in doc["drift"][0]["diff"]
+    text = run_cli("check", cwd=workdir).stdout  # the manifests' diffs first, the record's last
+    assert 0 < text.index("+++ output/production/orders/httproute-orders.yaml") < text.index("+++ output/.rollgen-state")
 
 
 def test_check_json_reports_invalid_specs_as_diagnostics(workdir: Path):

@@ -165,8 +165,8 @@ def test_an_output_directory_keeps_the_format_it_holds_when_none_is_given(chart:
     spec.write_text(spec.read_text().replace("replicas: 2", "replicas: 5"))
     result = run_cli("check", "-o", "chart", cwd=workdir)
     assert result.exit_code == 1
-    assert [d for d in result.stdout.splitlines() if d.startswith("+++")] == ["+++ chart/.rollgen-state",
-                                                                            "+++ chart/values.yaml"]
+    assert [d for d in result.stdout.splitlines() if d.startswith("+++")] == ["+++ chart/values.yaml",
+                                                                            "+++ chart/.rollgen-state"]
     result = run_cli("generate", "-o", "chart", cwd=workdir)
     assert result.exit_code == 0, result.stderr
     assert sorted(p.relative_to(chart) for p in (chart / "templates").rglob("*.yaml")) == templates
