@@ -69,7 +69,8 @@ def compare(outdir: Path, expected: dict[str, str], removed: list[str]) -> list[
         current = _read(outdir / rel)
         if current is not None:
             drift.append(Drift(rel, "stale", unified(f"{shown}/{rel}", current, None)))
-    return sorted(drift, key=lambda d: d.path)
+    # the record last: the manifests' diffs are what a reviewer reads first
+    return sorted(drift, key=lambda d: (d.path == STATE_FILE, d.path))
 
 
 def check(targets: list[Path], outdir: Path, cwd: Path, fmt=None, progress=None,

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .diagnostics import EXIT_INTERNAL, EXIT_INVALID, InvalidInput, Report
+from .diagnostics import EXIT_INTERNAL, EXIT_INVALID, Diagnostic, InvalidInput, Report
 from .scaffold import STRATEGIES
 
 DEFAULT_SPECS = Path("specs")
@@ -54,8 +54,18 @@ def _progress():
     return progress
 
 
-def _output_format(kind: str, outdir: str, chart_name: str | None):
-    """(format name, factory): the name is all the fast path needs; the factory loads the format."""
+def _output_format(kind: str | None, outdir: str, chart_name: str | None):
+    """(format name, factory): the name is all the fast path needs; the factory loads the format.
+
+    Without an explicit format, an output directory keeps the format its record says it holds (a chart
+    stays a chart under `rollgen generate -o charts/fleet`); a new one gets manifests."""
+    if kind is None:
+        from .output import read_state
+
+        recorded = read_state(Path(outdir)).output_format
+        kind = "helm" if recorded.startswith("helm:") else "manifests"
+        if kind == "helm" and not chart_name:
+            chart_name = recorded.removeprefix("helm:")
     if kind == "helm":
         from . import helm
 
@@ -71,6 +81,16 @@ def _output_format(kind: str, outdir: str, chart_name: str | None):
         return make()
 
     return "manifests", manifests
+
+
+def _write_file(path: Path, text: str) -> None:
+    """Write a file the user named (a schema, a new spec); a failure is their environment, not a bug."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput([Diagnostic(path.as_posix(), 0, 0, "", f"cannot write: {exc.strerror or exc}",
+                                       "choose a path in a directory you can write to")]) from None
 
 
 def _summary(report: Report, what: str) -> str:
@@ -128,11 +148,11 @@ OUTPUT_OPTION = click.option("-o", "--output", "outdir", type=click.Path(file_ok
 @cli.command(context_settings=CONTEXT)
 @click.argument("targets", nargs=-1, type=click.Path())
 @OUTPUT_OPTION
-@click.option("--format", "kind", type=click.Choice(["manifests", "helm"]), default="manifests", show_default=True,
+@click.option("--format", "kind", type=click.Choice(["manifests", "helm"]),
               help="manifests: one file per object plus kustomizations; helm: a chart whose values override "
-                   "images, replicas and traffic weights.")
+                   "images, replicas and traffic weights. Default: what OUTPUT already holds (manifests if new).")
 @click.option("--chart-name", help="Chart name with --format helm. Default: the output directory's name.")
-def generate(targets: tuple[str, ...], outdir: str, kind: str, chart_name: str | None) -> None:
+def generate(targets: tuple[str, ...], outdir: str, kind: str | None, chart_name: str | None) -> None:
     """Compile specs (files or directories; default specs/) into manifests.
 
     Writes OUTPUT/<namespace>/<name>/<kind>-<object>.yaml, one document per file, with a
@@ -174,10 +194,11 @@ def generate(targets: tuple[str, ...], outdir: str, kind: str, chart_name: str |
 @OUTPUT_OPTION
 @click.option("--format", "fmt", type=JSON_OR_TEXT, default="text", show_default=True,
               help="text: diffs on stdout, messages on stderr; json: one JSON document on stdout.")
-@click.option("--output-format", "kind", type=click.Choice(["manifests", "helm"]), default="manifests",
-              show_default=True, help="What OUTPUT holds (as given to `generate --format`).")
+@click.option("--output-format", "kind", type=click.Choice(["manifests", "helm"]),
+              help="What OUTPUT holds (as given to `generate --format`). Default: what its record says "
+                   "(manifests if there is none).")
 @click.option("--chart-name", help="Chart name with --output-format helm. Default: the output directory's name.")
-def check(targets: tuple[str, ...], outdir: str, fmt: str, kind: str, chart_name: str | None) -> None:
+def check(targets: tuple[str, ...], outdir: str, fmt: str, kind: str | None, chart_name: str | None) -> None:
     """Verify that OUTPUT is exactly what `rollgen generate` would write. Writes nothing.
 
     Validates the specs, then compares. On drift, prints a unified diff per file (new, changed,
@@ -314,8 +335,7 @@ def schema(target: str, kind: str) -> None:
     if target == "-":
         click.echo(text, nl=False)
         return
-    Path(target).parent.mkdir(parents=True, exist_ok=True)
-    Path(target).write_text(text, encoding="utf-8")
+    _write_file(Path(target), text)
     click.echo(f"wrote {target}", err=True)
 
 
@@ -352,8 +372,7 @@ def init(name: str, mesh: str, strategy: str, namespace: str, target: str | None
         return
     if out.exists():
         raise click.UsageError(f"{out.as_posix()} already exists; rollgen init never overwrites a file")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
+    _write_file(out, text)
     click.echo(f"wrote {out.as_posix()}: edit it, then `rollgen generate`", err=True)
     if not Path(schema_path).exists():
         click.echo(f"  hint: editors complete specs once the schema exists: rollgen schema -o {schema_path}", err=True)

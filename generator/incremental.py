@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from . import __version__
 from .diagnostics import Diagnostic
@@ -41,9 +41,18 @@ def generator_id() -> str:
     return f"rollgen {__version__} ({h.hexdigest()[:16]})"
 
 
-def intact(outdir: Path, files: dict[str, str]) -> bool:
-    """Every recorded file is on disk with its recorded content."""
+def linked_dirs(outdir: Path, paths) -> frozenset[str]:
+    """The directories below the output root, among those of `paths`, that are symbolic links: generate
+    never writes through one, so output behind one is never taken as up to date either."""
+    dirs = {parent.as_posix() for rel in paths for parent in PurePosixPath(rel).parents if parent.parts}
+    return frozenset(d for d in dirs if (outdir / d).is_symlink())
+
+
+def intact(outdir: Path, files: dict[str, str], linked: frozenset[str] = frozenset()) -> bool:
+    """Every recorded file is on disk with its recorded content, and not behind a linked directory."""
     for rel, digest in files.items():
+        if linked and any(parent.as_posix() in linked for parent in PurePosixPath(rel).parents):
+            return False
         raw = read_regular(outdir / rel)  # never a link, FIFO or device planted in the output
         if raw is None or sha(raw) != digest:
             return False
@@ -77,11 +86,12 @@ class Survey:
     stale: list[Path] = field(default_factory=list)
     dropped: set[str] = field(default_factory=set)
     same_generator: bool = False
+    linked: frozenset[str] = frozenset()  # directories in the output that are symbolic links
 
     @property
     def shared_intact(self) -> bool:
         rec = self.state.specs.get(SHARED_SOURCE)
-        return rec is not None and intact(self.outdir, rec.files)
+        return rec is not None and intact(self.outdir, rec.files, self.linked)
 
     @property
     def up_to_date(self) -> bool:
@@ -103,6 +113,7 @@ def survey(targets: list[Path], outdir: Path, cwd: Path, output_format: str = DE
     result.paths, result.missing = find_specs(targets)
     result.dirs = [display_path(t, cwd) for t in targets if t.is_dir()]
     result.same_generator = state.generator == generator_id() and state.output_format == output_format
+    result.linked = linked_dirs(outdir, state.owned())
     for path in result.paths:
         source = display_path(path, cwd)
         result.sources[path] = source
@@ -112,7 +123,7 @@ def survey(targets: list[Path], outdir: Path, cwd: Path, output_format: str = DE
         except OSError:
             raw = None  # the loader reports it
         if (result.same_generator and rec is not None and raw is not None and rec.digest == sha(raw)
-                and intact(outdir, rec.files)):
+                and intact(outdir, rec.files, result.linked)):
             result.fresh[source] = rec
         else:
             result.stale.append(path)

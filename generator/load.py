@@ -85,8 +85,26 @@ def parse_spec(raw: bytes, source: str) -> LoadedSpec:
                       [d for d in diagnostics if d.severity != "error"])
 
 
+def _shown(name: str) -> str:
+    """A file name with what a terminal or a YAML comment cannot carry escaped: control and format
+    characters, line separators, and bytes that are not UTF-8 (`\\xff`)."""
+    out = ""
+    for c in name:
+        if c.isprintable():
+            out += c
+        elif 0xDC80 <= ord(c) <= 0xDCFF:  # an undecodable byte, as Python keeps it in a file name
+            out += f"\\x{ord(c) - 0xDC00:02x}"
+        else:
+            out += c.encode("unicode_escape").decode("ascii")
+    return out
+
+
 def read_spec(path: Path, cwd: Path) -> LoadedSpec:
     source = display_path(path, cwd)
+    if not source.isprintable():  # it is written into every generated file's header comment
+        raise InvalidInput([Diagnostic(_shown(source), 0, 0, "", "the file name has a control or formatting character, or bytes "
+                                       "that are not UTF-8, and rollgen writes it into the header of every generated file",
+                                       "rename the spec file")])
     try:
         with path.open("rb") as fh:
             raw = read_limited(fh, source)

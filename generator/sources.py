@@ -3,9 +3,11 @@ YAML): the fast path of `check` and `generate` runs on this module alone."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from .diagnostics import Diagnostic
+from .output import STATE_FILE, read_state
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 
@@ -24,8 +26,7 @@ def find_specs(targets: list[Path]) -> tuple[list[Path], list[Diagnostic]]:
     problems: list[Diagnostic] = []
     for target in targets:
         if target.is_dir():
-            found.extend(sorted(p for p in target.rglob("*") if p.suffix in SPEC_SUFFIXES and p.is_file()
-                                and not any(part.startswith(".") for part in p.relative_to(target).parts)))
+            found.extend(_specs_under(target, problems))
         elif target.is_file():
             found.append(target)
         elif target.exists():
@@ -34,3 +35,30 @@ def find_specs(targets: list[Path]) -> tuple[list[Path], list[Diagnostic]]:
             problems.append(Diagnostic(target.as_posix(), 0, 0, "", "no such file or directory"))
     unique = list(dict.fromkeys(p.resolve() for p in found))
     return [Path(p) for p in unique], problems
+
+
+def _unreadable(problems: list[Diagnostic]):
+    """A directory that cannot be listed is an error, never silently skipped: its specs' output would
+    otherwise look like that of removed specs, and be removed."""
+    def report(exc: OSError) -> None:
+        problems.append(Diagnostic(Path(exc.filename or "").as_posix(), 0, 0, "",
+                                   f"cannot read the directory: {exc.strerror or exc}",
+                                   "rollgen needs read access to every directory of specs"))
+    return report
+
+
+def _specs_under(target: Path, problems: list[Diagnostic]) -> list[Path]:
+    """The spec files below a directory, sorted; hidden entries are skipped, and so is rollgen's own output
+    when it lies inside (`rollgen generate specs -o specs/generated`): a directory below the target with a
+    record is skipped whole, and in the target itself the files its record lists are."""
+    out = []
+    generated = set(read_state(target).owned())
+    for root, dirs, files in os.walk(target, onerror=_unreadable(problems)):
+        here = Path(root)
+        dirs[:] = [d for d in dirs if not d.startswith(".") and not (here / d / STATE_FILE).is_file()]
+        for name in files:
+            p = here / name
+            if (p.suffix in SPEC_SUFFIXES and not name.startswith(".") and p.is_file()
+                    and p.relative_to(target).as_posix() not in generated):
+                out.append(p)
+    return sorted(out)

@@ -17,6 +17,19 @@ SPECS = ROOT / "specs"
 OUTPUT = ROOT / "output"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 CONFORM = ROOT.parent / "shared" / "tools" / "conform"
+ORACLE = "the conformance oracle (../shared/tools/conform)"
+
+
+def require(available: bool, what: str) -> None:
+    """Tests that run a real tool (kubectl, pre-commit, Helm, the oracle) are skipped on a machine
+    without it, but fail in CI (the environment variable CI is set): there `.ci/run` installs every
+    tool, and a skip would let a feature go untested."""
+    if available:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} is required in CI: a skip there would leave a feature untested",
+                    pytrace=False)
+    pytest.skip(f"{what} is not installed", allow_module_level=True)
 
 
 def _example_kind(path: Path) -> str:

@@ -121,8 +121,10 @@ def test_check_json_lists_the_drift(workdir: Path):
     doc = json.loads(result.stdout)
     assert doc["ok"] is False and doc["errors"] == 0
     assert [(d["path"], d["status"]) for d in doc["drift"]] == [
-        (".rollgen-state", "changed"), ("production/orders/httproute-orders.yaml", "changed")]
-    assert "+      weight: 75\n" in doc["drift"][1]["diff"]
+        ("production/orders/httproute-orders.yaml", "changed"), (".rollgen-state", "changed")]
+    assert "+      weight: 75\n" in doc["drift"][0]["diff"]
+    text = run_cli("check", cwd=workdir).stdout  # the manifests' diffs first, the record's last
+    assert 0 < text.index("+++ output/production/orders/httproute-orders.yaml") < text.index("+++ output/.rollgen-state")
 
 
 def test_check_json_reports_invalid_specs_as_diagnostics(workdir: Path):
@@ -243,3 +245,14 @@ def test_plan_mermaid_escapes_user_text_in_labels(workdir: Path):
     assert result.exit_code == 0, result.stderr
     line = result.stdout.splitlines()[2]
     assert line == "  r1{\"1. testers: x-canary-user matches '(a|b)#quot;#lt;x#gt;#35;35;'?\"}"
+
+
+@pytest.mark.parametrize("command", [["schema", "-o"], ["init", "backend", "-o"]])
+def test_a_file_that_cannot_be_written_is_a_clean_error_not_a_bug(tmp_path: Path, command: list[str]):
+    (tmp_path / "taken").write_text("a file where a directory should be\n")
+    result = run_cli(*command, "taken/out.yaml", cwd=tmp_path)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("taken/out.yaml: cannot write: ")
+    assert "hint: choose a path in a directory you can write to" in result.stderr
+    assert "internal error" not in result.stderr
+    assert (tmp_path / "taken").read_text() == "a file where a directory should be\n"

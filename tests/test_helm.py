@@ -8,9 +8,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import run_cli
+from conftest import require, run_cli
 
-helm = pytest.importorskip("helm_python", reason="helm-python-sdk (a test dependency) is not installed")
+try:
+    import helm_python as helm
+except ImportError:
+    require(False, "helm-python-sdk (a test dependency)")
 
 
 def objects_in(root: Path) -> dict[tuple, dict]:
@@ -150,6 +153,30 @@ def test_a_manifests_directory_is_not_taken_for_a_chart(workdir: Path):
     assert run_cli("generate", cwd=workdir).exit_code == 0
     result = run_cli("check", "--output-format", "helm", "-o", "output", cwd=workdir)
     assert result.exit_code == 1
+
+
+def test_an_output_directory_keeps_the_format_it_holds_when_none_is_given(chart: Path):
+    """`generate -o charts/fleet` without --format must update the chart, not replace it with manifests."""
+    workdir = chart.parent
+    templates = sorted(p.relative_to(chart) for p in (chart / "templates").rglob("*.yaml"))
+    result = run_cli("check", "-o", "chart", cwd=workdir)
+    assert result.exit_code == 0 and "chart: up to date" in result.stderr
+    spec = workdir / "specs/catalog.yaml"
+    spec.write_text(spec.read_text().replace("replicas: 2", "replicas: 5"))
+    result = run_cli("check", "-o", "chart", cwd=workdir)
+    assert result.exit_code == 1
+    assert [d for d in result.stdout.splitlines() if d.startswith("+++")] == ["+++ chart/values.yaml",
+                                                                            "+++ chart/.rollgen-state"]
+    result = run_cli("generate", "-o", "chart", cwd=workdir)
+    assert result.exit_code == 0, result.stderr
+    assert sorted(p.relative_to(chart) for p in (chart / "templates").rglob("*.yaml")) == templates
+    assert not (chart / "kustomization.yaml").exists()
+    assert "replicas: 5" in (chart / "values.yaml").read_text()
+    assert run_cli("check", "--output-format", "helm", "-o", "chart", cwd=workdir).exit_code == 0
+    # an explicit format still decides: the manifests directory is not taken for a chart
+    assert run_cli("check", "-o", "output", cwd=workdir).exit_code == 1  # catalog changed since
+    assert run_cli("generate", "-o", "output", cwd=workdir).exit_code == 0
+    assert (workdir / "output/kustomization.yaml").exists()
 
 
 def test_a_chart_name_that_helm_would_reject_is_a_usage_error(workdir: Path):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import CONFORM, run_cli
+from conftest import CONFORM, ORACLE, require, run_cli
 
 KUBECTL = shutil.which("kubectl")
 
@@ -52,8 +52,8 @@ def test_every_level_has_a_kustomization_listing_what_is_below(workdir: Path):
                                           if p.name != "kustomization.yaml")
 
 
-@pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
 def test_kubectl_kustomize_builds_the_whole_fleet(workdir: Path):
+    require(KUBECTL is not None, "kubectl")
     run_cli("generate", cwd=workdir)
     out = workdir / "output"
     built = sorted(kustomize(out), key=key)
@@ -62,8 +62,8 @@ def test_kubectl_kustomize_builds_the_whole_fleet(workdir: Path):
     assert sorted(kustomize(out / "shop"), key=key) == sorted(objects_in(out / "shop"), key=key)
 
 
-@pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
 def test_namespace_and_root_kustomizations_follow_partial_generates_and_removed_specs(workdir: Path):
+    require(KUBECTL is not None, "kubectl")
     out = workdir / "output"
     run_cli("generate", "specs/backend.yaml", cwd=workdir)
     assert read(out / "kustomization.yaml")["resources"] == ["production"]
@@ -94,8 +94,7 @@ def test_a_foreign_kustomization_is_never_overwritten(workdir: Path):
 
 
 def test_kustomizations_pass_the_conformance_oracle(workdir: Path):
-    if not CONFORM.exists():
-        pytest.skip("the conformance oracle (../shared/tools/conform) is not beside this checkout")
+    require(CONFORM.exists(), ORACLE)
     run_cli("generate", cwd=workdir)
     files = [str(p) for p in (workdir / "output").rglob("kustomization.yaml")]
     services = [p for p in (workdir / "output").glob("*/*") if p.is_dir()]

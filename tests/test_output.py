@@ -6,6 +6,8 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from conftest import OUTPUT, run_cli
 
 
@@ -132,14 +134,29 @@ def test_generated_examples_pass_the_conformance_oracle(workdir: Path):
     import subprocess
     import sys
 
-    from conftest import CONFORM
+    from conftest import CONFORM, ORACLE, require
 
-    if not CONFORM.exists():
-        import pytest
-
-        pytest.skip("the conformance oracle (../shared/tools/conform) is not beside this checkout")
+    require(CONFORM.exists(), ORACLE)
     run_cli("generate", cwd=workdir)
     proc = subprocess.run([sys.executable, str(CONFORM), "--no-promtool", str(workdir / "output")],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert " 0 problems" in proc.stdout
+
+
+@pytest.mark.parametrize("out", ["specs/generated", "specs"])
+def test_output_written_inside_the_spec_directory_is_never_read_back_as_specs(workdir: Path, out: str):
+    specs = len(list((workdir / "specs").glob("*.yaml")))
+    first = run_cli("generate", "specs", "-o", out, cwd=workdir)
+    assert first.exit_code == 0, first.stderr
+    again = run_cli("generate", "specs", "-o", out, cwd=workdir)
+    assert again.exit_code == 0 and "(no spec changed)" in again.stderr, again.stderr
+    assert run_cli("check", "specs", "-o", out, cwd=workdir).exit_code == 0
+    result = run_cli("validate", cwd=workdir)
+    assert result.exit_code == 0 and f"{specs} specs valid" in result.stderr, result.stderr
+    # a spec added beside the output is still found
+    shutil.copy(workdir / "specs/catalog.yaml", workdir / "specs/extra.yaml")
+    (workdir / "specs/extra.yaml").write_text((workdir / "specs/extra.yaml").read_text()
+                                               .replace("name: catalog", "name: extra"))
+    result = run_cli("validate", cwd=workdir)
+    assert result.exit_code == 0 and f"{specs + 1} specs valid" in result.stderr, result.stderr

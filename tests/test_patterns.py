@@ -11,7 +11,7 @@ import pytest
 import re2
 import yaml
 
-from conftest import CONFORM, MANUAL_EXAMPLES, SPECS, compile_spec_text, documents_by_kind
+from conftest import CONFORM, MANUAL_EXAMPLES, ORACLE, SPECS, compile_spec_text, documents_by_kind, require
 from generator.patterns import cluster_service, cookie_regex, precedence_keeps_order, set_cookie
 from generator.plan import HeaderCondition, Rule
 from routing import route, set_cookies
@@ -241,8 +241,7 @@ def test_gateway_api_routes_to_other_services_by_name_namespace_and_port():
     ("gateway-api", GATEWAY_GEO), ("linkerd", GATEWAY_GEO), ("istio", GATEWAY_GEO),
 ])
 def test_every_pattern_on_every_mesh_passes_the_oracle(mesh, body, tmp_path: Path):
-    if not CONFORM.exists():
-        pytest.skip("the conformance oracle is not available")
+    require(CONFORM.exists(), ORACLE)
     docs = compile_spec_text(spec_text(mesh, body))
     for i, doc in enumerate(docs.values()):
         (tmp_path / f"{i}.yaml").write_text(yaml.safe_dump(doc))

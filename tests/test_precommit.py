@@ -11,12 +11,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, SPECS
+from conftest import ROOT, SPECS, require
 
 BIN = Path(sys.executable).parent
 PRE_COMMIT = BIN / "pre-commit"
-pytestmark = pytest.mark.skipif(not PRE_COMMIT.exists() or shutil.which("git") is None,
-                                reason="pre-commit (a test dependency) or git is not installed")
+
+
+@pytest.fixture(autouse=True)
+def tools() -> None:
+    require(PRE_COMMIT.exists(), "pre-commit (a test dependency)")
+    require(shutil.which("git") is not None, "git")
 
 
 def _local_language() -> str:

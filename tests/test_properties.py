@@ -14,7 +14,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import CONFORM, run_cli
+from conftest import CONFORM, ORACLE, require, run_cli
 from strategies import MESHES, STRATEGIES, mutated_specs, spec_texts, valid_specs
 
 from generator.diagnostics import InvalidInput
@@ -86,8 +86,7 @@ def test_a_generated_corpus_compiles_deterministically_and_passes_the_oracle(tmp
     assert tree(tmp_path / "out1") == tree(tmp_path / "out2")
     assert len(list((tmp_path / "out1").rglob("*.yaml"))) >= 3 * len(corpus)
 
-    if not CONFORM.exists():
-        pytest.skip("the conformance oracle (../shared/tools/conform) is not beside this checkout")
+    require(CONFORM.exists(), ORACLE)
     oracle = subprocess.run([sys.executable, str(CONFORM), "--no-promtool", str(tmp_path / "out1")],
                             capture_output=True, text=True, timeout=600)
     assert oracle.returncode == 0, oracle.stdout[-5000:] + oracle.stderr[-2000:]
