@@ -171,10 +171,9 @@ def run_size(n: int, repeat: int, work: Path, check: bool) -> dict:
     return row
 
 
-MEMORY_NOTE = ("Memory is judged by the PSS sum: a forked worker's RSS includes the pages it still shares "
-               "with rollgen's main process, and every Node.js process maps the same binary, so the RSS sum "
-               "counts those pages once per process (two workers with two Node.js processes each: seven "
-               "processes).")
+MEMORY_NOTE = ("The RSS sum is the figure the 400 MB target is judged by: it counts every process of the "
+               "tree in full (rollgen and one Node.js process up to 2500 specs). The PSS sum divides the pages "
+               "processes share (Python's and Node.js's own code) among them: the physical memory used.")
 
 COLUMNS = [("floor", "floor"), ("cold", "generate, cold"), ("check", "check, unchanged"),
            ("unchanged", "generate, unchanged"), ("one", "generate, 1 spec changed")]
@@ -227,8 +226,8 @@ def verdicts(rows: list[dict]) -> list[str]:
                    f"{verdict(growth <= 10)}")
         peak = max(by[2000][k].pss for k in ("cold", "unchanged", "one") if k in by[2000])
         peak_rss = max(by[2000][k].rss for k in ("cold", "unchanged", "one") if k in by[2000])
-        out.append(f"- peak memory at 2000 specs < 400 MB: PSS sum {mb(peak)} MB — {verdict(peak < 400 * 2**20)}; "
-                   f"RSS sum (upper bound) {mb(peak_rss)} MB — {verdict(peak_rss < 400 * 2**20)}")
+        out.append(f"- peak memory at 2000 specs < 400 MB (all processes, Node.js included): RSS sum {mb(peak_rss)} MB — "
+                   f"{verdict(peak_rss < 400 * 2**20)}; PSS sum {mb(peak)} MB — {verdict(peak < 400 * 2**20)}")
     return out
 
 
