@@ -9,6 +9,7 @@ import atexit
 import os
 import shutil
 import tempfile
+from multiprocessing.util import Finalize
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,8 @@ def direct_kernel() -> str | None:
         return None
     folder = tempfile.mkdtemp(prefix="rollgen-jsii-")
     atexit.register(shutil.rmtree, folder, True)
+    # a worker process ends with os._exit, skipping atexit, but runs multiprocessing's finalizers first
+    Finalize(None, shutil.rmtree, args=(folder, True), exitpriority=0)
     Path(folder, "runtime-index-worker.js").write_bytes(index_worker)
     path = Path(folder, "program.js")
     path.write_text(_CONSOLE_RELAY + program.replace(_KERNEL_FDS, _DIRECT_FDS), encoding="utf-8")
