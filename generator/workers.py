@@ -1,11 +1,17 @@
-"""Synthesis at scale: plans are built in batches, each batch in a fresh cdk8s App, and large runs use
-every core, each worker process with its own jsii runtime.
+"""Synthesis at scale: plans are built in batches, each batch in a fresh cdk8s App; runs too large for
+one jsii runtime go through worker processes, each with its own runtime, spread over the cores.
 
 Why batches: a cdk8s App slows down as it fills (each new chart and each `to_json` walks more of the
-construct tree) and its Node.js process keeps every object it ever built, so time grows faster than
-linearly and memory without bound in one App. A fresh App per batch keeps both proportional to the
-batch. Why processes: a jsii runtime is single-threaded and every bridge call is a synchronous round
-trip, so one Python process keeps about one core busy (its own time plus its Node's).
+construct tree), so a fresh App per batch keeps time proportional to the batch.
+
+Why one process up to SPECS_PER_RUNTIME specs: a jsii runtime is single-threaded and every bridge call
+is a synchronous round trip, so a second process would keep a second core busy, but on a 2-core
+machine the measured wall time of `rollgen generate` is the same (loading, checking and writing the
+files take most of it, in this process anyway), and every worker costs a Python process and a Node.js
+process: at 2000 specs two forked workers took the summed RSS of the process tree from ~300 MB to
+~575 MB (benchmarks/RESULTS.md). Why workers beyond it: a jsii runtime never frees an object it built
+(about 10 KB each, ~6 MB per 100 specs), so a run larger than that is split into rounds of
+SPECS_PER_WORKER specs, each round in fresh worker processes whose runtimes end with them.
 """
 
 from __future__ import annotations
@@ -20,12 +26,13 @@ from typing import Callable, Sequence, TypeVar
 T = TypeVar("T")
 R = TypeVar("R")
 
-# Below this many specs one process is faster: a second jsii runtime costs ~0.3 s of CPU to start.
-PARALLEL_MIN = 24
+# Up to this many specs, this process builds them with its own jsii runtime (its Node.js grows to
+# ~65 MB + ~6 MB per 100 specs: ~190 MB at 2000).
+SPECS_PER_RUNTIME = 2500
 MAX_BATCH = 100
 MAX_WORKERS = 4  # each worker holds a Node.js runtime (100-150 MB); more than this buys little
-# A jsii runtime keeps every object it built (about 15 KB each): a worker process is replaced after
-# this many specs so memory stays bounded however many specs a run compiles (~0.3 s per restart).
+# A jsii runtime keeps every object it built: a worker process is replaced after this many specs so
+# memory stays bounded however many specs a run compiles (~0.3 s per restart).
 SPECS_PER_WORKER = 500
 
 
@@ -37,10 +44,12 @@ def usable_cpus() -> int:
 
 
 def worker_count(items: int, cpus: int | None = None) -> int:
+    """How many processes build `items` specs: up to SPECS_PER_RUNTIME, 1 (this process itself, see the
+    module's docstring); beyond it, worker processes, one per core (rounds of fresh ones)."""
     cpus = usable_cpus() if cpus is None else cpus
-    if items < PARALLEL_MIN or cpus < 2:
+    if items <= SPECS_PER_RUNTIME:
         return 1
-    return max(1, min(cpus, MAX_WORKERS, items // (PARALLEL_MIN // 2)))
+    return max(1, min(cpus, MAX_WORKERS))
 
 
 def batches(items: Sequence[T], workers: int, size: int | None = None) -> list[Sequence[T]]:
@@ -80,7 +89,7 @@ def run_batches(work: Callable[[Sequence[T], str], list[R]], items: Sequence[T],
     `advance(n)` is called as each batch of n items is done (a progress bar's hook)."""
     workers = worker_count(len(items)) if workers is None else workers
     out: list[R] = []
-    if workers <= 1:
+    if workers <= 1 and len(items) <= SPECS_PER_RUNTIME:
         size = MAX_BATCH if advance is None else -(-len(items) // 20)  # a progress bar moves in 5% steps
         for part in batches(items, 1, size):
             out.extend(work(part, scratch))

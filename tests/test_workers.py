@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
+
+import pytest
 
 import generator.workers as workers
 from generator.load import parse_spec
@@ -26,11 +29,11 @@ def test_batches_are_consecutive_cover_everything_and_are_bounded():
     assert len(workers.batches(list(range(200)), 2)) == 8  # several per worker: no core left idle
 
 
-def test_small_runs_stay_in_one_process_and_large_ones_use_the_cores():
+def test_runs_one_runtime_can_hold_stay_in_one_process_and_larger_ones_use_the_cores():
     assert workers.worker_count(1, cpus=2) == 1
-    assert workers.worker_count(workers.PARALLEL_MIN - 1, cpus=8) == 1
-    assert workers.worker_count(200, cpus=1) == 1
-    assert workers.worker_count(200, cpus=2) == 2
+    assert workers.worker_count(2000, cpus=8) == 1
+    assert workers.worker_count(workers.SPECS_PER_RUNTIME, cpus=2) == 1
+    assert workers.worker_count(workers.SPECS_PER_RUNTIME + 1, cpus=2) == 2
     assert workers.worker_count(5000, cpus=64) == workers.MAX_WORKERS
 
 
@@ -44,8 +47,32 @@ def test_results_come_back_in_order_from_worker_processes_with_progress(monkeypa
 
 def test_parallel_synthesis_writes_exactly_what_one_process_writes(monkeypatch):
     specs = [parse_spec(spec_text(i).encode(), f"specs/svc{i:04d}.yaml") for i in range(30)]
-    parallel = compile_specs(specs)
-    monkeypatch.setattr(workers, "PARALLEL_MIN", 10_000)
     serial = compile_specs(specs)
+    monkeypatch.setattr(workers, "SPECS_PER_RUNTIME", 10)
+    monkeypatch.setattr(workers, "usable_cpus", lambda: 2)
+    monkeypatch.setattr(workers, "SPECS_PER_WORKER", 10)  # rounds of fresh workers
+    parallel = compile_specs(specs)
     assert parallel == serial
     assert sum(len(files) for files in serial.values()) > 100
+
+
+def _children_cmdlines() -> list[str]:
+    me = str(os.getpid())
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if stat.read_text().rsplit(")", 1)[1].split()[1] == me:
+                out.append((stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except (OSError, IndexError):
+            continue
+    return out
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_the_jsii_kernel_runs_as_one_node_process_without_the_wrapper():
+    from generator.constructs.runtime import cdk8s
+
+    cdk8s()
+    nodes = [c for c in _children_cmdlines() if "program.js" in c or "jsii-runtime.js" in c]
+    assert len(nodes) == 1 and "program.js" in nodes[0]
+    assert os.environ["JSII_RUNTIME"].endswith("program.js")

@@ -5,7 +5,11 @@ cdk8s is imported lazily: commands that find nothing to compile never start Node
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
+from multiprocessing.util import Finalize
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +29,58 @@ def node_binary() -> str | None:
     return None
 
 
+# jsii starts its kernel behind a wrapper: `node jsii-runtime.js` spawns `node lib/program.js`, talks to
+# it over a socket on fd 3 and relays every request and answer between its own stdin/stdout and that
+# socket (and the kernel's console output as JSON lines on stderr). The wrapper is a second Node.js
+# process per runtime (~50 MB) and two more pipe hops per bridge call. The kernel needs none of it: the
+# same program.js, told to read requests from stdin and answer on stdout, speaks the protocol directly.
+# What JavaScript prints goes to stderr in the wrapper's JSON form, which jsii's Python side decodes.
+_KERNEL_FDS = "readFD:3,writeFD:3"
+_DIRECT_FDS = "readFD:0,writeFD:1"
+_CONSOLE_RELAY = """"use strict";
+(() => {
+  const fs = require("fs");
+  const { Writable } = require("stream");
+  const relay = (key) => new Writable({
+    write(chunk, encoding, done) {
+      const data = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk), encoding);
+      fs.writeSync(2, JSON.stringify({ [key]: data.toString("base64") }) + "\\n");
+      done();
+    },
+  });
+  const stdout = relay("stdout");
+  const stderr = relay("stderr");
+  stderr.fd = 2;
+  Object.defineProperty(process, "stdout", { configurable: true, enumerable: true, get: () => stdout });
+  Object.defineProperty(process, "stderr", { configurable: true, enumerable: true, get: () => stderr });
+})();
+"""
+
+
+def direct_kernel() -> str | None:
+    """A copy of jsii's kernel program that speaks the protocol on stdin/stdout (no wrapper process),
+    or None if this jsii's kernel is not the one this was written for (then jsii's own start is used)."""
+    try:
+        from importlib.resources import files
+
+        import jsii._embedded.jsii as embedded
+
+        program = files(embedded).joinpath("lib__program.js").read_text(encoding="utf-8")
+        index_worker = files(embedded).joinpath("lib__runtime-index-worker.js").read_bytes()
+    except (ImportError, OSError):  # pragma: no cover - jsii's layout changed
+        return None
+    if program.count(_KERNEL_FDS) != 1:  # pragma: no cover - jsii's kernel changed
+        return None
+    folder = tempfile.mkdtemp(prefix="rollgen-jsii-")
+    atexit.register(shutil.rmtree, folder, True)
+    # a worker process ends with os._exit, skipping atexit, but runs multiprocessing's finalizers first
+    Finalize(None, shutil.rmtree, args=(folder, True), exitpriority=0)
+    Path(folder, "runtime-index-worker.js").write_bytes(index_worker)
+    path = Path(folder, "program.js")
+    path.write_text(_CONSOLE_RELAY + program.replace(_KERNEL_FDS, _DIRECT_FDS), encoding="utf-8")
+    return str(path)
+
+
 def cdk8s():
     """Import cdk8s, pointing jsii at the packaged Node.js first (unless the user chose one)."""
     global _cdk8s
@@ -38,6 +94,12 @@ def cdk8s():
         node_options = os.environ.get("NODE_OPTIONS", "")
         if "--max-semi-space-size" not in node_options:
             os.environ["NODE_OPTIONS"] = (node_options + " --max-semi-space-size=1").strip()
+        if not os.environ.get("JSII_RUNTIME"):
+            kernel = direct_kernel()
+            if kernel:
+                os.environ["JSII_RUNTIME"] = kernel
+                # what the wrapper passes to the kernel it starts
+                os.environ["NODE_OPTIONS"] += " --preserve-symlinks"
         import cdk8s as module
 
         _cdk8s = module
