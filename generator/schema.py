@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -234,9 +235,15 @@ def _diagnose(error, located: Located, filename: str) -> list[Diagnostic]:
             hint = f"give `{path[-1]}` a value, or remove the key" if path and isinstance(path[-1], str) \
                 else "give it a value, or remove the item"
         if sch.get("type") == "string" and isinstance(value, (bool, int, float)) and value is not None:
-            hint = f'quote it: "{value if not isinstance(value, bool) else str(value).lower()}"'
+            quoted = value if not isinstance(value, bool) else str(value).lower()
+            hint = f'quote it: "{quoted}"'
             if isinstance(value, bool):
                 hint += " (YAML reads yes/no/on/off/true/false unquoted as booleans)"
+            pattern = sch.get("pattern")
+            if pattern and not re.search(pattern, str(quoted)):
+                # quoting alone would not make it valid (e.g. `window: 5`): say what the value must be
+                what, pattern_hint = _PATTERNS.get(pattern, (f"must match {pattern}", ""))
+                hint = f"it {what}" + (f": {pattern_hint}" if pattern_hint else "")
         return [Diagnostic(filename, line, col, where, message, hint)]
     if v == "const":
         return [Diagnostic(filename, line, col, where, f"must be {_show(sch['const'])}, got {_show(value)}")]
