@@ -183,12 +183,32 @@ def locked(outdir: Path, on_wait: Callable[[str], None] | None = None) -> Iterat
             break
         os.close(fd)
     try:
+        remove_leftover_staging(outdir)
         yield
     finally:
         _unlink(str(path))
         os.close(fd)
         if created:
             _rmdir(outdir)
+
+
+STAGING_PREFIX, STAGING_SUFFIX = ".rollgen-", ".tmp"
+
+
+def remove_leftover_staging(outdir: Path) -> list[str]:
+    """Remove staging files a killed run left behind (`.rollgen-*.tmp`, written only by `_stage`).
+
+    Called while holding the lock, so no other run is staging now; links are not followed and only
+    regular files are removed."""
+    removed = []
+    for root, dirs, files in os.walk(outdir, followlinks=False):
+        for name in files:
+            if name.startswith(STAGING_PREFIX) and name.endswith(STAGING_SUFFIX):
+                path = Path(root) / name
+                if path.is_file() and not path.is_symlink():
+                    _unlink(str(path))
+                    removed.append(path.relative_to(outdir).as_posix())
+    return removed
 
 
 def _rmdir(directory: Path) -> None:
@@ -201,7 +221,7 @@ def _rmdir(directory: Path) -> None:
 def _stage(path: Path, text: str) -> str:
     """Write `text` to a temporary file beside `path`; the caller renames it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".rollgen-", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=STAGING_PREFIX, suffix=STAGING_SUFFIX)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)

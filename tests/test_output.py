@@ -160,3 +160,18 @@ def test_output_written_inside_the_spec_directory_is_never_read_back_as_specs(wo
                                                .replace("name: catalog", "name: extra"))
     result = run_cli("validate", cwd=workdir)
     assert result.exit_code == 0 and f"{specs + 1} specs valid" in result.stderr, result.stderr
+
+
+def test_staging_files_left_by_a_killed_run_are_removed_by_the_next_generate(workdir: Path):
+    run_cli("generate", cwd=workdir)
+    service_dir = workdir / "output" / "production" / "backend"
+    leftover = service_dir / ".rollgen-k1ll3d.tmp"
+    leftover.write_text("half a manifest")
+    mine = service_dir / ".rollgen-notes.txt"
+    mine.write_text("not a staging file\n")
+    spec = workdir / "specs" / "backend.yaml"
+    spec.write_text(spec.read_text().replace("team: payments", "team: checkout"))
+    result = run_cli("generate", cwd=workdir)
+    assert result.exit_code == 0, result.stderr
+    assert not leftover.exists()
+    assert mine.read_text() == "not a staging file\n"
