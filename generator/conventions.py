@@ -12,6 +12,13 @@ DNS1035_LABEL = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
 MAX_LABEL = 63
 LABEL_KEY_PATTERN = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
 LABEL_VALUE_PATTERN = r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
+# RFC 6265: a cookie name is a token; a cookie value is cookie-octets (no space, quote, comma, ';' or '\\').
+# Lowercase HTTP header names (RFC 9110 token, lowercased): Envoy and HTTP/2 compare them lowercase.
+HEADER_PATTERN = r"^[a-z0-9!#$%&'*+.^_`|~-]+$"
+COOKIE_NAME_PATTERN = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"
+COOKIE_VALUE_PATTERN = r"^[!#$%&'()*+./0-9:<=>?@A-Z\[\]^_`a-z{|}~-]+$"
+# A host name: DNS labels separated by dots (e.g. `api-eu-west.production.svc.cluster.local`).
+HOST_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 # A rollout name leaves room for suffixes we and Flagger add (`-primary`, `-canary`, `-<version>`).
 MAX_SERVICE_NAME = 55
 MAX_REPLICAS = 2**31 - 1  # Deployment.spec.replicas is an int32

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 
 from . import conventions as c
 from .plan import HeaderCondition, WorkloadPlan
+from .promql import parse_duration
 
 CANARY_API = "flagger.app/v1beta1"
 
@@ -455,17 +456,6 @@ def status_commands(plan: FlaggerPlan) -> list[tuple[str, str]]:
 
 # --- from the spec ----------------------------------------------------------------------------
 
-_UNITS_MS = {"y": 31_536_000_000, "w": 604_800_000, "d": 86_400_000, "h": 3_600_000, "m": 60_000,
-             "s": 1000, "ms": 1}
-
-
-def duration_ms(text: str) -> float:
-    """Milliseconds of a Prometheus duration (`500ms`, `1s`, `1m30s`)."""
-    import re
-
-    return float(sum(int(n) * _UNITS_MS[u] for n, u in re.findall(r"([0-9]+)(ms|y|w|d|h|m|s)", text)))
-
-
 def flagger_workload(rollout) -> WorkloadPlan:
     """Flagger's target: one Deployment `<name>` running `workload.image` (a full reference)."""
     from .pod import merge_pod
@@ -515,7 +505,7 @@ def flagger_inputs(rollout, source: str) -> FlaggerInputs:
         # holds enough scrapes even when the analysis runs more often.
         metric_interval=analysis.window if "window" in fields else "1m",
         success_min=analysis.successRate.min if analysis.successRate else None,
-        latency_max_ms=duration_ms(latency.max) if latency else None,
+        latency_max_ms=parse_duration(latency.max) if latency else None,
         # Flagger's builtin request-duration is P99: used unless the spec names another percentile.
         latency_percentile=(latency.percentile if latency and "percentile" in latency.model_fields_set
                             else BUILTIN_PERCENTILE),

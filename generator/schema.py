@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from .diagnostics import Diagnostic, format_path
-from .conventions import DNS1035_LABEL, DNS1123_LABEL, LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN
+from .conventions import (COOKIE_NAME_PATTERN, COOKIE_VALUE_PATTERN, DNS1035_LABEL, DNS1123_LABEL,
+                          HEADER_PATTERN, HOST_PATTERN, LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN)
 from .yamlio import Located
 
 SCHEMA_FILE = "rollout.v1alpha1.json"
@@ -91,19 +92,6 @@ def load_schema(kind: str = DEFAULT_KIND) -> dict:
     return json.loads(load_schema_text(kind))
 
 
-def _pattern_messages() -> dict[str, tuple[str, str]]:
-    from .spec.v1alpha1 import COOKIE_NAME_PATTERN, COOKIE_VALUE_PATTERN, HOST_PATTERN
-
-    return {
-        COOKIE_NAME_PATTERN: ("must be a cookie name (an RFC 6265 token)",
-                              "use letters, digits and !#$%&'*+-.^_`|~; no spaces, quotes, ';', ',' or '='"),
-        COOKIE_VALUE_PATTERN: ("must be a cookie value (RFC 6265 cookie-octets)",
-                               "no spaces, quotes, ',', ';' or backslashes, e.g. `a` or `variant-b`"),
-        HOST_PATTERN: ("must be a host name",
-                       "lowercase DNS labels separated by dots, e.g. `api-eu-west.production.svc.cluster.local`"),
-    }
-
-
 def spec_kind(data: Any) -> str | None:
     """The kind a document declares when rollgen knows it; the default kind when it declares none
     (its schema then reports the missing field); None for a kind rollgen does not know."""
@@ -124,6 +112,12 @@ def unknown_kind(located: Located, filename: str) -> Diagnostic:
 
 
 _PATTERNS = {
+    COOKIE_NAME_PATTERN: ("must be a cookie name (an RFC 6265 token)",
+                          "use letters, digits and !#$%&'*+-.^_`|~; no spaces, quotes, ';', ',' or '='"),
+    COOKIE_VALUE_PATTERN: ("must be a cookie value (RFC 6265 cookie-octets)",
+                           "no spaces, quotes, ',', ';' or backslashes, e.g. `a` or `variant-b`"),
+    HOST_PATTERN: ("must be a host name",
+                   "lowercase DNS labels separated by dots, e.g. `api-eu-west.production.svc.cluster.local`"),
     LABEL_KEY_PATTERN: (
         "is not a valid label key",
         "a label key is an optional DNS prefix and `/`, then a name of letters, digits, '-', '_', '.'",
@@ -146,7 +140,7 @@ _PATTERNS = {
     ),
     r"^(https?|oci)://[^\s]+$": ("must be an http(s):// or oci:// URL", ""),
     r"^https?://[^\s]+$": ("must be an http(s):// URL", "e.g. `http://prometheus.monitoring:9090`"),
-    r"^[a-z0-9!#$%&'*+.^_`|~-]+$": (
+    HEADER_PATTERN: (
         "must be a lowercase HTTP header name",
         "header names are matched lowercase by Envoy and HTTP/2; write e.g. `x-canary-user`",
     ),
@@ -159,7 +153,6 @@ _PATTERNS = {
         "letters, digits and '_', not starting with a digit",
     ),
 }
-_PATTERNS.update(_pattern_messages())
 
 
 def _type_name(value: Any) -> str:

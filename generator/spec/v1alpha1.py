@@ -14,15 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from .. import conventions as c
 
 NAME_PATTERN = c.DNS1123_LABEL
-# Lowercase HTTP header names (RFC 9110 token, lowercased): Envoy and HTTP/2 compare them lowercase.
-HEADER_PATTERN = r"^[a-z0-9!#$%&'*+.^_`|~-]+$"
+HEADER_PATTERN = c.HEADER_PATTERN
 LABEL_KEY_PATTERN = c.LABEL_KEY_PATTERN
 LABEL_VALUE_PATTERN = c.LABEL_VALUE_PATTERN
-# RFC 6265: a cookie name is a token; a cookie value is cookie-octets (no space, quote, comma, ';' or '\\').
-COOKIE_NAME_PATTERN = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"
-COOKIE_VALUE_PATTERN = r"^[!#$%&'()*+./0-9:<=>?@A-Z\[\]^_`a-z{|}~-]+$"
-# A host name: DNS labels separated by dots (e.g. `api-eu-west.production.svc.cluster.local`).
-HOST_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+COOKIE_NAME_PATTERN = c.COOKIE_NAME_PATTERN
+COOKIE_VALUE_PATTERN = c.COOKIE_VALUE_PATTERN
+HOST_PATTERN = c.HOST_PATTERN
 # Prometheus durations (units largest first, each at most once): `30s`, `5m`, `1h30m`, `500ms`.
 DURATION_PATTERN = r"^(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?$"
 # Prometheus label names; names starting with `__` are reserved for Prometheus itself.
