@@ -14,7 +14,7 @@ from decimal import Decimal
 from . import conventions as c
 from . import stats
 from .plan import canary_weights
-from .promql import format_duration, matcher, number, parse_duration, regex_alternatives, selector
+from .promql import format_duration, matcher, number, parse_duration, selector
 from .spec.v1alpha1 import Analysis, MetricsSelector, Rollout
 
 
@@ -99,14 +99,12 @@ class Source:
         flagger = is_flagger(rollout)
         workload = version if flagger else c.deployment_name(name, version)
         if self.name == "istio":
-            # Server-side reports only (the client-side sidecar reports the same request again).
-            scoped = [matcher("reporter", "=", "destination"),
-                      matcher("destination_workload_namespace", "=", ns),
-                      matcher("destination_workload", "=", workload)]
-            if flagger:  # Flagger's Services (`<name>`, `-canary`, `-primary`) all reach the workload
-                return scoped
-            services = [name, c.version_service_name(name, version)]
-            return scoped + [matcher("destination_service_name", "=~", regex_alternatives(services))]
+            # Server-side reports only (the client-side sidecar reports the same request again), scoped
+            # by workload and namespace as Flagger's builtin is: requests from outside the mesh carry
+            # `destination_service_name="unknown"`, so the service name would lose them.
+            return [matcher("reporter", "=", "destination"),
+                    matcher("destination_workload_namespace", "=", ns),
+                    matcher("destination_workload", "=", workload)]
         if self.name == "linkerd":
             return [matcher("direction", "=", "inbound"),
                     matcher("namespace", "=", ns),

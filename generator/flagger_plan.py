@@ -11,9 +11,14 @@ own status metric. Facts about Flagger (v1.44) this module encodes, each checked
 - The Canary CRD's analysis is a oneOf of {interval, threshold} with exactly one of `iterations`,
   `stepWeight`, `stepWeights`: the API server rejects two of them together.
 - Builtin metrics: `request-success-rate` (percent of non-5xx) and `request-duration` (P99 in
-  milliseconds). The queries come from the metrics observer of the provider: Istio's for `istio`, Linkerd's
-  for `linkerd`; for `gatewayapi:v1` Flagger falls back to Istio's queries unless its global provider
-  is linkerd, so on the Gateway API rollgen writes MetricTemplates instead of relying on builtins.
+  milliseconds). Flagger runs them for any metric of those names, even one with a `templateRef`
+  (controller/scheduler_metrics.go, runBuiltinMetricChecks), so templated checks get names of their
+  own (`success-rate`, `latency`, `request-rate`). The builtin queries come from the observer of the
+  Canary's provider (metrics/observers/factory.go), replaced by Linkerd's whenever the controller's
+  meshProvider is linkerd: Istio's for `istio` (`reporter="destination"`, by workload), Linkerd's for
+  `linkerd`, and the HTTP observer (`http_request_duration_seconds_*`) for `gatewayapi:v1` and
+  `kubernetes`. A Gateway API Canary's builtins thus depend on the controller and read neither
+  mesh's metrics under most of them: rollgen writes MetricTemplates there instead.
 - MetricTemplate queries are Go templates with `{{ namespace }}`, `{{ target }}` (the Deployment),
   `{{ service }}`, `{{ interval }}` and `{{ variables.* }}`.
 - The load tester runs `metadata.type: bash` commands blocking (a non-zero exit fails the check) and
@@ -30,9 +35,12 @@ from .promql import parse_duration
 
 CANARY_API = "flagger.app/v1beta1"
 
-# Metrics source whose queries a provider's builtin metrics run (None: no usable builtins).
+# Metrics source whose queries a provider's builtin metrics run under the controller of that mesh
+# (None: it depends on the controller, see the module docstring, so rollgen uses templates).
 BUILTIN_SOURCE = {"istio": "istio", "linkerd": "linkerd", "gatewayapi:v1": None}
 BUILTIN_PERCENTILE = 99
+# The names Flagger's scheduler answers with its builtin observer (controller/scheduler_metrics.go).
+BUILTIN_SUCCESS_RATE, BUILTIN_DURATION = "request-success-rate", "request-duration"
 
 # Load tester webhook runners: bash blocks and fails on a non-zero exit; cmd runs in the background.
 BLOCKING, BACKGROUND = "bash", "cmd"
@@ -304,17 +312,19 @@ def plan_metrics(inputs: FlaggerInputs) -> tuple[tuple[MetricPlan, ...], tuple[M
         templates.append(MetricTemplatePlan(name, inputs.metrics_server, query))
         metrics.append(MetricPlan(metric, interval, template=name, **threshold))
 
+    # Flagger runs its builtin observer for a metric named `request-success-rate` or `request-duration`
+    # whatever else the entry says (runBuiltinMetricChecks): a templated check must never carry those names.
     if inputs.success_min is not None:
         if builtin:
-            metrics.append(MetricPlan("request-success-rate", interval, min=_number(inputs.success_min)))
+            metrics.append(MetricPlan(BUILTIN_SUCCESS_RATE, interval, min=_number(inputs.success_min)))
         else:
-            templated("request-success-rate", success_rate_query(inputs, source), min=_number(inputs.success_min))
+            templated("success-rate", success_rate_query(inputs, source), min=_number(inputs.success_min))
     if inputs.latency_max_ms is not None:
         if builtin and inputs.latency_percentile == BUILTIN_PERCENTILE:
-            metrics.append(MetricPlan("request-duration", interval, max=_number(inputs.latency_max_ms)))
+            metrics.append(MetricPlan(BUILTIN_DURATION, interval, max=_number(inputs.latency_max_ms)))
         else:
             p = _number(inputs.latency_percentile)
-            templated("request-duration" if p == BUILTIN_PERCENTILE else f"latency-p{str(p).replace('.', '-')}",
+            templated("latency" if p == BUILTIN_PERCENTILE else f"latency-p{str(p).replace('.', '-')}",
                       latency_query(inputs, source, inputs.latency_percentile), max=_number(inputs.latency_max_ms))
     if inputs.request_rate_min is not None:
         templated("request-rate", request_rate_query(inputs, source), min=_number(inputs.request_rate_min))

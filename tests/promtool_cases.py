@@ -46,10 +46,13 @@ def request_labels(rollout: Rollout, version: str, code: int, *, service: str | 
     flagger = is_flagger(rollout)
     workload = (service or version) if flagger else f"{name}-{version}"
     if source == "istio":
+        # The requests come from outside the mesh (an ingress gateway or an unmeshed client): the server's
+        # sidecar labels them `destination_service_name="unknown"` (its host-header fallback is off on
+        # inbound), so a query must find the version by its workload and namespace alone.
         return "istio_requests_total", {
             "reporter": "source" if client_side else "destination",
-            "source_workload": "frontend", "destination_workload": workload,
-            "destination_workload_namespace": ns, "destination_service_name": name,
+            "source_workload": "unknown", "destination_workload": workload,
+            "destination_workload_namespace": ns, "destination_service_name": "unknown",
             "destination_service_namespace": ns, "destination_version": version, "response_code": str(code)}
     if source == "linkerd":
         return "response_total", {

@@ -101,13 +101,14 @@ def test_gateway_api_canary_attaches_to_the_service_and_checks_linkerd_metrics_t
     assert spec["analysis"]["stepWeights"] == [5, 10, 25, 50]
     assert not {"stepWeight", "maxWeight"} & set(spec["analysis"])
     metrics = {m["name"]: m for m in spec["analysis"]["metrics"]}
-    assert metrics["request-success-rate"]["templateRef"] == {"name": "accounts-request-success-rate",
-                                                              "namespace": "billing"}
-    assert metrics["request-duration"]["thresholdRange"] == {"max": 500}
+    # Names of their own: Flagger would also run its builtin observer for request-success-rate/-duration.
+    assert list(metrics) == ["success-rate", "latency", "request-rate"]
+    assert metrics["success-rate"]["templateRef"] == {"name": "accounts-success-rate", "namespace": "billing"}
+    assert metrics["latency"]["thresholdRange"] == {"max": 500}
     assert metrics["request-rate"]["thresholdRange"] == {"min": 1}
     assert spec["analysis"]["interval"] == "30s"
     assert all(m["interval"] == "1m" for m in metrics.values())  # Flagger's default query range
-    for name in ("accounts-request-success-rate", "accounts-request-duration", "accounts-request-rate"):
+    for name in ("accounts-success-rate", "accounts-latency", "accounts-request-rate"):
         template = docs[("MetricTemplate", name)]["spec"]
         assert template["provider"] == {"type": "prometheus", "address": "http://prometheus:9090"}
         assert 'deployment="{{ target }}"' in template["query"] and "[{{ interval }}]" in template["query"]

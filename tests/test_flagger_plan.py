@@ -73,7 +73,7 @@ def test_the_gateway_api_provider_attaches_to_the_service_itself_and_uses_metric
     assert plan.gateway_refs == ({"name": "backend", "namespace": "production", "group": "core",
                                   "kind": "Service", "port": 8080},)
     assert [(m.name, m.template) for m in plan.analysis.metrics] == [
-        ("request-success-rate", "backend-request-success-rate"), ("request-duration", "backend-request-duration")]
+        ("success-rate", "backend-success-rate"), ("latency", "backend-latency")]
     success = plan.templates[0].query
     assert "response_total" in success and 'deployment="{{ target }}"' in success
     assert 'classification!="failure"' in success and "[{{ interval }}]" in success
@@ -93,7 +93,7 @@ def test_app_metrics_on_istio_are_templated_and_converted_to_milliseconds():
                      request_rate_min=1)
     plan = build_flagger_plan(inputs)
     assert [m.template for m in plan.analysis.metrics] == [
-        "backend-request-success-rate", "backend-request-duration", "backend-request-rate"]
+        "backend-success-rate", "backend-latency", "backend-request-rate"]
     assert 'status!~"5.."' in success_rate_query(inputs, "app")
     assert latency_query(inputs, "app", 99).rstrip().endswith("* 1000")
     assert plan.analysis.metrics[2].min == 1
