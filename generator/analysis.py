@@ -102,7 +102,7 @@ class Source:
             # Server-side reports only (the client-side sidecar reports the same request again), scoped
             # by workload and namespace as Flagger's builtin is: requests from outside the mesh carry
             # `destination_service_name="unknown"`, so the service name would lose them.
-            return [matcher("reporter", "=", "destination"),
+            return [matcher("reporter", "=", reporter(rollout.spec.analysis)),
                     matcher("destination_workload_namespace", "=", ns),
                     matcher("destination_workload", "=", workload)]
         if self.name == "linkerd":
@@ -114,6 +114,11 @@ class Source:
             return [matcher(sel.namespace, "=", ns), matcher(sel.service, "=", workload)]
         return [matcher(sel.namespace, "=", ns), matcher(sel.service, "=", name),
                 matcher(sel.version, "=", version)]
+
+
+def reporter(analysis: Analysis | None) -> str:
+    """The Istio proxy whose reports the queries count (`analysis.reporter`, default the server's)."""
+    return analysis.reporter if analysis is not None else "destination"
 
 
 def app_selector(analysis: Analysis | None) -> MetricsSelector:

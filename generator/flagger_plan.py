@@ -39,6 +39,7 @@ CANARY_API = "flagger.app/v1beta1"
 # (None: it depends on the controller, see the module docstring, so rollgen uses templates).
 BUILTIN_SOURCE = {"istio": "istio", "linkerd": "linkerd", "gatewayapi:v1": None}
 BUILTIN_PERCENTILE = 99
+ISTIO_BUILTIN_REPORTER = "destination"  # metrics/observers/istio.go
 # The names Flagger's scheduler answers with its builtin observer (controller/scheduler_metrics.go).
 BUILTIN_SUCCESS_RATE, BUILTIN_DURATION = "request-success-rate", "request-duration"
 
@@ -101,6 +102,11 @@ class FlaggerInputs:
     iterations: int | None = None
     match: tuple[tuple[HeaderCondition, ...], ...] = ()
     metric_interval: str | None = None  # default: interval
+    # The range of one check, when it differs from metric_interval (Flagger's metric `interval`).
+    success_interval: str | None = None
+    latency_interval: str | None = None
+    request_rate_interval: str | None = None
+    reporter: str = "destination"  # the Istio proxy whose reports the queries count
     success_min: float | None = None
     latency_max_ms: float | None = None
     latency_percentile: float = BUILTIN_PERCENTILE
@@ -242,7 +248,7 @@ def _number(value: float) -> int | float:
 def _selector(inputs: FlaggerInputs, source: str, *extra: str) -> str:
     """Label matchers selecting the canary workload's series (Flagger's target, not the primary)."""
     if source == "istio":
-        base = ['reporter="destination"', 'destination_workload_namespace="{{ namespace }}"',
+        base = [f'reporter="{inputs.reporter}"', 'destination_workload_namespace="{{ namespace }}"',
                 'destination_workload="{{ target }}"']
     elif source == "linkerd":
         base = ['namespace="{{ namespace }}"', 'deployment="{{ target }}"', 'direction="inbound"']
@@ -295,8 +301,10 @@ def metrics_source(inputs: FlaggerInputs) -> str:
 
 def builtins_usable(inputs: FlaggerInputs) -> bool:
     """Flagger's builtin metrics query the provider's own telemetry: usable when that is what the spec
-    measures."""
+    measures, the way the spec measures it (Istio's builtin counts `reporter="destination"` only)."""
     builtin = BUILTIN_SOURCE.get(inputs.provider)
+    if builtin == "istio" and inputs.reporter != ISTIO_BUILTIN_REPORTER:
+        return False
     return builtin is not None and metrics_source(inputs) == builtin
 
 
@@ -307,27 +315,32 @@ def plan_metrics(inputs: FlaggerInputs) -> tuple[tuple[MetricPlan, ...], tuple[M
     metrics: list[MetricPlan] = []
     templates: list[MetricTemplatePlan] = []
 
-    def templated(metric: str, query: str, **threshold) -> None:
+    def templated(metric: str, query: str, every: str | None, **threshold) -> None:
         name = c.metric_template_name(inputs.name, metric)
         templates.append(MetricTemplatePlan(name, inputs.metrics_server, query))
-        metrics.append(MetricPlan(metric, interval, template=name, **threshold))
+        metrics.append(MetricPlan(metric, every or interval, template=name, **threshold))
 
     # Flagger runs its builtin observer for a metric named `request-success-rate` or `request-duration`
     # whatever else the entry says (runBuiltinMetricChecks): a templated check must never carry those names.
     if inputs.success_min is not None:
         if builtin:
-            metrics.append(MetricPlan(BUILTIN_SUCCESS_RATE, interval, min=_number(inputs.success_min)))
+            metrics.append(MetricPlan(BUILTIN_SUCCESS_RATE, inputs.success_interval or interval,
+                                      min=_number(inputs.success_min)))
         else:
-            templated("success-rate", success_rate_query(inputs, source), min=_number(inputs.success_min))
+            templated("success-rate", success_rate_query(inputs, source), inputs.success_interval,
+                      min=_number(inputs.success_min))
     if inputs.latency_max_ms is not None:
         if builtin and inputs.latency_percentile == BUILTIN_PERCENTILE:
-            metrics.append(MetricPlan(BUILTIN_DURATION, interval, max=_number(inputs.latency_max_ms)))
+            metrics.append(MetricPlan(BUILTIN_DURATION, inputs.latency_interval or interval,
+                                      max=_number(inputs.latency_max_ms)))
         else:
             p = _number(inputs.latency_percentile)
             templated("latency" if p == BUILTIN_PERCENTILE else f"latency-p{str(p).replace('.', '-')}",
-                      latency_query(inputs, source, inputs.latency_percentile), max=_number(inputs.latency_max_ms))
+                      latency_query(inputs, source, inputs.latency_percentile), inputs.latency_interval,
+                      max=_number(inputs.latency_max_ms))
     if inputs.request_rate_min is not None:
-        templated("request-rate", request_rate_query(inputs, source), min=_number(inputs.request_rate_min))
+        templated("request-rate", request_rate_query(inputs, source), inputs.request_rate_interval,
+                  min=_number(inputs.request_rate_min))
     return tuple(metrics), tuple(templates)
 
 
@@ -520,6 +533,10 @@ def flagger_inputs(rollout, source: str) -> FlaggerInputs:
         latency_percentile=(latency.percentile if latency and "percentile" in latency.model_fields_set
                             else BUILTIN_PERCENTILE),
         request_rate_min=analysis.requestRate.min if analysis.requestRate else None,
+        success_interval=analysis.successRate.window if analysis.successRate else None,
+        latency_interval=latency.window if latency else None,
+        request_rate_interval=analysis.requestRate.window if analysis.requestRate else None,
+        reporter=analysis.reporter,
         metrics_source=analysis.metrics,
         app_selector=AppSelector(selector.namespace, selector.service, selector.code) if selector else AppSelector(),
         metrics_server=settings.metricsServer if settings else "http://prometheus:9090",

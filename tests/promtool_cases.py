@@ -46,11 +46,12 @@ def request_labels(rollout: Rollout, version: str, code: int, *, service: str | 
     flagger = is_flagger(rollout)
     workload = (service or version) if flagger else f"{name}-{version}"
     if source == "istio":
+        counted = rollout.spec.analysis.reporter  # the proxy whose reports the queries count
         # The requests come from outside the mesh (an ingress gateway or an unmeshed client): the server's
         # sidecar labels them `destination_service_name="unknown"` (its host-header fallback is off on
         # inbound), so a query must find the version by its workload and namespace alone.
         return "istio_requests_total", {
-            "reporter": "source" if client_side else "destination",
+            "reporter": ("source" if counted != "source" else "destination") if client_side else counted,
             "source_workload": "unknown", "destination_workload": workload,
             "destination_workload_namespace": ns, "destination_service_name": "unknown",
             "destination_service_namespace": ns, "destination_version": version, "response_code": str(code)}

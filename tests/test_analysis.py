@@ -404,3 +404,28 @@ def test_plan_shows_ab_sample_sizes_for_the_example():
     assert "detecting 5% → 6% conversion (two-sided, 95% confidence, 80% power) needs 8158 users per variant" \
         in result.stdout
     assert "variant-b  50%     8158          9m 4s" in result.stdout
+
+
+@pytest.mark.parametrize("reporter", ["source", "waypoint"])
+def test_istio_alerts_count_the_reports_of_the_chosen_proxy_and_pass_promtool(reporter, tmp_path):
+    """Behind an ingress gateway into an unmeshed namespace only the gateway's (source) reports exist;
+    in ambient mode only the waypoint's: healthy traffic passes, failing traffic fires, no data never passes."""
+    binary = promtool()
+    text = (SPECS / "payments.yaml").read_text().replace(
+        "    metrics: istio ", f"    reporter: {reporter}\n    metrics: istio ", 1)
+    spec = parse_spec(text.encode(), "specs/payments.yaml")
+    rules = rules_file(spec.rollout)
+    assert all(f'reporter="{reporter}"' in r["expr"] for r in rules["groups"][0]["rules"])
+    assert "destination_service_name" not in str(rules)
+    (tmp_path / "rules.yaml").write_text(yaml.safe_dump(rules, sort_keys=False))
+    (tmp_path / "test.yaml").write_text(yaml.safe_dump(rules_test(spec.rollout, rules, "rules.yaml"), sort_keys=False))
+    run = subprocess.run([binary, "test", "rules", "test.yaml"], cwd=tmp_path, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_queries_output_uses_the_reporter_of_the_analysis():
+    text = (SPECS / "payments.yaml").read_text().replace("    metrics: istio ", "    reporter: source\n    metrics: istio ", 1)
+    spec = parse_spec(text.encode(), "specs/payments.yaml")
+    q = version_queries(spec.rollout, "v2", "canary")
+    assert 'reporter="source", destination_workload_namespace="production", destination_workload="payments-v2"' \
+        in q.error_ratio

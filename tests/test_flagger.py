@@ -107,7 +107,9 @@ def test_gateway_api_canary_attaches_to_the_service_and_checks_linkerd_metrics_t
     assert metrics["latency"]["thresholdRange"] == {"max": 500}
     assert metrics["request-rate"]["thresholdRange"] == {"min": 1}
     assert spec["analysis"]["interval"] == "30s"
-    assert all(m["interval"] == "1m" for m in metrics.values())  # Flagger's default query range
+    # Flagger's default query range, except where the check sets a window of its own.
+    assert {n: m["interval"] for n, m in metrics.items()} == {"success-rate": "1m", "latency": "30s",
+                                                              "request-rate": "1m"}
     for name in ("accounts-success-rate", "accounts-latency", "accounts-request-rate"):
         template = docs[("MetricTemplate", name)]["spec"]
         assert template["provider"] == {"type": "prometheus", "address": "http://prometheus:9090"}

@@ -211,3 +211,24 @@ def test_metric_template_queries_read_the_canary_as_flagger_judges_it(source, tm
     (tmp_path / "test.yaml").write_text(yaml.safe_dump({"rule_files": ["rules.yaml"], "tests": tests}))
     result = subprocess.run([promtool, "test", "rules", "test.yaml"], cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_check_window_of_its_own_becomes_that_metrics_interval():
+    plan = build_flagger_plan(replace(BASE, metric_interval="1m", latency_interval="30s"))
+    assert [(m.name, m.interval) for m in plan.analysis.metrics] == [
+        ("request-success-rate", "1m"), ("request-duration", "30s")]
+    plan = build_flagger_plan(replace(BASE, mesh="linkerd", provider="gatewayapi:v1", metric_interval="2m",
+                                      success_interval="1m", request_rate_min=1, request_rate_interval="90s"))
+    assert [(m.name, m.interval) for m in plan.analysis.metrics] == [
+        ("success-rate", "1m"), ("latency", "2m"), ("request-rate", "90s")]
+
+
+@pytest.mark.parametrize("reporter", ["source", "waypoint"])
+def test_an_istio_reporter_other_than_destination_needs_templates_flaggers_builtins_cannot_count(reporter):
+    plan = build_flagger_plan(replace(BASE, reporter=reporter, request_rate_min=1))
+    assert [(m.name, m.template) for m in plan.analysis.metrics] == [
+        ("success-rate", "backend-success-rate"), ("latency", "backend-latency"),
+        ("request-rate", "backend-request-rate")]
+    for template in plan.templates:
+        assert f'reporter="{reporter}", destination_workload_namespace="{{{{ namespace }}}}", ' \
+               'destination_workload="{{ target }}"' in template.query

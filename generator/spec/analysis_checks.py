@@ -27,6 +27,10 @@ def _durations(rollout: Rollout) -> Iterator[tuple[tuple, str, bool]]:
             yield ("spec", "analysis", "interval"), a.interval, False
         if a.latency is not None:
             yield ("spec", "analysis", "latency", "max"), a.latency.max, False
+        for name in ("successRate", "latency", "requestRate"):
+            check = getattr(a, name)
+            if check is not None and check.window is not None:
+                yield ("spec", "analysis", name, "window"), check.window, False
 
 
 def check_durations(rollout: Rollout) -> Iterator[Finding]:
@@ -55,6 +59,10 @@ def check_analysis(rollout: Rollout) -> Iterator[Finding]:
     if a.metrics is not None and spec.mesh == wrong_mesh:
         yield Finding(base + ("metrics",), f"{source} metrics do not exist on mesh {spec.mesh}",
                       f"use `metrics: {spec.mesh}` or `metrics: app` (the application's own metrics)")
+    if "reporter" in a.model_fields_set and source != "istio":
+        yield Finding(base + ("reporter",), f"reporter selects which Istio proxy's reports count; {source} "
+                      f"metrics have none (got {a.reporter!r})",
+                      "remove it, or use `metrics: istio`", key=True)
     if a.selector is not None and source != "app":
         yield Finding(base + ("selector",), f"selector only applies to `metrics: app`; {source} metrics "
                       "have fixed label names", "remove it", severity="warning")

@@ -22,6 +22,7 @@ COMMAND_HOOKS = ("pre-rollout", "rollout", "post-rollout")
 GATE_HOOKS = ("confirm-rollout", "confirm-promotion", "confirm-traffic-increase", "rollback")
 FLAGGER_ONLY_FIELDS = {"canary": ("stepWeight", "maxWeight"), "blueGreen": ("iterations",),
                        "abTest": ("iterations", "match"), "analysis": ("threshold",)}
+CHECK_BLOCKS = ("successRate", "latency", "requestRate")  # analysis checks with a Flagger-only `window`
 MIN_INTERVAL_SECONDS = 10  # Flagger runs an analysis at most every 10s (shorter intervals are raised)
 
 
@@ -59,6 +60,14 @@ def check_manual_has_no_flagger_blocks(rollout) -> Iterator[Finding]:
         if value:
             yield Finding(("spec", name), f"`{name}` is only used with `delivery: flagger`",
                           "add `delivery: flagger`, or remove the block", key=True)
+    # A check's own window is the range of one of Flagger's checks; the alerts use `analysis.window`.
+    analysis = getattr(rollout.spec, "analysis", None)
+    for name in CHECK_BLOCKS:
+        check = getattr(analysis, name, None) if analysis is not None else None
+        if check is not None and "window" in check.model_fields_set:
+            yield Finding(("spec", "analysis", name, "window"),
+                          f"`analysis.{name}.window` is only used with `delivery: flagger`",
+                          "remove it: the alerts of a manual rollout use `analysis.window`", key=True)
     # Fields of the strategy blocks that only Flagger reads.
     for block, fields in FLAGGER_ONLY_FIELDS.items():
         value = getattr(rollout.spec, block, None)
@@ -214,16 +223,16 @@ def check_analysis(rollout) -> Iterator[Finding]:
         return
     base = ("spec", "analysis")
     fields = analysis.model_fields_set
-    for name in ("interval", "window"):
-        if name not in fields:
-            continue
-        value = getattr(analysis, name)
+    durations = [(base + (name,), getattr(analysis, name)) for name in ("interval", "window") if name in fields]
+    durations += [(base + (name, "window"), getattr(analysis, name).window) for name in CHECK_BLOCKS
+                  if getattr(analysis, name) is not None and getattr(analysis, name).window is not None]
+    for path, value in durations:
         seconds = flagger_seconds(value)
         if seconds is None:
-            yield Finding(base + (name,), f"Flagger reads durations in seconds or minutes, got {value!r}",
+            yield Finding(path, f"Flagger reads durations in seconds or minutes, got {value!r}",
                           "e.g. `30s`, `1m` or `90m`")
-        elif name == "interval" and seconds < MIN_INTERVAL_SECONDS:
-            yield Finding(base + (name,), f"Flagger runs an analysis at most every {MIN_INTERVAL_SECONDS}s, "
+        elif path == base + ("interval",) and seconds < MIN_INTERVAL_SECONDS:
+            yield Finding(path, f"Flagger runs an analysis at most every {MIN_INTERVAL_SECONDS}s, "
                           f"got {value!r}", f"use `{MIN_INTERVAL_SECONDS}s` or more")
     source = analysis.metrics or {"istio": "istio", "linkerd": "linkerd"}.get(rollout.spec.mesh, "app")
     if source == "app" and analysis.selector is not None and analysis.selector.service != "app":

@@ -149,6 +149,9 @@ class SuccessRate(Model):
     min: float = Field(
         description="Lowest acceptable percent of non-5xx responses on the version under test, e.g. `99` "
         "(alerts when the error ratio exceeds `1 - min/100`, here 0.01).", gt=0, le=100)
+    window: Optional[str] = Field(
+        None, description="`delivery: flagger` only: the range of this check (its `interval` in the Canary), "
+        "in seconds or minutes, e.g. `30s`. Default: `analysis.window`.", pattern=DURATION_PATTERN, min_length=1)
 
 
 class Latency(Model):
@@ -157,11 +160,17 @@ class Latency(Model):
     max: str = Field(description="Highest acceptable latency at that percentile, a Prometheus duration such as "
                      "`500ms` or `1s` (converted to the unit of the metrics source's histogram).",
                      pattern=DURATION_PATTERN, min_length=1)
+    window: Optional[str] = Field(
+        None, description="`delivery: flagger` only: the range of this check (its `interval` in the Canary), "
+        "in seconds or minutes, e.g. `30s`. Default: `analysis.window`.", pattern=DURATION_PATTERN, min_length=1)
 
 
 class RequestRate(Model):
     min: float = Field(description="Requests per second the version under test must receive while it has a "
                        "share of traffic; less fires a no-traffic alert (no traffic is not success).", gt=0)
+    window: Optional[str] = Field(
+        None, description="`delivery: flagger` only: the range of this check (its `interval` in the Canary), "
+        "in seconds or minutes, e.g. `30s`. Default: `analysis.window`.", pattern=DURATION_PATTERN, min_length=1)
 
 
 class MetricsSelector(Model):
@@ -194,6 +203,15 @@ class Analysis(Model):
         "`istio_request_duration_milliseconds_bucket`) or `linkerd` (proxy `response_total`, "
         "`response_latency_ms_bucket`). Default: `istio` on mesh istio, `linkerd` on mesh linkerd, `app` on "
         "gateway-api.",
+    )
+    reporter: Literal["destination", "source", "waypoint"] = Field(
+        "destination",
+        description="`metrics: istio` only: which proxy's reports every Istio query counts. `destination` (the "
+        "server's sidecar; default, as Flagger's builtins), `source` (the client's proxy: for traffic entering "
+        "through an ingress gateway into a namespace without sidecars only the gateway reports it), `waypoint` "
+        "(Istio ambient mode: L7 metrics come from the waypoint proxy; ztunnel reports no requests). With "
+        "`delivery: flagger` anything but `destination` makes the checks MetricTemplates, since Flagger's "
+        "builtins count destination reports only.",
     )
     window: str = Field("5m", description="Range of every `rate()`, a Prometheus duration. Default: `5m`. With "
                         "`delivery: flagger` also the range of Flagger's metric checks (there the default is `1m`), "
