@@ -75,3 +75,17 @@ def test_a_gateway_api_canary_under_an_istio_controller_gets_the_http_observer()
     assert observer(metrics_provider("istio", "istio")) == "istio"
     assert observer(metrics_provider("linkerd", "istio")) == "linkerd"
     assert observer(metrics_provider("kubernetes", "istio")) == "http"
+
+
+def test_an_istio_canary_counting_source_reports_runs_only_its_templates():
+    """Flagger's Istio builtin counts destination reports: with `reporter: source` (traffic from an
+    ingress gateway into an unmeshed namespace) the checks must be templates, named apart from the builtins."""
+    text = (SPECS / "flagger-canary-istio.yaml").read_text().replace(
+        "    interval: 1m\n", "    interval: 1m\n    reporter: source\n", 1)
+    docs = documents_by_kind(compile_spec_text(text, "specs/flagger-canary-istio.yaml"))
+    canary = docs[("Canary", "backend")]
+    templates = {n: d for (kind, n), d in docs.items() if kind == "MetricTemplate"}
+    assert checks_run(canary, templates, "istio") == {
+        "success-rate": [("template", "backend-success-rate", ["istio_requests_total"])],
+        "latency": [("template", "backend-latency", ["istio_request_duration_milliseconds_bucket"])]}
+    assert all('reporter="source"' in t["spec"]["query"] for t in templates.values())

@@ -215,7 +215,7 @@ class Analysis(Model):
     )
     window: str = Field("5m", description="Range of every `rate()`, a Prometheus duration. Default: `5m`. With "
                         "`delivery: flagger` also the range of Flagger's metric checks (there the default is `1m`), "
-                        "in seconds or minutes.",
+                        "in seconds or minutes; a check's own `window` overrides it.",
                         pattern=DURATION_PATTERN, min_length=1)
     for_: str = Field("2m", alias="for", description="How long a condition must hold before its alert fires. "
                       "Default: `2m`.", pattern=DURATION_PATTERN, min_length=1)
