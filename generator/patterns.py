@@ -146,7 +146,7 @@ def strategy_rules(rollout: Rollout) -> tuple[str, tuple] | None:
     return None
 
 
-def emergency_version(rollout: Rollout) -> str | None:
+def emergency_version(rollout: Rollout) -> str:
     """The version an emergency rollback sends everything to: the canary's stable; the blue/green's
     previous version (see `blue_green_fallback`); the A/B test's first variant (the control), or the
     default; a steady service's one version."""
