@@ -146,10 +146,10 @@ def strategy_rules(rollout: Rollout) -> tuple[str, tuple] | None:
     return None
 
 
-def emergency_version(rollout: Rollout) -> str | None:
+def emergency_version(rollout: Rollout) -> str:
     """The version an emergency rollback sends everything to: the canary's stable; the blue/green's
     previous version (see `blue_green_fallback`); the A/B test's first variant (the control), or the
-    default; None for a plain service."""
+    default; a steady service's one version."""
     spec = rollout.spec
     if spec.canary is not None:
         return spec.canary.stable
@@ -157,7 +157,7 @@ def emergency_version(rollout: Rollout) -> str | None:
         return blue_green_fallback(spec.blueGreen)
     if spec.abTest is not None:
         return spec.abTest.variants[0].version
-    return spec.default
+    return spec.default or spec.versions[0].name
 
 
 def after_cutover(bg) -> bool:
@@ -177,8 +177,7 @@ def emergency_rules(rollout: Rollout) -> tuple:
     """One rule, every request to the emergency version: no testers, no test match, no routes."""
     from .plan import Destination, Rule
 
-    version = emergency_version(rollout)
-    dest = Destination(version, version_service=rollout.spec.blueGreen is not None) if version else Destination()
+    dest = Destination(emergency_version(rollout), version_service=rollout.spec.blueGreen is not None)
     return (Rule("rollback", (), (dest,)),)
 
 

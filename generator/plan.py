@@ -79,6 +79,8 @@ class Plan:
     workloads: tuple[WorkloadPlan, ...]
     subsets: tuple[str, ...]  # Istio DestinationRule subsets, one per version
     version_services: tuple[str, ...]  # versions that get their own Service `<name>-<version>`
+    # The version the app-wide Service `<name>` selects when the spec runs only one; None: every version.
+    only_version: str | None
     rules: tuple[Rule, ...]
     alerts: AlertsPlan | None = field(default=None, hash=False, compare=False)  # analysis alert rules
 
@@ -126,7 +128,9 @@ def plan_rules(rollout: Rollout, position: int | None = None,
     spec = rollout.spec
     canary = spec.canary
     if canary is None:
-        return "steady", (Rule("default", (), (Destination(),)),)
+        # Steady state: to the one version (a subset, or its own Service), as every position of a
+        # rollout does, never to whatever the app-wide Service happens to select in the cluster.
+        return "steady", (Rule("default", (), (Destination(spec.versions[0].name),)),)
     at = canary.position if position is None else position
     stable_weight, canary_weight = canary_weights(canary.steps, at)
     rules = []
@@ -160,6 +164,10 @@ def build_plan(rollout: Rollout, source: str, position: int | None = None, emerg
         # A DestinationRule is needed unless every version is reached through its own Service.
         subsets=tuple(v.name for v in spec.versions) if by_subset or stage in ("steady", "canary") else (),
         version_services=tuple(dict.fromkeys(routed)),
+        # With one version the app-wide Service names it: pods of a version that Git no longer has
+        # (a sync without pruning leaves them running) are then no endpoints of it. With more, it
+        # selects them all, so Istio subsets find their pods and starting a rollout only adds endpoints.
+        only_version=spec.versions[0].name if len(spec.versions) == 1 else None,
         rules=rules,
         alerts=_plan_alerts(rollout),
     )

@@ -9,11 +9,15 @@ match the whole value (Envoy's behaviour).
 `hits()` also says which response headers each destination sets (Istio `headers.response`, HTTPRoute
 ResponseHeaderModifier filters on the rule or the backendRef), e.g. the sticky cookie of an A/B test.
 Backends are named `host/subset` or `host` (Istio) and `name` or `namespace/name` (HTTPRoute).
+
+`serving()` follows a request on to the pods: given every object a cluster runs (including the
+Deployments a sync without pruning left behind), which versions' pods answer it, and in what share.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 import re2
 
@@ -136,3 +140,95 @@ def route(documents, headers: dict[str, str] | None = None) -> dict[str, int]:
 def set_cookies(documents, headers: dict[str, str] | None = None) -> dict[str, str | None]:
     """{backend: the Set-Cookie its response carries, or None} for a request with `headers`."""
     return {h.backend: h.response_headers.get("Set-Cookie") for h in hits(documents, headers)}
+
+
+# --- the cluster behind the routing objects --------------------------------------------------------
+#
+# A backend is a Service (Istio: a host, optionally narrowed to a DestinationRule subset); its
+# endpoints are the pods, in the Service's namespace, whose labels match the Service's selector (and
+# the subset's labels). Pods are whatever Deployments run, which is not only what Git holds: a GitOps
+# tool that does not prune leaves a removed version's Deployment, and its pods, running.
+
+NO_ENDPOINTS = "<no endpoints>"
+
+
+def _selects(selector: dict, labels: dict) -> bool:
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def _service_ref(backend: str, namespace: str, istio: bool) -> tuple[str, str, str | None]:
+    """(namespace, Service name, subset) of a backend as `hits()` names it."""
+    subset = None
+    if istio:
+        host, _, subset = backend.partition("/")
+        parts = host.split(".")
+        if len(parts) == 1:
+            return namespace, host, subset or None
+        if len(parts) >= 3 and parts[2] == "svc":
+            return parts[1], parts[0], subset or None
+        raise AssertionError(f"{host!r} is not a Service of the cluster")
+    ns, _, name = backend.rpartition("/")
+    return ns or namespace, name, None
+
+
+def _subset_labels(cluster: list[dict], namespace: str, service: str, subset: str) -> dict | None:
+    for doc in cluster:
+        if doc["kind"] != "DestinationRule" or doc["metadata"].get("namespace") != namespace:
+            continue
+        if _service_ref(doc["spec"]["host"], namespace, istio=True)[:2] != (namespace, service):
+            continue
+        for entry in doc["spec"].get("subsets", []):
+            if entry["name"] == subset:
+                return entry.get("labels", {})
+    return None  # Envoy has no cluster for the subset: the request fails
+
+
+def endpoints(cluster, backend: str, namespace: str, istio: bool) -> dict[str, int]:
+    """{version: ready pods} behind one backend: the running pods its Service (and subset) select."""
+    cluster = list(cluster)
+    ns, name, subset = _service_ref(backend, namespace, istio)
+    services = [d for d in cluster if d["kind"] == "Service" and d["metadata"]["name"] == name
+                and d["metadata"].get("namespace") == ns]
+    if not services:
+        return {}
+    selector = dict(services[0]["spec"].get("selector") or {})
+    if subset is not None:
+        labels = _subset_labels(cluster, ns, name, subset)
+        if labels is None:
+            return {}
+        selector.update(labels)
+    out: dict[str, int] = {}
+    for doc in cluster:
+        if doc["kind"] != "Deployment" or doc["metadata"].get("namespace") != ns:
+            continue
+        labels = doc["spec"]["template"]["metadata"]["labels"]
+        if _selects(selector, labels):
+            version = labels.get("version", doc["metadata"]["name"])
+            out[version] = out.get(version, 0) + doc["spec"].get("replicas", 1)
+    return out
+
+
+def serving(cluster, headers: dict[str, str] | None = None) -> dict[str, Fraction]:
+    """{version: share of requests} for a request with `headers`, given every object the cluster
+    runs (routing objects, Services and Deployments, including any left behind). A backend is
+    shared among its endpoint pods evenly (per pod, as kube-proxy and the meshes balance by default);
+    a backend with a weight but no endpoints shows up as NO_ENDPOINTS."""
+    cluster = list(cluster)
+    routing = next(d for d in cluster if d["kind"] in ("VirtualService", "HTTPRoute"))
+    istio = routing["kind"] == "VirtualService"
+    namespace = routing["metadata"].get("namespace")
+    found = hits([routing], headers)
+    total = sum(h.weight for h in found)
+    out: dict[str, Fraction] = {}
+    for hit in found:
+        if not hit.weight:
+            continue
+        share = Fraction(hit.weight, total)
+        pods = endpoints(cluster, hit.backend, namespace, istio)
+        if not pods:
+            out[NO_ENDPOINTS] = out.get(NO_ENDPOINTS, 0) + share
+            continue
+        count = sum(pods.values())
+        for version, n in pods.items():
+            out[version] = out.get(version, 0) + share * Fraction(n, count)
+    return out

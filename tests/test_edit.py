@@ -90,7 +90,7 @@ def test_finalize_leaves_a_steady_service_on_the_new_version(workdir: Path):
     assert spec.read_text().startswith("# yaml-language-server: $schema=../schemas/rollout.v1alpha1.json\n"
                                        "# Manual canary on Linkerd")
     assert not (workdir / "output/production/orders/deployment-orders-v1.yaml").exists()
-    assert route(routing_docs(workdir / "output", "production", "orders")) == {"orders": 100}
+    assert route(routing_docs(workdir / "output", "production", "orders")) == {"orders-v2": 100}
     assert "1 removed" in result.stderr or "removed" in result.stderr
     assert_output_is_a_fresh_generate(workdir, "specs/orders.yaml")
 

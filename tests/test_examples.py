@@ -108,7 +108,9 @@ def test_gateway_api_canary_uses_a_gamma_parent_and_prefix_testers():
     assert container["name"] == "app" and container["ports"][0]["containerPort"] == 8080
 
 
-def test_steady_state_routes_everything_to_the_service_without_subsets():
+def test_steady_state_routes_everything_to_its_one_version_and_the_service_selects_only_it():
     docs = compiled("catalog.yaml")
-    assert route(docs.values()) == {"catalog": 100}
+    assert route(docs.values()) == {"catalog/v2": 100}
+    assert docs[("DestinationRule", "catalog")]["spec"]["subsets"] == [{"name": "v2", "labels": {"version": "v2"}}]
+    assert docs[("Service", "catalog")]["spec"]["selector"] == {"app": "catalog", "version": "v2"}
     assert [k for k in docs if k[0] == "Deployment"] == [("Deployment", "catalog-v2")]

@@ -109,7 +109,7 @@ EXAMPLE_TABLES = {
         ({}, {"checkout-v1": 75, "checkout-v2": 25}),
         ({"x-user-group": "beta-1"}, {"checkout-v2": 100}),
     ],
-    "catalog.yaml": [({}, {"catalog": 100})],
+    "catalog.yaml": [({}, {"catalog/v2": 100})],
     "payments.yaml": [({}, {"payments/v1": 90, "payments/v2": 10})],
     "ledger.yaml": [({}, {"ledger-v1": 90, "ledger-v2": 10})],
     "search.yaml": [({}, {"search-v1": 75, "search-v2": 25})],

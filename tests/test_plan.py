@@ -51,7 +51,7 @@ def test_plan_command_prints_every_position_and_marks_the_live_one():
 def test_plan_of_a_steady_service_shows_its_single_route():
     result = run_cli("plan", "specs/catalog.yaml", cwd=SPECS.parent)
     assert result.exit_code == 0
-    assert "all other requests → catalog" in result.output
+    assert "all other requests → v2" in result.output
 
 
 def test_plan_of_a_blue_green_shows_both_versions_and_the_cutover():

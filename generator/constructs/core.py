@@ -38,11 +38,13 @@ class HorizontalPodAutoscaler:
 
 
 class Service:
-    """A Service on the rollout's port; `version` narrows the selector to one version's pods."""
+    """A Service on the rollout's port: the app-wide one (every version, or the only one), or with
+    `version` the version's own Service."""
 
     def __init__(self, chart, plan: Plan, version: str | None = None):
-        selector = {c.APP_LABEL: plan.name} if version is None else c.pod_labels(plan.name, version)
         name = plan.name if version is None else c.version_service_name(plan.name, version)
+        selected = version or plan.only_version
+        selector = {c.APP_LABEL: plan.name} if selected is None else c.pod_labels(plan.name, selected)
         self.obj = emit(chart, "v1", "Service", name, plan.labels, {
             "spec": {
                 "selector": selector,
