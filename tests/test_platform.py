@@ -266,3 +266,26 @@ def test_install_commands_show_every_release_with_its_nested_values():
     assert "--set podMonitor.additionalLabels.release=kube-prometheus-stack" in text
     assert "helm install flagger-loadtester flagger/loadtester \\\n  --namespace billing" in text
     assert "--set podAnnotations.linkerd\\.io/inject=enabled" in text
+
+
+def test_a_platform_clashes_with_one_generated_earlier(tmp_path):
+    platform(tmp_path / "specs" / "a.yaml")
+    assert run_cli("generate", "specs", cwd=tmp_path).exit_code == 0
+    platform(tmp_path / "specs" / "b.yaml", name="flagger-linkerd", ns="flagger-system", mesh="linkerd",
+             watch="[billing]")
+    result = run_cli("generate", "specs", cwd=tmp_path)  # only b.yaml is compiled now
+    assert result.exit_code == 1
+    assert "specs/a.yaml:4:9: metadata.name: Flagger flagger reconciles every namespace's Canaries" in result.stderr
+    assert ("specs/b.yaml:4:9: metadata.name: Flagger flagger-linkerd-billing reconciles the Canaries of billing "
+            "and Flagger flagger of specs/a.yaml those of every namespace: both would run them") in result.stderr
+
+
+def test_platforms_with_different_chart_versions_are_refused(tmp_path):
+    platform(tmp_path / "specs" / "a.yaml", watch="[payments]")
+    (tmp_path / "specs" / "b.yaml").write_text(
+        TWO.replace("NAME", "flagger-linkerd").replace("NS", "flagger-system").replace("MESH", "linkerd")
+        .replace("WATCH", "[billing]\n    version: 1.44.0"))
+    result = run_cli("generate", "specs", cwd=tmp_path)
+    assert result.exit_code == 1
+    assert ("Flagger's CRDs come from chart version 1.x here and 1.44.0 in specs/b.yaml: each install would "
+            "replace the other's") in result.stderr
