@@ -68,7 +68,7 @@ def _platform_pair(a, b) -> list[tuple[str, str]]:
                         f"{b.source} {_scope(rb.watches, False)}: both would run them",
                         "give both Platforms `spec.flagger.namespaces` that do not overlap"))
             break
-    testers = sorted(set(a.loadtester_namespaces) & set(b.loadtester_namespaces) - {a.namespace, b.namespace})
+    testers = sorted(set(a.loadtester_namespaces) & set(b.loadtester_namespaces))
     if testers:
         out.append((f"the load tester of namespace {testers[0]} is installed by this spec and by {b.source}",
                     "install it from one Platform: list the namespace in the `spec.loadtester.namespaces` of one"))

@@ -289,3 +289,14 @@ def test_platforms_with_different_chart_versions_are_refused(tmp_path):
     assert result.exit_code == 1
     assert ("Flagger's CRDs come from chart version 1.x here and 1.44.0 in specs/b.yaml: each install would "
             "replace the other's") in result.stderr
+
+
+def test_two_platforms_installing_a_load_tester_into_the_same_namespace_are_refused(tmp_path):
+    platform(tmp_path / "specs" / "a.yaml", watch="[payments]")
+    (tmp_path / "specs" / "b.yaml").write_text(
+        TWO.replace("NAME", "flagger-linkerd").replace("NS", "flagger-system").replace("MESH", "linkerd")
+        .replace("WATCH", "[billing]\n  loadtester: {namespaces: [billing, payments]}"))
+    result = run_cli("generate", "specs", cwd=tmp_path)
+    assert result.exit_code == 1
+    assert "specs/a.yaml:4:9: metadata.name: the load tester of namespace payments is installed by this spec " \
+           "and by specs/b.yaml" in result.stderr
