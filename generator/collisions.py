@@ -44,3 +44,53 @@ def object_clashes(records: dict[str, list[str]], loaded: dict) -> list[Diagnost
                 "one would overwrite the other",
                 f"rename a service or a version: `<name>-<version>` of one must not be another service's name"))
     return problems
+
+
+def _scope(watches: str, first: bool) -> str:
+    if first:
+        return "every namespace's Canaries" if not watches else f"the Canaries of {watches}"
+    return "those of every namespace" if not watches else f"those of {watches}"
+
+
+def _platform_pair(a, b) -> list[tuple[str, str]]:
+    """(message about `a`, hint) for each way two Platforms' Flagger installs would break each other."""
+    out = []
+    names_b = {r.name for r in b.flagger_releases}
+    shared = sorted({r.name for r in a.flagger_releases} & names_b)
+    if shared:
+        # the chart names its ClusterRole and ClusterRoleBinding after the release (fullnameOverride)
+        out.append((f"ClusterRole {shared[0]} is written by Flagger of this spec and of {b.source}: applied "
+                    "together, one would overwrite the other", "give the Platforms different `metadata.name`s"))
+    for ra in a.flagger_releases:
+        rb = next((r for r in b.flagger_releases if not ra.watches or not r.watches or r.watches == ra.watches), None)
+        if rb is not None and rb.name != ra.name:
+            out.append((f"Flagger {ra.name} reconciles {_scope(ra.watches, True)} and Flagger {rb.name} of "
+                        f"{b.source} {_scope(rb.watches, False)}: both would run them",
+                        "give both Platforms `spec.flagger.namespaces` that do not overlap"))
+            break
+    testers = sorted(set(a.loadtester_namespaces) & set(b.loadtester_namespaces))
+    if testers:
+        out.append((f"the load tester of namespace {testers[0]} is installed by this spec and by {b.source}",
+                    "install it from one Platform: list the namespace in the `spec.loadtester.namespaces` of one"))
+    va = {r.version for r in a.flagger_releases}
+    vb = {r.version for r in b.flagger_releases}
+    if va != vb:
+        out.append((f"Flagger's CRDs come from chart version {', '.join(sorted(va))} here and "
+                    f"{', '.join(sorted(vb))} in {b.source}: each install would replace the other's",
+                    "use the same `spec.flagger.version` in every Platform"))
+    return out
+
+
+def platform_clashes(platforms: list) -> list[Diagnostic]:
+    """Errors, at `metadata.name` of both, for two Platforms whose Flagger installs share a cluster but
+    not safely: the chart's cluster-wide RBAC names, the Canaries each reconciles, a load tester, the CRDs.
+    `platforms` holds (PlatformPlan, LoadedSpec) pairs."""
+    ordered = sorted(platforms, key=lambda p: p[0].source)
+    problems = []
+    for i, (a, spec_a) in enumerate(ordered):
+        for b, spec_b in ordered[i + 1:]:
+            for (this, other, spec) in ((a, b, spec_a), (b, a, spec_b)):
+                line, column = spec.located.position(("metadata", "name"))
+                for message, hint in _platform_pair(this, other):
+                    problems.append(Diagnostic(this.source, line, column, "metadata.name", message, hint))
+    return problems

@@ -78,6 +78,12 @@ LOADTESTER_CHART = "loadtester"
 FLAGGER_CHART = "flagger"
 
 
+def loadtester_url(namespace: str) -> str:
+    """The load tester a Platform installs in a rollout's namespace, as Flagger reaches it: Flagger calls
+    webhooks from its own pod, so the host names the namespace."""
+    return f"http://{LOADTESTER_RELEASE}.{namespace}/"
+
+
 def flagger_primary_name(service: str) -> str:
     """The primary Deployment Flagger creates from the target Deployment."""
     return service + FLAGGER_PRIMARY_SUFFIX

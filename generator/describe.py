@@ -113,7 +113,8 @@ def status_commands_text(loaded) -> str:
         ns = plan.namespace
         commands = [("Flux releases", f"flux -n {ns} get helmreleases"),
                     ("chart repository", f"flux -n {ns} get sources helm {plan.repository}"),
-                    ("Flagger's log", f"kubectl -n {ns} logs deployment/flagger -f"),
+                    *((f"Flagger's log ({r.watches or 'every namespace'})", f"kubectl -n {ns} logs deployment/{r.name} -f")
+                      for r in plan.flagger_releases),
                     ("every canary", "kubectl get canaries --all-namespaces")]
         title = f"Flagger install {plan.name} in {ns} from {loaded.source}"
     else:
@@ -181,8 +182,10 @@ def other_document(document, source: str) -> dict:
         plan = build_platform_plan(document, source)
         return {"source": source, "kind": "Platform", "name": plan.name, "namespace": plan.namespace,
                 "repository": {"name": plan.repository, "url": plan.repository_url, "type": plan.repository_type},
+                "mesh": plan.mesh,
                 "releases": [{"name": r.name, "chart": r.chart, "version": r.version,
-                              "namespace": r.target_namespace or plan.namespace, "values": r.values}
+                              "namespace": r.target_namespace or plan.namespace, "values": r.values,
+                              **({"watches": r.watches} if r.watches is not None else {})}
                              for r in plan.releases]}
     from . import conventions
     from .flagger_plan import analysis_steps, plan_flagger

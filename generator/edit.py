@@ -246,7 +246,7 @@ def refuse_unmovable(spec: LoadedSpec, verb: str) -> None:
         raise _refuse(spec, ("spec", "delivery"), "with `delivery: flagger`, Flagger rolls back by itself when "
                       "the checks fail", f"to undo a release, revert the `workload.image` change and commit; to abort "
                       f"a running analysis, add a `rollback` webhook and open it from inside the cluster: curl -d "
-                      f"'{{\"name\": \"{name}\", \"namespace\": \"{ns}\"}}' http://flagger-loadtester/rollback/open",
+                      f"'{{\"name\": \"{name}\", \"namespace\": \"{ns}\"}}' http://flagger-loadtester.{ns}/rollback/open",
                       key=True)
 
 

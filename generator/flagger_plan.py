@@ -114,7 +114,7 @@ class FlaggerInputs:
     metrics_source: str | None = None  # app | istio | linkerd; None: the provider's own
     app_selector: AppSelector = AppSelector()
     metrics_server: str = "http://prometheus:9090"
-    loadtester: str = "http://flagger-loadtester/"
+    loadtester: str = "http://flagger-loadtester/"  # flagger_inputs names the rollout's namespace
     webhooks: tuple[WebhookInput, ...] = ()
     alerts: tuple[AlertInput, ...] = ()
     replicas: int | None = None
@@ -540,7 +540,7 @@ def flagger_inputs(rollout, source: str) -> FlaggerInputs:
         metrics_source=analysis.metrics,
         app_selector=AppSelector(selector.namespace, selector.service, selector.code) if selector else AppSelector(),
         metrics_server=settings.metricsServer if settings else "http://prometheus:9090",
-        loadtester=settings.loadtester if settings else "http://flagger-loadtester/",
+        loadtester=(settings.loadtester if settings else None) or c.loadtester_url(meta.namespace),
         webhooks=tuple(WebhookInput(h.name, h.type, h.timeout, h.cmd, h.url, h.runner) for h in spec.webhooks or []),
         alerts=tuple(AlertInput(a.name, a.type, a.severity, a.channel, a.username, a.secretRef, a.address, a.proxy)
                      for a in (settings.alerts if settings else [])),

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, ContextManager
 
-from .collisions import object_clashes
+from .collisions import object_clashes, platform_clashes
 from .diagnostics import Diagnostic, InvalidInput, Report
 from .formats import OutputFormat, manifests
 from .incremental import SHARED_SOURCE, Survey, generator_id, survey
@@ -126,6 +126,26 @@ def _compile(specs: list[LoadedSpec], progress: Progress) -> dict[str, list[Rend
         return compile_specs(specs, advance)
 
 
+def platforms_of(loaded: list[LoadedSpec], records: dict[str, list[str]], cwd: Path) -> list:
+    """(plan, spec) of every Platform in the output tree: those loaded now, and those generated earlier
+    (their records hold a HelmRepository), read again (a Platform spec is small)."""
+    from .platform_plan import build_platform_plan
+
+    specs = [sp for sp in loaded if sp.kind == "Platform"]
+    have = {sp.source for sp in loaded}
+    for src, files in sorted(records.items()):
+        if src in have or not any(f.rsplit("/", 1)[-1].startswith("helmrepository-") for f in files):
+            continue
+        path = Path(src) if Path(src).is_absolute() else cwd / src
+        try:
+            spec = read_spec(path, cwd)
+        except (InvalidInput, OSError):
+            continue  # gone or broken: the survey drops or reports it
+        if spec.kind == "Platform":
+            specs.append(spec)
+    return [(build_platform_plan(sp.rollout, sp.source), sp) for sp in specs]
+
+
 def build(s: Survey, cwd: Path, fmt: OutputFormat, progress: Progress | None = None) -> Build:
     """Load and compile the stale specs of a survey, and recompute the shared files."""
     progress = progress or _no_progress
@@ -155,6 +175,7 @@ def build(s: Survey, cwd: Path, fmt: OutputFormat, progress: Progress | None = N
                if src not in result.dropped and src != SHARED_SOURCE}
     records.update({src: sorted(files) for src, files in result.new.items()})
     result.report.extend(object_clashes(records, {sp.source: sp for sp in loaded}))
+    result.report.extend(platform_clashes(platforms_of(loaded, records, cwd)))
     if result.report.errors:
         return result
     shared = fmt.shared_files(records, {sp.source: sp for sp in loaded + context})

@@ -19,10 +19,14 @@ class RenderedFile:
 
 
 def build_platform_chart(synth, plan):
-    """A platform install: the chart repository, then one HelmRelease per chart."""
-    from .constructs import flux
+    """A platform install: its namespace if it creates it, the chart repository, then one HelmRelease per
+    release."""
+    from .constructs import core, flux
 
     chart = synth.chart(plan.namespace)
+    if plan.namespace_object is not None:
+        ns = plan.namespace_object
+        core.Namespace(chart, ns.name, {**plan.labels, **ns.labels}, ns.annotations)
     flux.HelmRepository(chart, plan)
     for release in plan.releases:
         flux.HelmRelease(chart, plan, release)

@@ -57,9 +57,9 @@ def test_istio_canary_matches_the_reference_field_for_field():
         {"name": "request-success-rate", "thresholdRange": {"min": 99}, "interval": "1m"},
         {"name": "request-duration", "thresholdRange": {"max": 500}, "interval": "1m"}]
     assert analysis["webhooks"] == [
-        {"name": "pre-rollout", "type": "pre-rollout", "url": "http://flagger-loadtester/", "timeout": "15s",
+        {"name": "pre-rollout", "type": "pre-rollout", "url": "http://flagger-loadtester.payments/", "timeout": "15s",
          "metadata": {"type": "bash", "cmd": "curl -sd 'test' http://backend-canary.payments:8080/healthz"}},
-        {"name": "load-test", "type": "rollout", "url": "http://flagger-loadtester/", "timeout": "5s",
+        {"name": "load-test", "type": "rollout", "url": "http://flagger-loadtester.payments/", "timeout": "5s",
          "metadata": {"cmd": "hey -z 1m -q 10 -c 2 http://backend-canary.payments:8080/"}}]
     assert set(analysis) == {"interval", "threshold", "maxWeight", "stepWeight", "metrics", "webhooks"}
 
@@ -89,7 +89,7 @@ def test_blue_green_has_iterations_without_the_weights_flaggers_crd_rejects_besi
     assert not {"stepWeight", "maxWeight", "stepWeights", "match"} & set(analysis)
     gate = analysis["webhooks"][-1]
     assert gate == {"name": "promotion-gate", "type": "confirm-promotion",
-                    "url": "http://flagger-loadtester/gate/check"}
+                    "url": "http://flagger-loadtester.staging/gate/check"}
 
 
 def test_gateway_api_canary_attaches_to_the_service_and_checks_linkerd_metrics_through_templates():
@@ -262,8 +262,11 @@ def test_plan_as_json_describes_a_flagger_rollout_and_a_platform(workdir):
                               "replicas": 2, "primary": "accounts-primary"}
     result = run_cli("plan", "specs/flagger-istio.yaml", "--format", "json", cwd=workdir)
     plan = json.loads(result.stdout)["plan"]
-    assert [r["name"] for r in plan["releases"]] == ["flagger", "flagger-loadtester"]
+    assert [r["name"] for r in plan["releases"]] == [
+        "flagger-payments", "flagger-staging", "flagger-web",
+        "flagger-loadtester-payments", "flagger-loadtester-staging", "flagger-loadtester-web"]
     assert plan["releases"][0]["values"]["meshProvider"] == "istio"
+    assert plan["releases"][0]["watches"] == "payments" and plan["releases"][3]["namespace"] == "payments"
 
 
 def test_plan_as_mermaid_draws_flaggers_split_and_refuses_a_platform(workdir):

@@ -21,7 +21,7 @@ def objects_in(root: Path) -> dict[tuple, dict]:
     for path in sorted(root.rglob("*.yaml")):
         if path.name != "kustomization.yaml":
             doc = yaml.safe_load(path.read_text())
-            out[(doc["kind"], doc["metadata"]["namespace"], doc["metadata"]["name"])] = doc
+            out[(doc["kind"], doc["metadata"].get("namespace", ""), doc["metadata"]["name"])] = doc  # "": cluster-scoped
     return out
 
 
@@ -31,7 +31,7 @@ def render(chart: Path, values: dict | None = None) -> dict[tuple, dict]:
     for text in rendered.values():
         for doc in yaml.safe_load_all(text):
             if doc:
-                out[(doc["kind"], doc["metadata"]["namespace"], doc["metadata"]["name"])] = doc
+                out[(doc["kind"], doc["metadata"].get("namespace", ""), doc["metadata"]["name"])] = doc  # "": cluster-scoped
     return out
 
 

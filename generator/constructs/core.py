@@ -51,3 +51,14 @@ class Service:
                 "ports": [{"name": "http", "port": plan.port, "targetPort": plan.target_port, "protocol": "TCP"}],
             }
         })
+
+
+class Namespace:
+    """A namespace a platform creates, marked for its mesh's sidecar injection. Cluster-scoped: the
+    chart's namespace is not written into it."""
+
+    def __init__(self, chart, name: str, labels: dict, annotations: dict):
+        from .runtime import cdk8s
+
+        self.obj = emit(chart, "v1", "Namespace", name, labels, {}, annotations=annotations or None)
+        self.obj.add_json_patch(cdk8s().JsonPatch.remove("/metadata/namespace"))

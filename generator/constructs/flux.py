@@ -22,7 +22,7 @@ class HelmRelease:
     def __init__(self, chart, plan: PlatformPlan, release: HelmReleasePlan):
         spec: dict = {
             "interval": plan.interval,
-            "releaseName": release.name,
+            "releaseName": release.release_name or release.name,
             "chart": {"spec": {
                 "chart": release.chart,
                 "version": release.version,
@@ -32,6 +32,8 @@ class HelmRelease:
         }
         if release.target_namespace:
             spec["targetNamespace"] = release.target_namespace
+        if release.storage_namespace:
+            spec["storageNamespace"] = release.storage_namespace
         if release.manage_crds:
             # Helm installs a chart's crds/ once and never upgrades them; Flagger's CRDs must follow the chart.
             spec["install"] = {"crds": "CreateReplace"}

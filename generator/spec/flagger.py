@@ -69,10 +69,11 @@ class AlertChannel(Model):
 
 
 class FlaggerSettings(Model):
-    loadtester: str = Field(
-        "http://flagger-loadtester/",
+    loadtester: Optional[str] = Field(
+        None,
         description="URL of flagger-loadtester, which runs the webhooks' commands. Flagger calls it from its "
-        "own namespace, where the Platform spec installs it by default. Default: `http://flagger-loadtester/`.",
+        "own pod, so the host names the namespace. Default: `http://flagger-loadtester.<namespace>/`, the "
+        "meshed load tester a Platform installs in the rollout's namespace.",
         pattern=URL_PATTERN)
     provider: Optional[Literal["istio", "linkerd", "gatewayapi:v1"]] = Field(
         None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
+from .. import conventions as c
 from .checks import Finding, check_header_match, parse_image
 
 PROVIDERS = {"istio": ("istio", "gatewayapi:v1"), "linkerd": ("linkerd", "gatewayapi:v1"),
@@ -254,8 +255,8 @@ def check_webhooks(rollout) -> Iterator[Finding]:
     seen: dict[str, int] = {}
     interval = flagger_seconds(spec.analysis.interval) if getattr(spec, "analysis", None) else None
     rollout_timeouts = 0.0
-    loadtester = spec.flagger.loadtester if spec.flagger else "http://flagger-loadtester/"
     name, ns = rollout.metadata.name, rollout.metadata.namespace
+    loadtester = (spec.flagger.loadtester if spec.flagger else None) or c.loadtester_url(ns)
     for i, hook in enumerate(spec.webhooks or []):
         base = ("spec", "webhooks", i)
         if hook.name in seen:
