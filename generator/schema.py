@@ -228,7 +228,8 @@ def _diagnose(error, located: Located, filename: str) -> list[Diagnostic]:
             hint = f"give `{path[-1]}` a value, or remove the key" if path and isinstance(path[-1], str) \
                 else "give it a value, or remove the item"
         if sch.get("type") == "string" and isinstance(value, (bool, int, float)) and value is not None:
-            quoted = value if not isinstance(value, bool) else str(value).lower()
+            # what the user wrote: `yes` quoted is "yes" (not "true"), `1.10` is "1.10" (not "1.1")
+            quoted = located.text(path, str(value).lower() if isinstance(value, bool) else str(value))
             hint = f'quote it: "{quoted}"'
             if isinstance(value, bool):
                 hint += " (YAML reads yes/no/on/off/true/false unquoted as booleans)"

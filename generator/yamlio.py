@@ -30,6 +30,7 @@ class Located:
     data: Any
     values: dict[tuple, tuple[int, int]] = field(default_factory=dict)
     keys: dict[tuple, tuple[int, int]] = field(default_factory=dict)
+    texts: dict[tuple, str] = field(default_factory=dict)  # unquoted scalars as written (`yes`, `1.10`)
 
     def position(self, path: tuple, key: bool = False) -> tuple[int, int]:
         """Line and column (1-based) of the node at `path`, or of its nearest existing parent."""
@@ -44,6 +45,10 @@ class Located:
             if path in self.values:
                 return self.values[path]
         return (1, 1)
+
+    def text(self, path: tuple, default: str) -> str:
+        """The source text of the unquoted scalar at `path` (what the user wrote), else `default`."""
+        return self.texts.get(tuple(path), default)
 
 
 class _Builder:
@@ -94,6 +99,8 @@ class _Builder:
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
+        if not node.style:  # plain (libyaml says "", the Python parser None)
+            self.located.texts[path] = node.value
         return self.scalars.construct_object(node)
 
 
