@@ -1,48 +1,130 @@
 """Two specs must never generate the same Kubernetes object.
 
-Every object a spec generates is named after its service, but a version's objects are named
-`<name>-<version>`: the blue/green `billing` with a version `green` and a service `billing-green` in
-the same namespace would both write Service `billing-green`, and whichever is applied last would
-take the other's traffic. Files name their objects (`<namespace>/<service>/<kind>-<object>.yaml`), so
-the records of every spec are enough to find such clashes, also against specs not compiled now.
+A spec claims what it generates: its output directory `<namespace>/<name>/` (two specs with the same
+metadata.name and namespace would write the same files) and the names of the Services in its
+namespace. A version's objects are named `<name>-<version>`: the blue/green `billing` with a version
+`green` and a service `billing-green` in the same namespace would both write Service `billing-green`,
+and whichever is applied last would take the other's traffic. Claims come from a spec alone (what
+`validate` knows, without compiling) or from the files recorded for specs generated earlier (what
+`generate` and `check` know too); one reporter turns every clash into an error at the field that
+decides the claim, in both files.
 """
 
 from __future__ import annotations
 
-from .diagnostics import Diagnostic
+from dataclasses import dataclass
+from typing import Iterable
+
+from . import conventions as c
+from .diagnostics import Diagnostic, format_path
+from .yamlio import Located
+
+NAME = ("metadata", "name")
+SAME_SERVICE_HINT = ("two specs have the same metadata.name and metadata.namespace: rename one, or move it to "
+                     "another namespace")
+VERSION_HINT = "rename a service or a version: `<name>-<version>` of one must not be another service's name"
+OWN_NAME_HINT = ("rename one of the two services: a service's name must not be another service's `<name>-<version>`, "
+                 "nor the `<name>-primary` or `<name>-canary` of a `delivery: flagger` service")
+FLAGGER_HINT = ("Flagger creates the Services `<name>`, `<name>-primary` and `<name>-canary` of a `delivery: flagger` "
+                "spec: rename one of the services")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Something only one spec may generate. Specs whose claims share a `key` clash. `what` names it
+    in messages ("service production/billing-green"), `field` is the spec field that decides it
+    (where the clash is reported), `hint` how to resolve it. Of two specs that clash several times
+    the claim of lowest `rank` is reported (the whole service before one of its objects)."""
+
+    key: tuple
+    what: str
+    field: tuple = NAME
+    hint: str = SAME_SERVICE_HINT
+    rank: int = 0
+
+
+def service_claim(namespace: str, name: str, field: tuple = NAME, hint: str = SAME_SERVICE_HINT) -> Claim:
+    """The output directory `<namespace>/<name>/` of one spec: everything it generates."""
+    return Claim(("directory", namespace, name), f"service {namespace}/{name}", field, hint, rank=0)
+
+
+def object_claim(namespace: str, kind: str, name: str, hint: str = VERSION_HINT) -> Claim:
+    """One object, keyed by the file that holds it (`<kind>-<name>.yaml` in its namespace)."""
+    return Claim(("object", namespace, c.file_name(kind, name)), f"{kind.lower()} {namespace}/{name}",
+                 NAME, hint, rank=1 if kind.lower() == "service" else 2)
+
+
+def spec_claims(spec) -> list[Claim]:
+    """What one valid spec claims, from the spec alone: its directory, and the Services its
+    namespace will hold (its own, each version's `<name>-<version>`, and Flagger's)."""
+    document = spec.rollout
+    namespace, name = document.metadata.namespace, document.metadata.name
+    claims = [service_claim(namespace, name)]
+    if spec.kind != "Rollout":
+        return claims
+    from .pipeline import plan_spec
+    from .spec.flagger_checks import is_flagger
+
+    if is_flagger(document):
+        own, *created = c.flagger_service_names(name)
+        return claims + [object_claim(namespace, "Service", own, OWN_NAME_HINT)] + [
+            object_claim(namespace, "Service", s, FLAGGER_HINT) for s in created]
+    own = object_claim(namespace, "Service", name, OWN_NAME_HINT)
+    versions = [c.version_service_name(name, v) for v in plan_spec(spec).version_services]
+    return claims + [own] + [object_claim(namespace, "Service", s) for s in versions]
 
 
 def _object(rel: str) -> tuple[str, str, str] | None:
-    """(namespace, file name, service directory) of a generated object's file, else None."""
+    """(namespace, service directory, file name) of a generated object's file, else None."""
     parts = rel.split("/")
     if len(parts) < 3 or not parts[-1].endswith(".yaml") or parts[-1] == "kustomization.yaml":
         return None
-    return parts[-3], parts[-1], parts[-2]
+    return parts[-3], parts[-2], parts[-1]
 
 
-def object_clashes(records: dict[str, list[str]], loaded: dict) -> list[Diagnostic]:
-    """One error per object that two specs of different services generate (specs with the same name
-    and namespace clash file by file, which the output step reports)."""
-    first: dict[tuple[str, str], tuple[str, str]] = {}
+def record_claims(files: Iterable[str]) -> list[Claim]:
+    """What a spec claims by the files it generates (as a generate records them)."""
+    claims: dict[tuple, Claim] = {}
+    for rel in sorted(files):
+        found = _object(rel)
+        if found is None:
+            continue
+        namespace, service, filename = found
+        directory = service_claim(namespace, service)
+        claims.setdefault(directory.key, directory)
+        kind, _, name = filename.removesuffix(".yaml").partition("-")
+        claim = object_claim(namespace, kind, name)
+        claims.setdefault(claim.key, claim)
+    return list(claims.values())
+
+
+def clashes(claims: dict[str, list[Claim]], located: dict[str, Located]) -> list[Diagnostic]:
+    """One error in each file of every two specs that claim the same thing, at the field that decides
+    it and naming the other file (where it is, when that file was read in this run). Specs not read
+    now (known from the record of an earlier generate) are named, never blamed."""
+    holders: dict[tuple, dict[str, Claim]] = {}
+    for source in sorted(claims):
+        for claim in claims[source]:
+            holders.setdefault(claim.key, {}).setdefault(source, claim)
+    pairs: dict[tuple[str, str], tuple[Claim, Claim]] = {}
+    for key in sorted(holders, key=repr):
+        sources = sorted(holders[key])
+        for i, a in enumerate(sources):
+            for b in sources[i + 1:]:
+                found = (holders[key][a], holders[key][b])
+                if (a, b) not in pairs or found[0].rank < pairs[a, b][0].rank:
+                    pairs[a, b] = found
     problems = []
-    for source in sorted(records):
-        for rel in sorted(records[source]):
-            found = _object(rel)
-            if found is None:
-                continue
-            namespace, filename, service = found
-            other, other_service = first.setdefault((namespace, filename), (source, service))
-            if other == source or other_service == service:
-                continue
-            blame, named = (source, other) if source in loaded or other not in loaded else (other, source)
-            kind, _, name = filename.removesuffix(".yaml").partition("-")
-            spec = loaded.get(blame)
-            line, column = spec.located.position(("metadata", "name")) if spec else (0, 0)
+    for (a, b), (claim_a, claim_b) in sorted(pairs.items()):
+        sides = [(a, claim_a, b, claim_b), (b, claim_b, a, claim_a)]
+        blamed = [side for side in sides if side[0] in located] or sides[:1]
+        for source, claim, other, other_claim in blamed:
+            spec = located.get(source)
+            line, column = spec.position(claim.field) if spec else (0, 0)
             problems.append(Diagnostic(
-                blame, line, column, "metadata.name",
-                f"{kind} {namespace}/{name} is generated by this spec and by {named}: applied together, "
-                "one would overwrite the other",
-                f"rename a service or a version: `<name>-<version>` of one must not be another service's name"))
+                source, line, column, format_path(claim.field),
+                f"{claim.what} is generated by this spec and by {_where(other, other_claim, located)}: "
+                "applied together, one would overwrite the other", claim.hint))
     return problems
 
 
@@ -94,3 +176,15 @@ def platform_clashes(platforms: list) -> list[Diagnostic]:
                 for message, hint in _platform_pair(this, other):
                     problems.append(Diagnostic(this.source, line, column, "metadata.name", message, hint))
     return problems
+
+
+def _where(source: str, claim: Claim, located: dict[str, Located]) -> str:
+    if source not in located:
+        return f"{source} (generated earlier)"
+    line, column = located[source].position(claim.field)
+    return f"{source}:{line}:{column}"
+
+
+def spec_clashes(specs) -> list[Diagnostic]:
+    """Every clash among valid specs, from the specs alone (no compiling)."""
+    return clashes({s.source: spec_claims(s) for s in specs}, {s.source: s.located for s in specs})

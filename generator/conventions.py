@@ -71,6 +71,7 @@ ALERTS_CONFIGMAP_KEY = "alerts.yaml"
 
 # Flagger (delivery: flagger) and its install (kind: Platform).
 FLAGGER_PRIMARY_SUFFIX = "-primary"
+FLAGGER_CANARY_SUFFIX = "-canary"
 FLAGGER_REPOSITORY = "flagger"
 FLAGGER_RELEASE = "flagger"
 LOADTESTER_RELEASE = "flagger-loadtester"
@@ -87,6 +88,11 @@ def loadtester_url(namespace: str) -> str:
 def flagger_primary_name(service: str) -> str:
     """The primary Deployment Flagger creates from the target Deployment."""
     return service + FLAGGER_PRIMARY_SUFFIX
+
+
+def flagger_service_names(service: str) -> list[str]:
+    """The Services Flagger creates for a Canary targeting `service` (the apex, primary and canary)."""
+    return [service, service + FLAGGER_PRIMARY_SUFFIX, service + FLAGGER_CANARY_SUFFIX]
 
 
 def metric_template_name(service: str, metric: str) -> str:

@@ -26,6 +26,32 @@ def format_path(path: Iterable) -> str:
     return out
 
 
+# Abbreviations that end in a full stop without ending the sentence; the second group does end it
+# when a capital letter follows ("..., etc. The rest").
+_NEVER_ENDS = ("e.g.", "i.e.")
+_MAY_END = ("etc.", "cf.", "vs.")
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of a description, without its full stop (a hint quotes it whole).
+
+    A sentence ends at a full stop followed by a space or the end; not inside `code`, nor after
+    "e.g." or "i.e.", nor after "etc." unless a capital letter follows. Version numbers and URLs have
+    no space after their dots, so they never end one."""
+    in_code = False
+    for i, char in enumerate(text):
+        if char == "`":
+            in_code = not in_code
+        if char != "." or in_code or (i + 1 < len(text) and not text[i + 1].isspace()):
+            continue
+        word = text[: i + 1].rsplit(None, 1)[-1].lstrip("(").lower()
+        following = text[i + 1:].lstrip()[:1]
+        if word in _NEVER_ENDS or (word in _MAY_END and following and not following.isupper()):
+            continue
+        return text[:i]
+    return text.rstrip()
+
+
 @dataclass(frozen=True, order=True)
 class Diagnostic:
     """One problem (or warning) found in one file, at a line and column (1-based; 0 = unknown)."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, ContextManager
 
-from .collisions import object_clashes, platform_clashes
+from .collisions import clashes, platform_clashes, record_claims, spec_claims, spec_clashes
 from .diagnostics import Diagnostic, InvalidInput, Report
 from .formats import OutputFormat, manifests
 from .incremental import SHARED_SOURCE, Survey, generator_id, survey
@@ -50,6 +50,8 @@ def load_targets(targets: list[Path], cwd: Path) -> Loaded:
             continue
         result.specs.append(spec)
         result.report.extend(spec.warnings)
+    result.report.extend(spec_clashes(result.specs))
+    result.report.extend(platform_clashes(platforms_of(result.specs, {}, cwd)))
     return result
 
 
@@ -167,14 +169,25 @@ def build(s: Survey, cwd: Path, fmt: OutputFormat, progress: Progress | None = N
         context = _load(others + keep, cwd, result.report, progress, "reading")
     if result.report.errors:
         return result
+    records = {src: sorted(rec.files) for src, rec in state.specs.items()
+               if src not in result.dropped and src != SHARED_SOURCE}
+    # Clashes among the specs read now and those generated earlier, before anything is compiled ...
+    claims = {src: record_claims(files) for src, files in records.items()}
+    claims.update({sp.source: spec_claims(sp) for sp in loaded})
+    located = {sp.source: sp.located for sp in loaded}
+    result.report.extend(clashes(claims, located))
+    if result.report.errors:
+        return result
     compiled = _compile(loaded, progress)
     for spec in loaded:
         result.new[spec.source] = fmt.spec_files(spec, compiled[spec.source])
         result.digests[spec.source] = spec.digest
-    records = {src: sorted(rec.files) for src, rec in state.specs.items()
-               if src not in result.dropped and src != SHARED_SOURCE}
     records.update({src: sorted(files) for src, files in result.new.items()})
-    result.report.extend(object_clashes(records, {sp.source: sp for sp in loaded}))
+    # ... and then by every object the compiled specs generate
+    for src in result.new:
+        if src != SHARED_SOURCE:
+            claims[src] = claims.get(src, []) + record_claims(result.new[src])
+    result.report.extend(clashes(claims, located))
     result.report.extend(platform_clashes(platforms_of(loaded, records, cwd)))
     if result.report.errors:
         return result

@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .diagnostics import Diagnostic, format_path
+from .diagnostics import Diagnostic, first_sentence, format_path
 from .conventions import (COOKIE_NAME_PATTERN, COOKIE_VALUE_PATTERN, DNS1035_LABEL, DNS1123_LABEL,
                           HEADER_PATTERN, HOST_PATTERN, LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN)
 from .yamlio import Located
@@ -214,7 +214,7 @@ def _diagnose(error, located: Located, filename: str) -> list[Diagnostic]:
         names = [m for m in missing if isinstance(value, dict) and m not in value]
         out = []
         for m in names:
-            about = sch.get("properties", {}).get(m, {}).get("description", "").split(". ")[0].rstrip(".")
+            about = first_sentence(sch.get("properties", {}).get(m, {}).get("description", ""))
             hint = f"add `{m}:`" + (f" ({about[0].lower() + about[1:]})" if about else "")
             out.append(Diagnostic(filename, line, col, where, f"missing required field {m!r}", hint))
         return out
@@ -228,7 +228,8 @@ def _diagnose(error, located: Located, filename: str) -> list[Diagnostic]:
             hint = f"give `{path[-1]}` a value, or remove the key" if path and isinstance(path[-1], str) \
                 else "give it a value, or remove the item"
         if sch.get("type") == "string" and isinstance(value, (bool, int, float)) and value is not None:
-            quoted = value if not isinstance(value, bool) else str(value).lower()
+            # what the user wrote: `yes` quoted is "yes" (not "true"), `1.10` is "1.10" (not "1.1")
+            quoted = located.text(path, str(value).lower() if isinstance(value, bool) else str(value))
             hint = f'quote it: "{quoted}"'
             if isinstance(value, bool):
                 hint += " (YAML reads yes/no/on/off/true/false unquoted as booleans)"

@@ -30,6 +30,7 @@ class Located:
     data: Any
     values: dict[tuple, tuple[int, int]] = field(default_factory=dict)
     keys: dict[tuple, tuple[int, int]] = field(default_factory=dict)
+    texts: dict[tuple, str] = field(default_factory=dict)  # unquoted scalars as written (`yes`, `1.10`)
 
     def position(self, path: tuple, key: bool = False) -> tuple[int, int]:
         """Line and column (1-based) of the node at `path`, or of its nearest existing parent."""
@@ -44,6 +45,10 @@ class Located:
             if path in self.values:
                 return self.values[path]
         return (1, 1)
+
+    def text(self, path: tuple, default: str) -> str:
+        """The source text of the unquoted scalar at `path` (what the user wrote), else `default`."""
+        return self.texts.get(tuple(path), default)
 
 
 class _Builder:
@@ -94,6 +99,8 @@ class _Builder:
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
+        if not node.style:  # plain (libyaml says "", the Python parser None)
+            self.located.texts[path] = node.value
         return self.scalars.construct_object(node)
 
 
@@ -136,6 +143,142 @@ def read_limited(fh, filename: str) -> bytes:
     return raw
 
 
+def _spaces(n: int) -> str:
+    return "no spaces" if n == 0 else "1 space" if n == 1 else f"{n} spaces"
+
+
+class _Lines:
+    """The text's lines, for saying in plain words where YAML's structure went wrong."""
+
+    def __init__(self, text: str):
+        self.lines = text.split("\n")
+
+    def indent(self, i: int) -> int:
+        return len(self.lines[i]) - len(self.lines[i].lstrip(" "))
+
+    def content(self, i: int) -> str:
+        return self.lines[i].strip()
+
+    def meaningful(self, i: int) -> bool:
+        return 0 <= i < len(self.lines) and self.content(i) != "" and not self.content(i).startswith("#")
+
+    def previous(self, i: int) -> int | None:
+        """The nearest line above `i` that holds more than blanks or a comment."""
+        i -= 1
+        while i >= 0 and not self.meaningful(i):
+            i -= 1
+        return i if i >= 0 else None
+
+    def label(self, i: int) -> str:
+        """How to name a line: its key (`name:`, `- name:`), else its text."""
+        text = self.content(i)
+        item = text.startswith("- ")
+        body = text[2:].lstrip() if item else text
+        key, colon, _ = body.partition(":")
+        shown = (key.strip() + ":") if colon and key.strip() else body
+        shown = shown if len(shown) <= 40 else shown[:37] + "..."
+        return ("- " if item else "") + shown
+
+    def enclosing(self, i: int) -> list[int]:
+        """The lines above `i` whose indentation each is less than the one below it: the keys and
+        items a line could belong to, nearest first."""
+        out: list[int] = []
+        j = self.previous(i)
+        while j is not None:
+            if not out or self.indent(j) < self.indent(out[-1]):
+                out.append(j)
+            j = self.previous(j)
+        return out
+
+
+def _is_key_line(text: str) -> bool:
+    body = text[2:].lstrip() if text.startswith("- ") else text
+    return body.endswith(":") or ": " in body or body.startswith(("{", "[", "\"", "'"))
+
+
+def _missing_colon(lines: _Lines, i: int) -> tuple[int, int, str, str]:
+    text = lines.content(i)
+    key, _, value = text.partition(" ")
+    hint = f"write `{key}: {value.strip()}`" if value.strip() else f"add `:` after `{key}` and give it a value"
+    return i + 1, lines.indent(i) + 1, f"`{text}` has no `:` after its key", hint
+
+
+def _misindented(lines: _Lines, i: int) -> tuple[int, int, str, str]:
+    """A line whose indentation matches no mapping or list above it."""
+    n = lines.indent(i)
+    where = lines.label(i)
+    above = lines.enclosing(i)
+    same = [j for j in above if lines.indent(j) == n]
+    deeper = [j for j in above if lines.indent(j) > n]
+    shallower = [j for j in above if lines.indent(j) < n]
+    container = "list" if deeper and lines.content(deeper[-1]).startswith("- ") else "mapping"
+    if same:
+        j = same[0]
+        what = "a list item" if lines.content(i).startswith("- ") else "it"
+        message = f"`{where}` lines up with `{lines.label(j)}` on line {j + 1}, but {what} is not a key of that mapping"
+        if deeper:
+            k = deeper[-1]
+            return i + 1, n + 1, message, (f"indent it like `{lines.label(k)}` on line {k + 1} "
+                                           f"({_spaces(lines.indent(k))}) to keep it in that {container}")
+        return i + 1, n + 1, message, "indent it under the key it belongs to"
+    message = f"`{where}` is indented by {_spaces(n)}, which lines it up with no key above it"
+    options = []
+    if deeper:
+        k = deeper[-1]
+        options.append(f"like `{lines.label(k)}` on line {k + 1} ({_spaces(lines.indent(k))}) to keep it in that {container}")
+    if shallower:
+        k = shallower[0]
+        options.append(f"like `{lines.label(k)}` on line {k + 1} ({_spaces(lines.indent(k))})")
+    return i + 1, n + 1, message, ("indent it " + ", or ".join(options)) if options else ""
+
+
+def _structure_error(text: str, exc: yaml.MarkedYAMLError) -> tuple[int, int, str, str]:
+    """(line, column, problem, hint) of a YAML syntax error, in plain words, at the line where the
+    structure went wrong when that can be told (libyaml often notices a line or more later)."""
+    mark = exc.problem_mark or exc.context_mark
+    problem = exc.problem or exc.context or "the text is not YAML"
+    context = exc.context or ""
+    line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    at_tab = mark is not None and 0 <= mark.index < len(text) and text[mark.index] == "\t"
+    if "\t" in problem or "tab" in problem or at_tab:
+        if at_tab or "indentation" in problem:
+            problem = "a tab character cannot indent YAML"
+        return line, column, problem, "YAML indentation must use spaces, not tabs"
+    lines = _Lines(text)
+    opened = exc.context_mark
+    if opened is not None and "quoted scalar" in context and "unexpected end" in problem:
+        quote = text[opened.index] if 0 <= opened.index < len(text) else '"'
+        return (opened.line + 1, opened.column + 1, "the quoted value that starts here is never closed",
+                f"end it with `{quote}` on this line")
+    if opened is not None and context in ("while parsing a flow sequence", "while parsing a flow mapping"):
+        if context.endswith("sequence"):
+            return (opened.line + 1, opened.column + 1, "the list opened with `[` here is never closed",
+                    "close it with `]` on this line; items are separated by `,`")
+        return (opened.line + 1, opened.column + 1, "the mapping opened with `{` here is never closed",
+                "close it with `}` on this line; entries are separated by `,`")
+    if opened is not None and "simple key" in context and "':'" in problem and lines.meaningful(opened.line):
+        return _missing_colon(lines, opened.line)
+    if mark is None or not lines.meaningful(mark.line):
+        return line, column, problem, ""
+    i = mark.line
+    if problem == "mapping values are not allowed in this context":
+        before = lines.previous(i)
+        if before is not None and not _is_key_line(lines.content(before)) and lines.indent(before) <= lines.indent(i):
+            return _missing_colon(lines, before)
+        if before is not None and lines.indent(i) > lines.indent(before) and _is_key_line(lines.content(before)):
+            parent = lines.label(before)
+            return (i + 1, lines.indent(i) + 1,
+                    f"`{lines.label(i)}` is indented more than `{parent}` on line {before + 1}, so YAML reads "
+                    "it as part of that value", f"indent it like `{parent}` ({_spaces(lines.indent(before))})")
+        return line, column, "a `: ` here would start a mapping inside a value", \
+            "quote the value if `: ` belongs to it, e.g. `\"a: b\"`"
+    if problem in ("did not find expected key", "did not find expected '-' indicator"):
+        return _misindented(lines, i)
+    if problem == "found character that cannot start any token" and 0 <= mark.index < len(text):
+        return line, column, f"a value cannot start with `{text[mark.index]}`", "quote the value"
+    return line, column, problem, ""
+
+
 def load_yaml(raw: bytes, filename: str) -> Located:
     """Parse one YAML document, keeping positions. Raises InvalidInput with located diagnostics."""
     if len(raw) > MAX_SPEC_BYTES:
@@ -154,15 +297,7 @@ def load_yaml(raw: bytes, filename: str) -> Located:
                                        f"malformed YAML: the control character U+{ord(char):04X} is not allowed",
                                        "remove it: YAML text holds no control characters besides tabs and line breaks")]) from None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or "malformed YAML"
-        hint = ""
-        at_tab = mark is not None and 0 <= mark.index < len(text) and text[mark.index] == "\t"
-        if "\t" in problem or "tab" in problem or at_tab:
-            hint = "YAML indentation must use spaces, not tabs"
-        if at_tab and "cannot start any token" in problem:
-            problem = "a tab character cannot indent YAML"
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        line, column, problem, hint = _structure_error(text, exc)
         raise InvalidInput([Diagnostic(filename, line, column, "", f"malformed YAML: {problem}", hint)]) from None
     except yaml.YAMLError as exc:
         raise InvalidInput([Diagnostic(filename, 1, 1, "", f"malformed YAML: {exc}")]) from None

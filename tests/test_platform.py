@@ -300,3 +300,13 @@ def test_two_platforms_installing_a_load_tester_into_the_same_namespace_are_refu
     assert result.exit_code == 1
     assert "specs/a.yaml:4:9: metadata.name: the load tester of namespace payments is installed by this spec " \
            "and by specs/b.yaml" in result.stderr
+
+
+def test_validate_reports_two_platforms_reconciling_the_same_canaries_as_generate_does(tmp_path):
+    platform(tmp_path / "specs" / "a.yaml")
+    platform(tmp_path / "specs" / "b.yaml", name="flagger-linkerd", ns="flagger-system", mesh="linkerd",
+             watch="[billing]")
+    result = run_cli("validate", "specs", cwd=tmp_path)
+    assert result.exit_code == 1
+    assert ("specs/a.yaml:4:9: metadata.name: Flagger flagger reconciles every namespace's Canaries" in result.stderr)
+    assert "specs/b.yaml:4:9: metadata.name:" in result.stderr
