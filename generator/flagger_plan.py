@@ -379,10 +379,13 @@ def status_rule(inputs: FlaggerInputs) -> StatusRulePlan:
 
 def gateway_refs(inputs: FlaggerInputs) -> tuple[dict, ...]:
     """The Gateway API provider attaches its HTTPRoute to these parents; for mesh (east-west) traffic
-    the parent is the Service itself (GAMMA): core group, kind Service, its port."""
+    the parent is the Service itself (GAMMA): the core group, kind Service, its port. Gateway API spells
+    the core group as the empty string (Istio refuses `core` as a parent group, Linkerd takes both); it is
+    written out because the Canary CRD defaults an absent group to `gateway.networking.k8s.io`, and
+    Flagger copies the refs into the HTTPRoute's parentRefs unchanged (router/gateway_api.go)."""
     if not inputs.provider.startswith("gatewayapi"):
         return ()
-    return ({"name": inputs.name, "namespace": inputs.namespace, "group": "core", "kind": "Service",
+    return ({"name": inputs.name, "namespace": inputs.namespace, "group": "", "kind": "Service",
              "port": inputs.port},)
 
 

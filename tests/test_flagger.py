@@ -96,8 +96,10 @@ def test_gateway_api_canary_attaches_to_the_service_and_checks_linkerd_metrics_t
     docs = compiled("flagger-canary-gateway-api.yaml")
     spec = docs[("Canary", "accounts")]["spec"]
     assert spec["provider"] == "gatewayapi:v1"
+    # Gateway API's core group is the empty string: Istio refuses `core` as a parent group, and Flagger
+    # copies gatewayRefs into the HTTPRoute's parentRefs as they are.
     assert spec["service"]["gatewayRefs"] == [
-        {"name": "accounts", "namespace": "billing", "group": "core", "kind": "Service", "port": 9898}]
+        {"name": "accounts", "namespace": "billing", "group": "", "kind": "Service", "port": 9898}]
     assert spec["analysis"]["stepWeights"] == [5, 10, 25, 50]
     assert not {"stepWeight", "maxWeight"} & set(spec["analysis"])
     metrics = {m["name"]: m for m in spec["analysis"]["metrics"]}
