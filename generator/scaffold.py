@@ -98,7 +98,7 @@ def _flagger_tail(strategy: str) -> Callable[[str], str]:
   webhooks:                  # run by flagger-loadtester (install it with a Platform spec)
     - {{name: load-test, type: rollout, timeout: 5s, cmd: "hey -z 1m -q 10 -c 2 http://{name}-canary.NAMESPACE:8080/"}}
   # flagger:
-  #   provider: gatewayapi:v1   # default: istio / linkerd from the mesh; Linkerd needs this for A/B tests
+  #   provider: gatewayapi:v1   # default: istio on istio; gatewayapi:v1 on linkerd and gateway-api
 """.format(name=name)
     return tail
 
@@ -155,13 +155,9 @@ spec:
         head = head.replace("# optional PodSpec fragment merged into every version's pod template",
                             "# optional PodSpec fragment merged into the pod template")
         body = STRATEGIES[strategy](name).replace("NAMESPACE", namespace)
-        if (mesh, strategy) == ("linkerd", "flagger-ab-test"):
-            # Flagger's linkerd provider (SMI) only shifts weights; Linkerd matches requests through the Gateway API.
+        if mesh == "linkerd":
+            # Flagger's Linkerd default is the Gateway API provider, whose builtins do not read Linkerd's metrics.
             body = body.replace("# Flagger's builtin request-success-rate", "# a MetricTemplate on Linkerd's metrics")
             body = body.replace("# Flagger's builtin request-duration (P99)", "# a MetricTemplate (P99, milliseconds)")
-            body = body.replace(
-                "  # flagger:\n  #   provider: gatewayapi:v1   # default: istio / linkerd from the mesh; Linkerd needs "
-                "this for A/B tests\n",
-                "  flagger:\n    provider: gatewayapi:v1     # Linkerd runs Flagger's A/B tests through the Gateway API\n")
         return head + body
     return head + STRATEGIES[strategy](name)

@@ -64,13 +64,30 @@ def test_istio_canary_matches_the_reference_field_for_field():
     assert set(analysis) == {"interval", "threshold", "maxWeight", "stepWeight", "metrics", "webhooks"}
 
 
-def test_linkerd_canary_uses_the_linkerd_provider_and_its_builtin_metrics():
+def test_linkerd_canaries_default_to_the_gateway_api_provider_as_flaggers_linkerd_guide_does():
+    # Flagger's linkerd provider writes an SMI TrafficSplit, which Linkerd 2.12+ honours only with the
+    # linkerd-smi extension; Linkerd implements the Gateway API itself.
     spec = canary_of("flagger-canary-linkerd.yaml")["spec"]
+    assert spec["provider"] == "gatewayapi:v1"
+    assert spec["service"]["gatewayRefs"] == [
+        {"name": "backend", "namespace": "billing", "group": "", "kind": "Service", "port": 8080}]
+    # No builtins: they would not read Linkerd's proxy metrics under the gatewayapi provider.
+    assert all("templateRef" in m for m in spec["analysis"]["metrics"])
+    assert (spec["analysis"]["stepWeight"], spec["analysis"]["maxWeight"]) == (10, 50)
+
+
+def test_an_explicit_linkerd_provider_is_kept_and_warned_about_the_smi_extension(tmp_path):
+    text = (SPECS / "flagger-canary-linkerd.yaml").read_text() + "  flagger: {provider: linkerd}\n"
+    spec = documents_by_kind(compile_spec_text(text, "specs/x.yaml"))[("Canary", "backend")]["spec"]
     assert spec["provider"] == "linkerd"
     assert "gatewayRefs" not in spec["service"]
     assert [m["name"] for m in spec["analysis"]["metrics"]] == ["request-success-rate", "request-duration"]
     assert all("templateRef" not in m for m in spec["analysis"]["metrics"])
-    assert (spec["analysis"]["stepWeight"], spec["analysis"]["maxWeight"]) == (10, 50)
+    (tmp_path / "s.yaml").write_text(text)
+    result = run_cli("validate", "s.yaml", cwd=tmp_path)
+    assert result.exit_code == 0, result.stderr
+    assert ("warning: spec.flagger.provider: Flagger's linkerd provider writes an SMI TrafficSplit, which Linkerd "
+            "2.12 and later honour only with the linkerd-smi extension installed") in result.stderr
 
 
 def test_ab_test_routes_beta_users_by_header_for_ten_iterations():

@@ -77,9 +77,10 @@ class FlaggerSettings(Model):
     provider: Optional[Literal["istio", "linkerd", "gatewayapi:v1"]] = Field(
         None,
         description="Flagger's traffic provider for this Canary (always written into the Canary): `istio`, "
-        "`linkerd` (SMI TrafficSplit: canary and blue/green) or `gatewayapi:v1` (an HTTPRoute attached to the "
-        "Service; Linkerd implements it too, with A/B tests). Default: `istio` on mesh istio, `linkerd` on "
-        "mesh linkerd, `gatewayapi:v1` on mesh gateway-api.",
+        "`linkerd` (SMI TrafficSplit: canary and blue/green; Linkerd 2.12+ honours it only with the linkerd-smi "
+        "extension) or `gatewayapi:v1` (an HTTPRoute attached to the Service; Linkerd implements it, with A/B "
+        "tests). Default: `istio` on mesh istio, `gatewayapi:v1` on mesh linkerd (as Flagger's Linkerd guide) "
+        "and on mesh gateway-api.",
     )
     metricsServer: str = Field(
         "http://prometheus:9090",

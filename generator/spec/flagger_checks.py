@@ -14,7 +14,9 @@ from .checks import Finding, check_header_match, parse_image
 
 PROVIDERS = {"istio": ("istio", "gatewayapi:v1"), "linkerd": ("linkerd", "gatewayapi:v1"),
              "gateway-api": ("gatewayapi:v1",)}
-DEFAULT_PROVIDER = {"istio": "istio", "linkerd": "linkerd", "gateway-api": "gatewayapi:v1"}
+# Linkerd's default is the Gateway API, as in Flagger's Linkerd guide: the `linkerd` provider writes an SMI
+# TrafficSplit, which Linkerd 2.12+ honours only with the linkerd-smi extension.
+DEFAULT_PROVIDER = {"istio": "istio", "linkerd": "gatewayapi:v1", "gateway-api": "gatewayapi:v1"}
 STRATEGIES = {"istio": ("canary", "blueGreen", "abTest"), "linkerd": ("canary", "blueGreen"),
               "gatewayapi:v1": ("canary", "blueGreen", "abTest")}
 STRATEGY_WORDS = {"canary": "a canary", "blueGreen": "blue/green", "abTest": "an A/B test"}
@@ -111,8 +113,8 @@ def check_strategy(rollout) -> Iterator[Finding]:
         return
     provider = provider_of(rollout)
     if strategy not in STRATEGIES[provider]:
-        hint = ("Linkerd also implements the Gateway API: set `flagger.provider: gatewayapi:v1`"
-                if provider == "linkerd" else "")
+        hint = ("Linkerd also implements the Gateway API: remove `flagger.provider` (`gatewayapi:v1` is the "
+                "default on Linkerd) or set `flagger.provider: gatewayapi:v1`" if provider == "linkerd" else "")
         yield Finding(("spec", strategy),
                       f"Flagger's {provider} provider cannot run {STRATEGY_WORDS[strategy]}: "
                       + ("its TrafficSplit only shifts weights and cannot match requests"
@@ -202,6 +204,12 @@ def check_provider(rollout) -> Iterator[Finding]:
     if provider not in PROVIDERS[mesh]:
         yield Finding(("spec", "flagger", "provider"), f"mesh {mesh} cannot carry Flagger's {provider!r} provider",
                       "use one of: " + ", ".join(PROVIDERS[mesh]))
+    elif provider == "linkerd":
+        yield Finding(("spec", "flagger", "provider"),
+                      "Flagger's linkerd provider writes an SMI TrafficSplit, which Linkerd 2.12 and later honour "
+                      "only with the linkerd-smi extension installed; without it the canary never receives traffic",
+                      "install linkerd-smi, or remove `provider` to use `gatewayapi:v1` (the default on Linkerd)",
+                      severity="warning")
 
 
 def check_analysis(rollout) -> Iterator[Finding]:
