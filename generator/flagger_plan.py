@@ -72,6 +72,16 @@ class AppSelector:
 
 
 @dataclass(frozen=True)
+class AutoscalerPlan:
+    """The HorizontalPodAutoscaler holding Flagger's target: `min` = `max` pins the count."""
+
+    min: int
+    max: int
+    cpu: int  # target average utilisation of the container's CPU request, percent
+    container: str
+
+
+@dataclass(frozen=True)
 class FlaggerInputs:
     """Everything the Flagger plan needs, mapped once from the spec (see `flagger_inputs`)."""
 
@@ -104,6 +114,7 @@ class FlaggerInputs:
     webhooks: tuple[WebhookInput, ...] = ()
     alerts: tuple[AlertInput, ...] = ()
     replicas: int | None = None
+    autoscaler: AutoscalerPlan | None = None
     status_alert: bool = True
     alert_labels: dict = field(default_factory=dict, hash=False)
 
@@ -194,7 +205,8 @@ class FlaggerPlan:
     templates: tuple[MetricTemplatePlan, ...]
     alert_providers: tuple[AlertProviderPlan, ...]
     status_rule: StatusRulePlan | None
-    replicas: int | None = None  # held by an HPA the Canary references (None: no autoscaler)
+    replicas: int | None = None  # a pinned count (None: autoscaled between autoscaler.min and .max)
+    autoscaler: AutoscalerPlan | None = None  # the HPA the Canary references
     alerts: object = None  # analysis.AlertsPlan: the status rule beside the analysis alerts, when wanted
 
     # The plan protocol render.py relies on.
@@ -421,6 +433,7 @@ def build_flagger_plan(inputs: FlaggerInputs) -> FlaggerPlan:
         alert_providers=providers,
         status_rule=status_rule(inputs) if inputs.status_alert else None,
         replicas=inputs.replicas,
+        autoscaler=inputs.autoscaler,
     )
 
 
@@ -472,6 +485,26 @@ def flagger_workload(rollout) -> WorkloadPlan:
     return WorkloadPlan("", name, spec.workload.image, None, pod)
 
 
+# The utilisation target of a pinned count: with min = max the HPA never changes the count, and the
+# API server's own default (80) keeps the object as users know it.
+PINNED_CPU_TARGET = 80
+
+
+def autoscaler_plan(rollout) -> AutoscalerPlan:
+    """Flagger's target carries no replica count (Flagger scales it to zero between releases, and a count
+    in Git would make the GitOps sync scale it back up: fluxcd/flagger#1121). An HPA holds the count
+    instead: Flagger scales the target up from zero to the HPA's minReplicas, gives the primary a copy
+    of the HPA, and the HPA controller leaves a target at zero replicas alone. Its metric is the
+    application container's CPU (ContainerResource): an HPA without metrics is defaulted to the whole
+    pod's CPU, which needs a request on every container, sidecars included."""
+    workload = rollout.spec.workload
+    container = workload.container or rollout.metadata.name
+    scaling = workload.autoscaling
+    if scaling is not None:
+        return AutoscalerPlan(scaling.min, scaling.max, scaling.cpu, container)
+    return AutoscalerPlan(workload.replicas, workload.replicas, PINNED_CPU_TARGET, container)
+
+
 def flagger_inputs(rollout, source: str) -> FlaggerInputs:
     """The one mapping from a `delivery: flagger` spec to the plan's inputs (the spec was checked)."""
     from .spec.flagger_checks import provider_of, strategy_of
@@ -485,6 +518,7 @@ def flagger_inputs(rollout, source: str) -> FlaggerInputs:
     workload = flagger_workload(rollout)
     latency = analysis.latency
     selector = analysis.selector
+    scaling = spec.workload.autoscaling
     return FlaggerInputs(
         source=source,
         name=meta.name,
@@ -520,7 +554,8 @@ def flagger_inputs(rollout, source: str) -> FlaggerInputs:
         webhooks=tuple(WebhookInput(h.name, h.type, h.timeout, h.cmd, h.url, h.runner) for h in spec.webhooks or []),
         alerts=tuple(AlertInput(a.name, a.type, a.severity, a.channel, a.username, a.secretRef, a.address, a.proxy)
                      for a in (settings.alerts if settings else [])),
-        replicas=spec.workload.replicas,
+        replicas=None if scaling else spec.workload.replicas,
+        autoscaler=autoscaler_plan(rollout),
         status_alert=analysis.alerts != "none",
         alert_labels=dict(analysis.labels),
     )

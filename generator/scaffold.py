@@ -152,8 +152,21 @@ spec:
                             f"  mesh: {mesh:<20} # Flagger generates the routing and the Services\n")
         head = head.replace(f"    image: {name:<17} # image repository; a version's tag is its name unless it sets image\n",
                             f"    image: {name + ':v1':<17} # the full image: a release is a change of it\n")
-        head = head.replace("# optional PodSpec fragment merged into every version's pod template",
-                            "# optional PodSpec fragment merged into the pod template")
+        # The replicas are held by an autoscaler on the application container's CPU: it needs a request.
+        head = head.replace(
+            f"""    replicas: 2
+    # pod:                   # optional PodSpec fragment merged into every version's pod template
+    #   serviceAccountName: {name}
+    #   containers:          # the container named like `container` (default: metadata.name) is merged
+    #     - name: {name}
+    #       resources: {{requests: {{cpu: 100m, memory: 128Mi}}}}
+""", f"""    replicas: 2              # or autoscaling: {{min: 2, max: 4, cpu: 80}} (on the container's CPU)
+    pod:                     # PodSpec fragment merged into the pod template
+      # serviceAccountName: {name}
+      containers:            # the container named like `container` (default: metadata.name) is merged
+        - name: {name}
+          resources: {{requests: {{cpu: 100m, memory: 128Mi}}}}   # the CPU the replicas' autoscaler measures
+""")
         body = STRATEGIES[strategy](name).replace("NAMESPACE", namespace)
         if mesh == "linkerd":
             # Flagger's Linkerd default is the Gateway API provider, whose builtins do not read Linkerd's metrics.

@@ -37,7 +37,17 @@ def test_nothing_flagger_owns_is_generated_and_the_target_is_the_deployment(name
     assert "replicas" not in deployment["spec"]
     hpa = docs[("HorizontalPodAutoscaler", target["name"])]["spec"]
     assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": target["name"]}
-    assert hpa["minReplicas"] == hpa["maxReplicas"] >= 1
+    assert hpa["minReplicas"] <= hpa["maxReplicas"] and hpa["minReplicas"] >= 1
+    # An HPA without metrics is defaulted by the API server to CPU 80 % of the whole pod, and warns
+    # (FailedGetResourceMetric) every sync when a container has no CPU request. Its metric is the
+    # application container's CPU, whose request the spec must give.
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["resources"]["requests"]["cpu"]
+    (metric,) = hpa["metrics"]
+    assert metric["type"] == "ContainerResource"
+    assert metric["containerResource"]["name"] == "cpu"
+    assert metric["containerResource"]["container"] == container["name"]
+    assert metric["containerResource"]["target"]["type"] == "Utilization"
     assert canary["spec"]["autoscalerRef"] == {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
                                                "name": target["name"]}
     # Flagger generates `<name>-primary` and `<name>-canary`: they must still be valid names.
@@ -88,6 +98,24 @@ def test_an_explicit_linkerd_provider_is_kept_and_warned_about_the_smi_extension
     assert result.exit_code == 0, result.stderr
     assert ("warning: spec.flagger.provider: Flagger's linkerd provider writes an SMI TrafficSplit, which Linkerd "
             "2.12 and later honour only with the linkerd-smi extension installed") in result.stderr
+
+
+def test_a_pinned_replica_count_is_an_autoscaler_with_min_equal_to_max():
+    docs = compiled("flagger-canary-istio.yaml")
+    hpa = docs[("HorizontalPodAutoscaler", "backend")]["spec"]
+    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (3, 3)
+
+
+def test_workload_autoscaling_scales_on_the_application_containers_cpu():
+    text = (SPECS / "flagger-canary-istio.yaml").read_text().replace(
+        "    replicas: 3\n", "    autoscaling: {min: 2, max: 4, cpu: 99}\n")
+    docs = documents_by_kind(compile_spec_text(text, "specs/x.yaml"))
+    hpa = docs[("HorizontalPodAutoscaler", "backend")]["spec"]
+    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (2, 4)
+    assert hpa["metrics"] == [{"type": "ContainerResource", "containerResource": {
+        "name": "cpu", "container": "backend", "target": {"type": "Utilization", "averageUtilization": 99}}}]
+    assert docs[("Canary", "backend")]["spec"]["autoscalerRef"]["name"] == "backend"
+    assert "replicas" not in docs[("Deployment", "backend")]["spec"]
 
 
 def test_ab_test_routes_beta_users_by_header_for_ten_iterations():

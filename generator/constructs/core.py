@@ -22,17 +22,20 @@ class Deployment:
 
 
 class HorizontalPodAutoscaler:
-    """Holds a Deployment at `replicas` pods (min = max). A Flagger target gets one instead of
-    `spec.replicas`: Flagger scales the target to zero between releases, and a replica count in Git
-    would make the GitOps sync scale it back up (fluxcd/flagger#1121); Flagger copies the autoscaler
-    to `<name>-primary`."""
+    """Holds a Deployment between `min` and `max` pods (min = max pins the count) on the average CPU use
+    of one container. A Flagger target gets one instead of `spec.replicas` (see
+    flagger_plan.autoscaler_plan); the metric is always written: the API server defaults an HPA without
+    metrics to the whole pod's CPU, which warns on every sync when any container lacks a CPU request."""
 
-    def __init__(self, chart, plan, name: str, replicas: int):
+    def __init__(self, chart, plan, name: str, scaler):
         self.obj = emit(chart, "autoscaling/v2", "HorizontalPodAutoscaler", name, plan.labels, {
             "spec": {
                 "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
-                "minReplicas": replicas,
-                "maxReplicas": replicas,
+                "minReplicas": scaler.min,
+                "maxReplicas": scaler.max,
+                "metrics": [{"type": "ContainerResource", "containerResource": {
+                    "name": "cpu", "container": scaler.container,
+                    "target": {"type": "Utilization", "averageUtilization": scaler.cpu}}}],
             }
         })
 

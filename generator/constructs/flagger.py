@@ -58,7 +58,7 @@ class Canary:
                 "provider": plan.provider,
                 "targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": plan.workload.name},
                 **({"autoscalerRef": {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
-                                      "name": plan.workload.name}} if plan.replicas is not None else {}),
+                                      "name": plan.workload.name}} if plan.autoscaler is not None else {}),
                 "service": service,
                 "analysis": canary_analysis(plan),
             }

@@ -61,6 +61,10 @@ def check_manual_has_no_flagger_blocks(rollout) -> Iterator[Finding]:
         if value:
             yield Finding(("spec", name), f"`{name}` is only used with `delivery: flagger`",
                           "add `delivery: flagger`, or remove the block", key=True)
+    if rollout.spec.workload.autoscaling is not None:
+        yield Finding(("spec", "workload", "autoscaling"),
+                      "`workload.autoscaling` is supported with `delivery: flagger` only for now",
+                      "set `replicas` on the workload or on each version, or use `delivery: flagger`", key=True)
     # Fields of the strategy blocks that only Flagger reads.
     for block, fields in FLAGGER_ONLY_FIELDS.items():
         value = getattr(rollout.spec, block, None)
@@ -82,6 +86,7 @@ def check_workload(rollout) -> Iterator[Finding]:
     if spec.workload.replicas == 0:
         yield Finding(("spec", "workload", "replicas"), "Flagger's primary needs at least one replica, got 0",
                       "Flagger scales `<name>` to zero itself between releases; set the replicas the service runs with")
+    yield from _check_autoscaling(rollout)
     m = parse_image(spec.workload.image)
     if m is None:
         yield Finding(("spec", "workload", "image"), f"not a valid image reference: {spec.workload.image!r}",
@@ -90,6 +95,50 @@ def check_workload(rollout) -> Iterator[Finding]:
         yield Finding(("spec", "workload", "image"),
                       f"needs a tag or digest with `delivery: flagger`, got {spec.workload.image!r}",
                       "Flagger starts a rollout when the image changes; e.g. `backend:v2`")
+
+
+def app_container(rollout) -> dict:
+    """The application container as the Deployment will run it (the pod fragment merged in)."""
+    from ..pod import merge_pod
+
+    name = rollout.spec.workload.container or rollout.metadata.name
+    pod, index = merge_pod(rollout.spec.workload.pod, {"name": name})
+    return pod["containers"][index]
+
+
+def cpu_request(container: dict):
+    """The container's CPU request as the API server sets it (a limit alone becomes the request)."""
+    resources = container.get("resources") if isinstance(container.get("resources"), dict) else {}
+    for kind in ("requests", "limits"):
+        amounts = resources.get(kind)
+        if isinstance(amounts, dict) and amounts.get("cpu") not in (None, "", 0, "0"):
+            return amounts["cpu"]
+    return None
+
+
+def _check_autoscaling(rollout) -> Iterator[Finding]:
+    """Flagger's target is held by a HorizontalPodAutoscaler (see constructs.core.HorizontalPodAutoscaler),
+    which measures the application container's CPU: without a request the HPA controller cannot compute
+    a utilisation and warns on every sync."""
+    workload = rollout.spec.workload
+    base = ("spec", "workload")
+    scaling = workload.autoscaling
+    if scaling is not None:
+        if "replicas" in workload.model_fields_set:
+            yield Finding(base + ("replicas",), "`replicas` and `autoscaling` together: the autoscaler decides the "
+                          "count between `autoscaling.min` and `autoscaling.max`", "keep one of them", key=True)
+        if scaling.min > scaling.max:
+            yield Finding(base + ("autoscaling", "min"),
+                          f"must not exceed autoscaling.max ({scaling.max}), got {scaling.min}",
+                          "the autoscaler keeps the count between min and max")
+    container = app_container(rollout)
+    if cpu_request(container) is None:
+        name = container["name"]
+        yield Finding(base + (("pod",) if workload.pod is not None else ()),
+                      f"the application container {name!r} needs a CPU request with `delivery: flagger`: its "
+                      "replicas are held by a HorizontalPodAutoscaler on that container's CPU, which without a "
+                      "request warns (FailedGetContainerResourceMetric) on every sync",
+                      f"e.g. `pod: {{containers: [{{name: {name}, resources: {{requests: {{cpu: 100m}}}}}}]}}`")
 
 
 def check_strategy(rollout) -> Iterator[Finding]:

@@ -60,6 +60,15 @@ class Service(Model):
         None, description="Container port the Service forwards to. Default: `port`.", ge=1, le=65535)
 
 
+class Autoscaling(Model):
+    min: int = Field(1, description="Fewest replicas (the HorizontalPodAutoscaler's minReplicas). Default: 1.",
+                     ge=1, le=c.MAX_REPLICAS)
+    max: int = Field(description="Most replicas (maxReplicas).", ge=1, le=c.MAX_REPLICAS)
+    cpu: int = Field(
+        80, description="Target average CPU use of the application container, in percent of its CPU request "
+        "(which `workload.pod` must set). Default: 80.", ge=1, le=1000)
+
+
 class Workload(Model):
     image: str = Field(
         description="Image repository, e.g. `registry.example.com/backend`. A version's image is "
@@ -67,8 +76,13 @@ class Workload(Model):
         min_length=1,
     )
     replicas: int = Field(1, description="Replicas of every version's Deployment. Default: 1. With `delivery: "
-                          "flagger`, held by a HorizontalPodAutoscaler (min = max) that Flagger copies to the primary.",
+                          "flagger`, held by a HorizontalPodAutoscaler (min = max) on the application container's "
+                          "CPU, which Flagger copies to the primary: the container needs a CPU request.",
                           ge=0, le=c.MAX_REPLICAS)
+    autoscaling: Optional[Autoscaling] = Field(
+        None, description="`delivery: flagger` only for now: a HorizontalPodAutoscaler between `min` and `max` "
+        "replicas on the application container's CPU (`{min: 2, max: 4, cpu: 80}`), instead of the fixed "
+        "`replicas`; Flagger gives `<name>-primary` a copy.")
     container: Optional[str] = Field(
         None, description="Name of the application container. Default: `metadata.name`.",
         pattern=NAME_PATTERN, max_length=c.MAX_LABEL,
