@@ -53,13 +53,14 @@ class WebhookInput:
 @dataclass(frozen=True)
 class AlertInput:
     name: str
-    type: str  # slack | msteams | discord | rocket | gchat
+    type: str | None  # slack | msteams | discord | rocket | gchat; None: `provider_ref` names an existing one
     severity: str = "error"
     channel: str | None = None
     username: str | None = None
     secret: str | None = None  # Secret holding the hook URL under `address`
     address: str | None = None
     proxy: str | None = None
+    provider_ref: tuple[str, str | None] | None = None  # (name, namespace) of an existing AlertProvider
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,14 @@ class FlaggerInputs:
     alerts: tuple[AlertInput, ...] = ()
     replicas: int | None = None
     autoscaler: AutoscalerPlan | None = None
+    gateways: tuple[str, ...] = ()  # spec.ingress: NAMESPACE/NAME[:SECTION]
+    hosts: tuple[str, ...] = ()
+    mesh_routing: bool = True  # keep routing mesh-internal callers (ingress.mesh)
+    timeout: str | None = None
+    retries: dict | None = field(default=None, hash=False)
+    traffic_policy: dict | None = field(default=None, hash=False)
+    port_discovery: bool | None = None
+    progress_deadline: int | None = None
     status_alert: bool = True
     alert_labels: dict = field(default_factory=dict, hash=False)
 
@@ -162,6 +171,7 @@ class CanaryAlertPlan:
     name: str
     severity: str
     provider: str
+    provider_namespace: str | None = None  # an AlertProvider shared from elsewhere
 
 
 @dataclass(frozen=True)
@@ -200,6 +210,7 @@ class FlaggerPlan:
     port: int
     target_port: int
     gateway_refs: tuple[dict, ...] = field(hash=False)
+    service_options: dict = field(hash=False)  # the Canary's other `service` fields (gateways, hosts, timeout, ...)
     workload: WorkloadPlan
     analysis: AnalysisPlan
     templates: tuple[MetricTemplatePlan, ...]
@@ -207,6 +218,7 @@ class FlaggerPlan:
     status_rule: StatusRulePlan | None
     replicas: int | None = None  # a pinned count (None: autoscaled between autoscaler.min and .max)
     autoscaler: AutoscalerPlan | None = None  # the HPA the Canary references
+    progress_deadline: int | None = None
     alerts: object = None  # analysis.AlertsPlan: the status rule beside the analysis alerts, when wanted
 
     # The plan protocol render.py relies on.
@@ -358,6 +370,9 @@ def plan_webhook(hook: WebhookInput, loadtester: str) -> WebhookPlan:
 def plan_alerts(inputs: FlaggerInputs) -> tuple[tuple[AlertProviderPlan, ...], tuple[CanaryAlertPlan, ...]]:
     providers, alerts = [], []
     for alert in inputs.alerts:
+        if alert.provider_ref is not None:
+            alerts.append(CanaryAlertPlan(alert.name, alert.severity, *alert.provider_ref))
+            continue
         name = c.alert_provider_name(inputs.name, alert.name)
         providers.append(AlertProviderPlan(name, alert.type, alert.channel, alert.username, alert.secret,
                                            alert.address, alert.proxy))
@@ -397,8 +412,37 @@ def gateway_refs(inputs: FlaggerInputs) -> tuple[dict, ...]:
     Flagger copies the refs into the HTTPRoute's parentRefs unchanged (router/gateway_api.go)."""
     if not inputs.provider.startswith("gatewayapi"):
         return ()
-    return ({"name": inputs.name, "namespace": inputs.namespace, "group": "", "kind": "Service",
-             "port": inputs.port},)
+    refs = []
+    for gateway in inputs.gateways:
+        namespace, rest = gateway.split("/", 1)
+        name, _, section = rest.partition(":")
+        refs.append({"name": name, "namespace": namespace, "group": "gateway.networking.k8s.io", "kind": "Gateway",
+                     **({"sectionName": section} if section else {})})
+    if inputs.mesh_routing or not inputs.gateways:
+        refs.append({"name": inputs.name, "namespace": inputs.namespace, "group": "", "kind": "Service",
+                     "port": inputs.port})
+    return tuple(refs)
+
+
+def service_options(inputs: FlaggerInputs) -> dict:
+    """The Canary's `service` fields besides ports and gatewayRefs, as Flagger's routers read them: Istio's
+    VirtualService takes `gateways` (where `mesh` keeps in-mesh callers: an explicit list replaces Flagger's
+    default `[mesh]`) and `hosts` (Flagger adds the Service's own name), `timeout`, `retries` and the
+    DestinationRules' `trafficPolicy`; the Gateway API HTTPRoute takes `hosts` and `timeout`."""
+    out: dict = {}
+    if inputs.port_discovery is not None:
+        out["portDiscovery"] = inputs.port_discovery
+    if inputs.timeout is not None:
+        out["timeout"] = inputs.timeout
+    if inputs.provider == "istio" and inputs.gateways:
+        out["gateways"] = list(inputs.gateways) + (["mesh"] if inputs.mesh_routing else [])
+    if inputs.hosts:
+        out["hosts"] = list(inputs.hosts)
+    if inputs.retries is not None:
+        out["retries"] = dict(inputs.retries)
+    if inputs.traffic_policy is not None:
+        out["trafficPolicy"] = inputs.traffic_policy
+    return out
 
 
 def build_flagger_plan(inputs: FlaggerInputs) -> FlaggerPlan:
@@ -427,6 +471,7 @@ def build_flagger_plan(inputs: FlaggerInputs) -> FlaggerPlan:
         port=inputs.port,
         target_port=inputs.target_port,
         gateway_refs=gateway_refs(inputs),
+        service_options=service_options(inputs),
         workload=inputs.workload,
         analysis=analysis,
         templates=templates,
@@ -434,6 +479,7 @@ def build_flagger_plan(inputs: FlaggerInputs) -> FlaggerPlan:
         status_rule=status_rule(inputs) if inputs.status_alert else None,
         replicas=inputs.replicas,
         autoscaler=inputs.autoscaler,
+        progress_deadline=inputs.progress_deadline,
     )
 
 
@@ -505,6 +551,18 @@ def autoscaler_plan(rollout) -> AutoscalerPlan:
     return AutoscalerPlan(workload.replicas, workload.replicas, PINNED_CPU_TARGET, container)
 
 
+def retries_dict(retries) -> dict | None:
+    """Istio's HTTPRetry, the Canary's `service.retries`."""
+    if retries is None:
+        return None
+    out: dict = {"attempts": retries.attempts}
+    if retries.perTryTimeout is not None:
+        out["perTryTimeout"] = retries.perTryTimeout
+    if retries.on is not None:
+        out["retryOn"] = retries.on
+    return out
+
+
 def flagger_inputs(rollout, source: str) -> FlaggerInputs:
     """The one mapping from a `delivery: flagger` spec to the plan's inputs (the spec was checked)."""
     from .spec.flagger_checks import provider_of, strategy_of
@@ -519,6 +577,7 @@ def flagger_inputs(rollout, source: str) -> FlaggerInputs:
     latency = analysis.latency
     selector = analysis.selector
     scaling = spec.workload.autoscaling
+    ingress = spec.ingress
     return FlaggerInputs(
         source=source,
         name=meta.name,
@@ -552,10 +611,19 @@ def flagger_inputs(rollout, source: str) -> FlaggerInputs:
         metrics_server=settings.metricsServer if settings else "http://prometheus:9090",
         loadtester=settings.loadtester if settings else "http://flagger-loadtester/",
         webhooks=tuple(WebhookInput(h.name, h.type, h.timeout, h.cmd, h.url, h.runner) for h in spec.webhooks or []),
-        alerts=tuple(AlertInput(a.name, a.type, a.severity, a.channel, a.username, a.secretRef, a.address, a.proxy)
+        alerts=tuple(AlertInput(a.name, a.type, a.severity, a.channel, a.username, a.secretRef, a.address, a.proxy,
+                                (a.providerRef.name, a.providerRef.namespace) if a.providerRef else None)
                      for a in (settings.alerts if settings else [])),
         replicas=None if scaling else spec.workload.replicas,
         autoscaler=autoscaler_plan(rollout),
+        gateways=tuple(ingress.gateways) if ingress else (),
+        hosts=tuple(ingress.hosts) if ingress else (),
+        mesh_routing=ingress.mesh if ingress else True,
+        timeout=spec.service.timeout,
+        retries=retries_dict(spec.service.retries),
+        traffic_policy=settings.trafficPolicy if settings else None,
+        port_discovery=settings.portDiscovery if settings else None,
+        progress_deadline=settings.progressDeadlineSeconds if settings else None,
         status_alert=analysis.alerts != "none",
         alert_labels=dict(analysis.labels),
     )

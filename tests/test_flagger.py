@@ -250,12 +250,71 @@ def test_promote_and_rollback_leave_flagger_rollouts_to_flagger(command, workdir
     assert (workdir / "specs" / "flagger-canary-istio.yaml").read_text() == before
 
 
+def test_an_edge_canary_behind_an_istio_gateway_keeps_the_mesh_and_sets_the_route_options():
+    docs = compiled("flagger-canary-istio-ingress.yaml")
+    spec = docs[("Canary", "storefront")]["spec"]
+    # Flagger's Istio router uses the listed gateways instead of its default [mesh]: `mesh` is kept
+    # explicitly for in-mesh callers, and it adds the Service's own name to the hosts (router/istio.go).
+    assert spec["service"] == {
+        "port": 9898, "targetPort": 9898, "timeout": "5s",
+        "gateways": ["istio-system/public-gateway", "mesh"], "hosts": ["shop.example.com"],
+        "retries": {"attempts": 3, "perTryTimeout": "1s", "retryOn": "gateway-error,connect-failure,refused-stream"},
+        "trafficPolicy": {"tls": {"mode": "ISTIO_MUTUAL"}}}
+    assert spec["progressDeadlineSeconds"] == 60
+    # A shared AlertProvider is referenced across namespaces, and none is written for this rollout.
+    assert spec["analysis"]["alerts"] == [{"name": "on-call", "severity": "error",
+                                           "providerRef": {"name": "on-call", "namespace": "flagger-system"}}]
+    assert not [k for k in docs if k[0] == "AlertProvider"]
+    hpa = docs[("HorizontalPodAutoscaler", "storefront")]["spec"]
+    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (2, 4)
+
+
+def test_without_mesh_routing_the_istio_virtual_service_serves_only_the_gateway():
+    text = (SPECS / "flagger-canary-istio-ingress.yaml").read_text().replace("    mesh: true\n", "    mesh: false\n")
+    spec = documents_by_kind(compile_spec_text(text, "specs/x.yaml"))[("Canary", "storefront")]["spec"]
+    assert spec["service"]["gateways"] == ["istio-system/public-gateway"]
+
+
+@pytest.mark.parametrize("mesh, parents", [
+    ("true", [{"name": "public", "namespace": "edge", "group": "gateway.networking.k8s.io", "kind": "Gateway",
+               "sectionName": "https"},
+              {"name": "accounts", "namespace": "billing", "group": "", "kind": "Service", "port": 9898}]),
+    ("false", [{"name": "public", "namespace": "edge", "group": "gateway.networking.k8s.io", "kind": "Gateway",
+                "sectionName": "https"}]),
+])
+def test_a_gateway_api_edge_canary_attaches_to_the_gateway_and_to_the_service_for_the_mesh(mesh, parents):
+    text = (SPECS / "flagger-canary-gateway-api.yaml").read_text().replace(
+        "  service:\n", f"  ingress: {{gateways: [edge/public:https], hosts: [accounts.example.com], mesh: {mesh}}}\n"
+        "  service:\n    timeout: 10s\n", 1)
+    spec = documents_by_kind(compile_spec_text(text, "specs/x.yaml"))[("Canary", "accounts")]["spec"]
+    assert spec["service"]["gatewayRefs"] == parents
+    assert spec["service"]["hosts"] == ["accounts.example.com"]
+    assert spec["service"]["timeout"] == "10s"
+    assert "gateways" not in spec["service"]  # Istio's field: the Gateway API router reads gatewayRefs
+
+
+def test_the_kubernetes_provider_runs_blue_green_on_the_apps_own_metrics():
+    docs = compiled("flagger-blue-green-kubernetes.yaml")
+    spec = docs[("Canary", "podinfo")]["spec"]
+    assert spec["provider"] == "kubernetes"
+    assert spec["service"] == {"port": 9898, "targetPort": 9898, "portDiscovery": True}
+    assert spec["analysis"]["iterations"] == 10
+    assert not {"stepWeight", "maxWeight", "stepWeights", "match"} & set(spec["analysis"])
+    # Flagger's builtins for the kubernetes provider are its HTTP observer: rollgen checks through
+    # MetricTemplates on the application's metrics, which it knows exist.
+    templates = [d["spec"]["query"] for (kind, _), d in docs.items() if kind == "MetricTemplate"]
+    assert templates and all("http_request" in q and 'app="{{ target }}"' in q for q in templates)
+    assert all("templateRef" in m for m in spec["analysis"]["metrics"])
+
+
 EXPECTED_READING = {
     "flagger-canary-istio.yaml": ("canary", [10, 20, 30, 40, 50]),
     "flagger-canary-linkerd.yaml": ("canary", [10, 20, 30, 40, 50]),
     "flagger-canary-gateway-api.yaml": ("canary", [5, 10, 25, 50]),
     "flagger-ab-test.yaml": ("abTest", None),
     "flagger-blue-green.yaml": ("blueGreen", None),
+    "flagger-canary-istio-ingress.yaml": ("canary", [10, 20, 30, 40, 50]),
+    "flagger-blue-green-kubernetes.yaml": ("blueGreen", None),
 }
 
 
