@@ -101,3 +101,8 @@ def metric_template_name(service: str, metric: str) -> str:
 
 def alert_provider_name(service: str, channel: str) -> str:
     return f"{service}-{channel}"
+
+# The Prometheus of each mesh's telemetry, fully qualified: Flagger queries it from its own namespace,
+# for its builtins (the Platform's metricsServer) and for rollgen's MetricTemplates alike.
+MESH_PROMETHEUS = {"istio": "http://prometheus.istio-system:9090", "linkerd": "http://prometheus.linkerd-viz:9090"}
+DEFAULT_PROMETHEUS = "http://prometheus:9090"

@@ -196,6 +196,8 @@ def other_document(document, source: str) -> dict:
         "source": source, "kind": "Rollout", "delivery": "flagger", "name": plan.name,
         "namespace": plan.namespace, "provider": plan.provider, "strategy": a.strategy,
         "target": {"deployment": plan.workload.name, "image": plan.workload.image, "replicas": plan.replicas,
+                   **({"autoscaling": {"min": plan.autoscaler.min, "max": plan.autoscaler.max,
+                                       "cpu": plan.autoscaler.cpu}} if plan.replicas is None else {}),
                    "primary": conventions.flagger_primary_name(plan.name)},
         "interval": a.interval, "threshold": a.threshold,
         "weights": analysis_steps(plan), "iterations": a.iterations, "match": [dict(m) for m in a.match],

@@ -62,13 +62,14 @@ class WebhookInput:
 @dataclass(frozen=True)
 class AlertInput:
     name: str
-    type: str  # slack | msteams | discord | rocket | gchat
+    type: str | None  # slack | msteams | discord | rocket | gchat; None: `provider_ref` names an existing one
     severity: str = "error"
     channel: str | None = None
     username: str | None = None
     secret: str | None = None  # Secret holding the hook URL under `address`
     address: str | None = None
     proxy: str | None = None
+    provider_ref: tuple[str, str | None] | None = None  # (name, namespace) of an existing AlertProvider
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,16 @@ class AppSelector:
     namespace: str = "namespace"
     workload: str = "app"
     code: str = "code"
+
+
+@dataclass(frozen=True)
+class AutoscalerPlan:
+    """The HorizontalPodAutoscaler holding Flagger's target: `min` = `max` pins the count."""
+
+    min: int
+    max: int
+    cpu: int | None  # target average utilisation of the container's CPU request, percent; None: pinned
+    container: str
 
 
 @dataclass(frozen=True)
@@ -113,11 +124,20 @@ class FlaggerInputs:
     request_rate_min: float | None = None
     metrics_source: str | None = None  # app | istio | linkerd; None: the provider's own
     app_selector: AppSelector = AppSelector()
-    metrics_server: str = "http://prometheus:9090"
+    metrics_server: str = c.DEFAULT_PROMETHEUS
     loadtester: str = "http://flagger-loadtester/"  # flagger_inputs names the rollout's namespace
     webhooks: tuple[WebhookInput, ...] = ()
     alerts: tuple[AlertInput, ...] = ()
     replicas: int | None = None
+    autoscaler: AutoscalerPlan | None = None
+    gateways: tuple[str, ...] = ()  # spec.ingress: NAMESPACE/NAME[:SECTION]
+    hosts: tuple[str, ...] = ()
+    mesh_routing: bool = True  # keep routing mesh-internal callers (ingress.mesh)
+    timeout: str | None = None
+    retries: dict | None = field(default=None, hash=False)
+    traffic_policy: dict | None = field(default=None, hash=False)
+    port_discovery: bool | None = None
+    progress_deadline: int | None = None
     status_alert: bool = True
     alert_labels: dict = field(default_factory=dict, hash=False)
 
@@ -165,6 +185,7 @@ class CanaryAlertPlan:
     name: str
     severity: str
     provider: str
+    provider_namespace: str | None = None  # an AlertProvider shared from elsewhere
 
 
 @dataclass(frozen=True)
@@ -203,12 +224,15 @@ class FlaggerPlan:
     port: int
     target_port: int
     gateway_refs: tuple[dict, ...] = field(hash=False)
+    service_options: dict = field(hash=False)  # the Canary's other `service` fields (gateways, hosts, timeout, ...)
     workload: WorkloadPlan
     analysis: AnalysisPlan
     templates: tuple[MetricTemplatePlan, ...]
     alert_providers: tuple[AlertProviderPlan, ...]
     status_rule: StatusRulePlan | None
-    replicas: int | None = None  # held by an HPA the Canary references (None: no autoscaler)
+    replicas: int | None = None  # a pinned count (None: autoscaled between autoscaler.min and .max)
+    autoscaler: AutoscalerPlan | None = None  # the HPA the Canary references
+    progress_deadline: int | None = None
     alerts: object = None  # analysis.AlertsPlan: the status rule beside the analysis alerts, when wanted
 
     # The plan protocol render.py relies on.
@@ -369,6 +393,9 @@ def plan_webhook(hook: WebhookInput, loadtester: str) -> WebhookPlan:
 def plan_alerts(inputs: FlaggerInputs) -> tuple[tuple[AlertProviderPlan, ...], tuple[CanaryAlertPlan, ...]]:
     providers, alerts = [], []
     for alert in inputs.alerts:
+        if alert.provider_ref is not None:
+            alerts.append(CanaryAlertPlan(alert.name, alert.severity, *alert.provider_ref))
+            continue
         name = c.alert_provider_name(inputs.name, alert.name)
         providers.append(AlertProviderPlan(name, alert.type, alert.channel, alert.username, alert.secret,
                                            alert.address, alert.proxy))
@@ -402,11 +429,43 @@ def status_rule(inputs: FlaggerInputs) -> StatusRulePlan:
 
 def gateway_refs(inputs: FlaggerInputs) -> tuple[dict, ...]:
     """The Gateway API provider attaches its HTTPRoute to these parents; for mesh (east-west) traffic
-    the parent is the Service itself (GAMMA): core group, kind Service, its port."""
+    the parent is the Service itself (GAMMA): the core group, kind Service, its port. Gateway API spells
+    the core group as the empty string (Istio refuses `core` as a parent group, Linkerd takes both); it is
+    written out because the Canary CRD defaults an absent group to `gateway.networking.k8s.io`, and
+    Flagger copies the refs into the HTTPRoute's parentRefs unchanged (router/gateway_api.go)."""
     if not inputs.provider.startswith("gatewayapi"):
         return ()
-    return ({"name": inputs.name, "namespace": inputs.namespace, "group": "core", "kind": "Service",
-             "port": inputs.port},)
+    refs = []
+    for gateway in inputs.gateways:
+        namespace, rest = gateway.split("/", 1)
+        name, _, section = rest.partition(":")
+        refs.append({"name": name, "namespace": namespace, "group": "gateway.networking.k8s.io", "kind": "Gateway",
+                     **({"sectionName": section} if section else {})})
+    if inputs.mesh_routing or not inputs.gateways:
+        refs.append({"name": inputs.name, "namespace": inputs.namespace, "group": "", "kind": "Service",
+                     "port": inputs.port})
+    return tuple(refs)
+
+
+def service_options(inputs: FlaggerInputs) -> dict:
+    """The Canary's `service` fields besides ports and gatewayRefs, as Flagger's routers read them: Istio's
+    VirtualService takes `gateways` (where `mesh` keeps in-mesh callers: an explicit list replaces Flagger's
+    default `[mesh]`) and `hosts` (Flagger adds the Service's own name), `timeout`, `retries` and the
+    DestinationRules' `trafficPolicy`; the Gateway API HTTPRoute takes `hosts` and `timeout`."""
+    out: dict = {}
+    if inputs.port_discovery is not None:
+        out["portDiscovery"] = inputs.port_discovery
+    if inputs.timeout is not None:
+        out["timeout"] = inputs.timeout
+    if inputs.provider == "istio" and inputs.gateways:
+        out["gateways"] = list(inputs.gateways) + (["mesh"] if inputs.mesh_routing else [])
+    if inputs.hosts:
+        out["hosts"] = list(inputs.hosts)
+    if inputs.retries is not None:
+        out["retries"] = dict(inputs.retries)
+    if inputs.traffic_policy is not None:
+        out["trafficPolicy"] = inputs.traffic_policy
+    return out
 
 
 def build_flagger_plan(inputs: FlaggerInputs) -> FlaggerPlan:
@@ -435,12 +494,15 @@ def build_flagger_plan(inputs: FlaggerInputs) -> FlaggerPlan:
         port=inputs.port,
         target_port=inputs.target_port,
         gateway_refs=gateway_refs(inputs),
+        service_options=service_options(inputs),
         workload=inputs.workload,
         analysis=analysis,
         templates=templates,
         alert_providers=providers,
         status_rule=status_rule(inputs) if inputs.status_alert else None,
         replicas=inputs.replicas,
+        autoscaler=inputs.autoscaler,
+        progress_deadline=inputs.progress_deadline,
     )
 
 
@@ -492,6 +554,38 @@ def flagger_workload(rollout) -> WorkloadPlan:
     return WorkloadPlan("", name, spec.workload.image, None, pod)
 
 
+# The utilisation target of a pinned count: with min = max the HPA never changes the count, and the
+# API server's own default (80) keeps the object as users know it.
+
+
+def autoscaler_plan(rollout) -> AutoscalerPlan:
+    """Flagger's target carries no replica count (Flagger scales it to zero between releases, and a count
+    in Git would make the GitOps sync scale it back up: fluxcd/flagger#1121). An HPA holds the count
+    instead: Flagger scales the target up from zero to the HPA's minReplicas, gives the primary a copy
+    of the HPA, and the HPA controller leaves a target at zero replicas alone. Its metric is always
+    written: an HPA without metrics is defaulted to the whole pod's CPU utilisation, which needs a request
+    on every container, sidecars included. A pinned count (min = max) gets a metric that needs no request;
+    real autoscaling targets the application container's CPU utilisation."""
+    workload = rollout.spec.workload
+    container = workload.container or rollout.metadata.name
+    scaling = workload.autoscaling
+    if scaling is not None:
+        return AutoscalerPlan(scaling.min, scaling.max, scaling.cpu, container)
+    return AutoscalerPlan(workload.replicas, workload.replicas, None, container)
+
+
+def retries_dict(retries) -> dict | None:
+    """Istio's HTTPRetry, the Canary's `service.retries`."""
+    if retries is None:
+        return None
+    out: dict = {"attempts": retries.attempts}
+    if retries.perTryTimeout is not None:
+        out["perTryTimeout"] = retries.perTryTimeout
+    if retries.on is not None:
+        out["retryOn"] = retries.on
+    return out
+
+
 def flagger_inputs(rollout, source: str) -> FlaggerInputs:
     """The one mapping from a `delivery: flagger` spec to the plan's inputs (the spec was checked)."""
     from .spec.flagger_checks import provider_of, strategy_of
@@ -505,6 +599,8 @@ def flagger_inputs(rollout, source: str) -> FlaggerInputs:
     workload = flagger_workload(rollout)
     latency = analysis.latency
     selector = analysis.selector
+    scaling = spec.workload.autoscaling
+    ingress = spec.ingress
     return FlaggerInputs(
         source=source,
         name=meta.name,
@@ -539,12 +635,23 @@ def flagger_inputs(rollout, source: str) -> FlaggerInputs:
         reporter=analysis.reporter,
         metrics_source=analysis.metrics,
         app_selector=AppSelector(selector.namespace, selector.service, selector.code) if selector else AppSelector(),
-        metrics_server=settings.metricsServer if settings else "http://prometheus:9090",
+        metrics_server=(settings.metricsServer if settings and settings.metricsServer
+                        else c.MESH_PROMETHEUS.get(spec.mesh, c.DEFAULT_PROMETHEUS)),
         loadtester=(settings.loadtester if settings else None) or c.loadtester_url(meta.namespace),
         webhooks=tuple(WebhookInput(h.name, h.type, h.timeout, h.cmd, h.url, h.runner) for h in spec.webhooks or []),
-        alerts=tuple(AlertInput(a.name, a.type, a.severity, a.channel, a.username, a.secretRef, a.address, a.proxy)
+        alerts=tuple(AlertInput(a.name, a.type, a.severity, a.channel, a.username, a.secretRef, a.address, a.proxy,
+                                (a.providerRef.name, a.providerRef.namespace) if a.providerRef else None)
                      for a in (settings.alerts if settings else [])),
-        replicas=spec.workload.replicas,
+        replicas=None if scaling else spec.workload.replicas,
+        autoscaler=autoscaler_plan(rollout),
+        gateways=tuple(ingress.gateways) if ingress else (),
+        hosts=tuple(ingress.hosts) if ingress else (),
+        mesh_routing=ingress.mesh if ingress else True,
+        timeout=spec.service.timeout,
+        retries=retries_dict(spec.service.retries),
+        traffic_policy=settings.trafficPolicy if settings else None,
+        port_discovery=settings.portDiscovery if settings else None,
+        progress_deadline=settings.progressDeadlineSeconds if settings else None,
         status_alert=analysis.alerts != "none",
         alert_labels=dict(analysis.labels),
     )

@@ -223,8 +223,13 @@ class Helm:
                         tokens["__rollgen_value_0__"] = '{{ include "rollgen.image" $svc.image | quote }}'
                         c["image"] = "__rollgen_value_0__"
             elif flagger and f.kind == "HorizontalPodAutoscaler" and f.name == name:
-                tokens["__rollgen_value_0__"] = "{{ $svc.replicas | int }}"
-                doc["spec"]["minReplicas"] = doc["spec"]["maxReplicas"] = "__rollgen_value_0__"
+                if spec.rollout.spec.workload.autoscaling is None:
+                    tokens["__rollgen_value_0__"] = "{{ $svc.replicas | int }}"
+                    doc["spec"]["minReplicas"] = doc["spec"]["maxReplicas"] = "__rollgen_value_0__"
+                else:  # an autoscaled range: its bounds are the lever
+                    tokens["__rollgen_value_0__"] = "{{ $svc.autoscaling.min | int }}"
+                    tokens["__rollgen_value_1__"] = "{{ $svc.autoscaling.max | int }}"
+                    doc["spec"]["minReplicas"], doc["spec"]["maxReplicas"] = "__rollgen_value_0__", "__rollgen_value_1__"
             body = dump_document(doc).replace("{{", '{{ "{{" }}')  # user text never becomes template code
             for key, expr in tokens.items():
                 body = body.replace(key, expr)
@@ -239,6 +244,9 @@ class Helm:
             if spec.kind != "Rollout":
                 return {}
             workload = spec.rollout.spec.workload
+            if workload.autoscaling is not None:
+                return {"image": split_image(workload.image),
+                        "autoscaling": {"min": workload.autoscaling.min, "max": workload.autoscaling.max}}
             return {"image": split_image(workload.image), "replicas": workload.replicas}
 
         plan = build_plan(spec.rollout, spec.source)

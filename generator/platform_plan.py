@@ -26,7 +26,7 @@ class MeshInstall:
 
 MESHES = {
     "istio": MeshInstall(
-        metrics_server="http://prometheus.istio-system:9090",
+        metrics_server=c.MESH_PROMETHEUS["istio"],
         namespace_labels={"istio-injection": "enabled"},
         namespace_annotations={},
         # Flagger in istio-system has no sidecar: the load tester's own port (8080) bypasses its sidecar so
@@ -36,7 +36,7 @@ MESHES = {
         authorize_prometheus=False,
     ),
     "linkerd": MeshInstall(
-        metrics_server="http://prometheus.linkerd-viz:9090",
+        metrics_server=c.MESH_PROMETHEUS["linkerd"],
         namespace_labels={},
         namespace_annotations={"linkerd.io/inject": "enabled"},
         loadtester_values={"podAnnotations": {"linkerd.io/inject": "enabled"}},

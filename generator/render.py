@@ -39,8 +39,8 @@ def build_flagger_chart(synth, plan):
 
     chart = synth.chart(plan.namespace)
     core.Deployment(chart, plan, plan.workload)
-    if plan.replicas is not None:
-        core.HorizontalPodAutoscaler(chart, plan, plan.workload.name, plan.replicas)
+    if plan.autoscaler is not None:
+        core.HorizontalPodAutoscaler(chart, plan, plan.workload.name, plan.autoscaler)
     flagger.Canary(chart, plan)
     for template in plan.templates:
         flagger.MetricTemplate(chart, plan, template)

@@ -98,7 +98,7 @@ def _flagger_tail(strategy: str) -> Callable[[str], str]:
   webhooks:                  # run by flagger-loadtester (install it with a Platform spec)
     - {{name: load-test, type: rollout, timeout: 5s, cmd: "hey -z 1m -q 10 -c 2 http://{name}-canary.NAMESPACE:8080/"}}
   # flagger:
-  #   provider: gatewayapi:v1   # default: istio / linkerd from the mesh; Linkerd needs this for A/B tests
+  #   provider: gatewayapi:v1   # default: istio on istio; gatewayapi:v1 on linkerd and gateway-api
 """.format(name=name)
     return tail
 
@@ -152,16 +152,25 @@ spec:
                             f"  mesh: {mesh:<20} # Flagger generates the routing and the Services\n")
         head = head.replace(f"    image: {name:<17} # image repository; a version's tag is its name unless it sets image\n",
                             f"    image: {name + ':v1':<17} # the full image: a release is a change of it\n")
-        head = head.replace("# optional PodSpec fragment merged into every version's pod template",
-                            "# optional PodSpec fragment merged into the pod template")
+        # The replicas are held by an autoscaler on the application container's CPU: it needs a request.
+        head = head.replace(
+            f"""    replicas: 2
+    # pod:                   # optional PodSpec fragment merged into every version's pod template
+    #   serviceAccountName: {name}
+    #   containers:          # the container named like `container` (default: metadata.name) is merged
+    #     - name: {name}
+    #       resources: {{requests: {{cpu: 100m, memory: 128Mi}}}}
+""", f"""    replicas: 2              # or autoscaling: {{min: 2, max: 4, cpu: 80}} (on the container's CPU)
+    pod:                     # PodSpec fragment merged into the pod template
+      # serviceAccountName: {name}
+      containers:            # the container named like `container` (default: metadata.name) is merged
+        - name: {name}
+          resources: {{requests: {{cpu: 100m, memory: 128Mi}}}}   # the CPU the replicas' autoscaler measures
+""")
         body = STRATEGIES[strategy](name).replace("NAMESPACE", namespace)
-        if (mesh, strategy) == ("linkerd", "flagger-ab-test"):
-            # Flagger's linkerd provider (SMI) only shifts weights; Linkerd matches requests through the Gateway API.
+        if mesh == "linkerd":
+            # Flagger's Linkerd default is the Gateway API provider, whose builtins do not read Linkerd's metrics.
             body = body.replace("# Flagger's builtin request-success-rate", "# a MetricTemplate on Linkerd's metrics")
             body = body.replace("# Flagger's builtin request-duration (P99)", "# a MetricTemplate (P99, milliseconds)")
-            body = body.replace(
-                "  # flagger:\n  #   provider: gatewayapi:v1   # default: istio / linkerd from the mesh; Linkerd needs "
-                "this for A/B tests\n",
-                "  flagger:\n    provider: gatewayapi:v1     # Linkerd runs Flagger's A/B tests through the Gateway API\n")
         return head + body
     return head + STRATEGIES[strategy](name)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 
 def strategy(analysis: dict, provider: str) -> str:
-    """`match` + `iterations` → A/B testing; `iterations` → blue/green; otherwise a canary. (The
-    `kubernetes` provider forces blue/green; rollgen never uses it.)"""
+    """`match` + `iterations` → A/B testing; `iterations` → blue/green; otherwise a canary. The
+    `kubernetes` provider always runs blue/green (it warns and ignores weights and matches)."""
+    if provider == "kubernetes":
+        return "blueGreen"
     if analysis.get("match") and analysis.get("iterations", 0) > 0:
         return "abTest"
     if analysis.get("iterations", 0) > 0:

@@ -37,7 +37,22 @@ def test_nothing_flagger_owns_is_generated_and_the_target_is_the_deployment(name
     assert "replicas" not in deployment["spec"]
     hpa = docs[("HorizontalPodAutoscaler", target["name"])]["spec"]
     assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": target["name"]}
-    assert hpa["minReplicas"] == hpa["maxReplicas"] >= 1
+    assert hpa["minReplicas"] <= hpa["maxReplicas"] and hpa["minReplicas"] >= 1
+    # An HPA without metrics is defaulted by the API server to CPU 80 % of the whole pod, and warns
+    # (FailedGetResourceMetric) every sync when a container has no CPU request. A pinned count gets the
+    # pods' average CPU as an absolute value, which needs no request; real autoscaling the application
+    # container's CPU utilisation, whose request the spec must give.
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    (metric,) = hpa["metrics"]
+    if hpa["minReplicas"] == hpa["maxReplicas"]:
+        assert metric == {"type": "Resource", "resource": {"name": "cpu", "target": {
+            "type": "AverageValue", "averageValue": "1"}}}
+    else:
+        assert container["resources"]["requests"]["cpu"]
+        assert metric["type"] == "ContainerResource"
+        assert metric["containerResource"]["name"] == "cpu"
+        assert metric["containerResource"]["container"] == container["name"]
+        assert metric["containerResource"]["target"]["type"] == "Utilization"
     assert canary["spec"]["autoscalerRef"] == {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
                                                "name": target["name"]}
     # Flagger generates `<name>-primary` and `<name>-canary`: they must still be valid names.
@@ -64,13 +79,48 @@ def test_istio_canary_matches_the_reference_field_for_field():
     assert set(analysis) == {"interval", "threshold", "maxWeight", "stepWeight", "metrics", "webhooks"}
 
 
-def test_linkerd_canary_uses_the_linkerd_provider_and_its_builtin_metrics():
+def test_linkerd_canaries_default_to_the_gateway_api_provider_as_flaggers_linkerd_guide_does():
+    # Flagger's linkerd provider writes an SMI TrafficSplit, which Linkerd 2.12+ honours only with the
+    # linkerd-smi extension; Linkerd implements the Gateway API itself.
     spec = canary_of("flagger-canary-linkerd.yaml")["spec"]
+    assert spec["provider"] == "gatewayapi:v1"
+    assert spec["service"]["gatewayRefs"] == [
+        {"name": "backend", "namespace": "billing", "group": "", "kind": "Service", "port": 8080}]
+    # No builtins: they would not read Linkerd's proxy metrics under the gatewayapi provider.
+    assert all("templateRef" in m for m in spec["analysis"]["metrics"])
+    assert (spec["analysis"]["stepWeight"], spec["analysis"]["maxWeight"]) == (10, 50)
+
+
+def test_an_explicit_linkerd_provider_is_kept_and_warned_about_the_smi_extension(tmp_path):
+    text = (SPECS / "flagger-canary-linkerd.yaml").read_text() + "  flagger: {provider: linkerd}\n"
+    spec = documents_by_kind(compile_spec_text(text, "specs/x.yaml"))[("Canary", "backend")]["spec"]
     assert spec["provider"] == "linkerd"
     assert "gatewayRefs" not in spec["service"]
     assert [m["name"] for m in spec["analysis"]["metrics"]] == ["request-success-rate", "request-duration"]
     assert all("templateRef" not in m for m in spec["analysis"]["metrics"])
-    assert (spec["analysis"]["stepWeight"], spec["analysis"]["maxWeight"]) == (10, 50)
+    (tmp_path / "s.yaml").write_text(text)
+    result = run_cli("validate", "s.yaml", cwd=tmp_path)
+    assert result.exit_code == 0, result.stderr
+    assert ("warning: spec.flagger.provider: Flagger's linkerd provider writes an SMI TrafficSplit, which Linkerd "
+            "2.12 and later honour only with the linkerd-smi extension installed") in result.stderr
+
+
+def test_a_pinned_replica_count_is_an_autoscaler_with_min_equal_to_max():
+    docs = compiled("flagger-canary-istio.yaml")
+    hpa = docs[("HorizontalPodAutoscaler", "backend")]["spec"]
+    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (3, 3)
+
+
+def test_workload_autoscaling_scales_on_the_application_containers_cpu():
+    text = (SPECS / "flagger-canary-istio.yaml").read_text().replace(
+        "    replicas: 3\n", "    autoscaling: {min: 2, max: 4, cpu: 99}\n")
+    docs = documents_by_kind(compile_spec_text(text, "specs/x.yaml"))
+    hpa = docs[("HorizontalPodAutoscaler", "backend")]["spec"]
+    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (2, 4)
+    assert hpa["metrics"] == [{"type": "ContainerResource", "containerResource": {
+        "name": "cpu", "container": "backend", "target": {"type": "Utilization", "averageUtilization": 99}}}]
+    assert docs[("Canary", "backend")]["spec"]["autoscalerRef"]["name"] == "backend"
+    assert "replicas" not in docs[("Deployment", "backend")]["spec"]
 
 
 def test_ab_test_routes_beta_users_by_header_for_ten_iterations():
@@ -96,8 +146,10 @@ def test_gateway_api_canary_attaches_to_the_service_and_checks_linkerd_metrics_t
     docs = compiled("flagger-canary-gateway-api.yaml")
     spec = docs[("Canary", "accounts")]["spec"]
     assert spec["provider"] == "gatewayapi:v1"
+    # Gateway API's core group is the empty string: Istio refuses `core` as a parent group, and Flagger
+    # copies gatewayRefs into the HTTPRoute's parentRefs as they are.
     assert spec["service"]["gatewayRefs"] == [
-        {"name": "accounts", "namespace": "billing", "group": "core", "kind": "Service", "port": 9898}]
+        {"name": "accounts", "namespace": "billing", "group": "", "kind": "Service", "port": 9898}]
     assert spec["analysis"]["stepWeights"] == [5, 10, 25, 50]
     assert not {"stepWeight", "maxWeight"} & set(spec["analysis"])
     metrics = {m["name"]: m for m in spec["analysis"]["metrics"]}
@@ -112,7 +164,8 @@ def test_gateway_api_canary_attaches_to_the_service_and_checks_linkerd_metrics_t
                                                               "request-rate": "1m"}
     for name in ("accounts-success-rate", "accounts-latency", "accounts-request-rate"):
         template = docs[("MetricTemplate", name)]["spec"]
-        assert template["provider"] == {"type": "prometheus", "address": "http://prometheus:9090"}
+        # Flagger queries from its own namespace: the mesh's Prometheus, fully qualified
+        assert template["provider"] == {"type": "prometheus", "address": "http://prometheus.linkerd-viz:9090"}
         assert 'deployment="{{ target }}"' in template["query"] and "[{{ interval }}]" in template["query"]
     provider = docs[("AlertProvider", "accounts-on-call")]["spec"]
     assert provider == {"type": "slack", "channel": "billing-deploys", "secretRef": {"name": "slack-webhook"}}
@@ -206,12 +259,71 @@ def test_promote_and_rollback_leave_flagger_rollouts_to_flagger(command, workdir
     assert (workdir / "specs" / "flagger-canary-istio.yaml").read_text() == before
 
 
+def test_an_edge_canary_behind_an_istio_gateway_keeps_the_mesh_and_sets_the_route_options():
+    docs = compiled("flagger-canary-istio-ingress.yaml")
+    spec = docs[("Canary", "storefront")]["spec"]
+    # Flagger's Istio router uses the listed gateways instead of its default [mesh]: `mesh` is kept
+    # explicitly for in-mesh callers, and it adds the Service's own name to the hosts (router/istio.go).
+    assert spec["service"] == {
+        "port": 9898, "targetPort": 9898, "timeout": "5s",
+        "gateways": ["istio-system/public-gateway", "mesh"], "hosts": ["shop.example.com"],
+        "retries": {"attempts": 3, "perTryTimeout": "1s", "retryOn": "gateway-error,connect-failure,refused-stream"},
+        "trafficPolicy": {"tls": {"mode": "ISTIO_MUTUAL"}}}
+    assert spec["progressDeadlineSeconds"] == 60
+    # A shared AlertProvider is referenced across namespaces, and none is written for this rollout.
+    assert spec["analysis"]["alerts"] == [{"name": "on-call", "severity": "error",
+                                           "providerRef": {"name": "on-call", "namespace": "flagger-system"}}]
+    assert not [k for k in docs if k[0] == "AlertProvider"]
+    hpa = docs[("HorizontalPodAutoscaler", "storefront")]["spec"]
+    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (2, 4)
+
+
+def test_without_mesh_routing_the_istio_virtual_service_serves_only_the_gateway():
+    text = (SPECS / "flagger-canary-istio-ingress.yaml").read_text().replace("    mesh: true\n", "    mesh: false\n")
+    spec = documents_by_kind(compile_spec_text(text, "specs/x.yaml"))[("Canary", "storefront")]["spec"]
+    assert spec["service"]["gateways"] == ["istio-system/public-gateway"]
+
+
+@pytest.mark.parametrize("mesh, parents", [
+    ("true", [{"name": "public", "namespace": "edge", "group": "gateway.networking.k8s.io", "kind": "Gateway",
+               "sectionName": "https"},
+              {"name": "accounts", "namespace": "billing", "group": "", "kind": "Service", "port": 9898}]),
+    ("false", [{"name": "public", "namespace": "edge", "group": "gateway.networking.k8s.io", "kind": "Gateway",
+                "sectionName": "https"}]),
+])
+def test_a_gateway_api_edge_canary_attaches_to_the_gateway_and_to_the_service_for_the_mesh(mesh, parents):
+    text = (SPECS / "flagger-canary-gateway-api.yaml").read_text().replace(
+        "  service:\n", f"  ingress: {{gateways: [edge/public:https], hosts: [accounts.example.com], mesh: {mesh}}}\n"
+        "  service:\n    timeout: 10s\n", 1)
+    spec = documents_by_kind(compile_spec_text(text, "specs/x.yaml"))[("Canary", "accounts")]["spec"]
+    assert spec["service"]["gatewayRefs"] == parents
+    assert spec["service"]["hosts"] == ["accounts.example.com"]
+    assert spec["service"]["timeout"] == "10s"
+    assert "gateways" not in spec["service"]  # Istio's field: the Gateway API router reads gatewayRefs
+
+
+def test_the_kubernetes_provider_runs_blue_green_on_the_apps_own_metrics():
+    docs = compiled("flagger-blue-green-kubernetes.yaml")
+    spec = docs[("Canary", "podinfo")]["spec"]
+    assert spec["provider"] == "kubernetes"
+    assert spec["service"] == {"port": 9898, "targetPort": 9898, "portDiscovery": True}
+    assert spec["analysis"]["iterations"] == 10
+    assert not {"stepWeight", "maxWeight", "stepWeights", "match"} & set(spec["analysis"])
+    # Flagger's builtins for the kubernetes provider are its HTTP observer: rollgen checks through
+    # MetricTemplates on the application's metrics, which it knows exist.
+    templates = [d["spec"]["query"] for (kind, _), d in docs.items() if kind == "MetricTemplate"]
+    assert templates and all("http_request" in q and 'app="{{ target }}"' in q for q in templates)
+    assert all("templateRef" in m for m in spec["analysis"]["metrics"])
+
+
 EXPECTED_READING = {
     "flagger-canary-istio.yaml": ("canary", [10, 20, 30, 40, 50]),
     "flagger-canary-linkerd.yaml": ("canary", [10, 20, 30, 40, 50]),
     "flagger-canary-gateway-api.yaml": ("canary", [5, 10, 25, 50]),
     "flagger-ab-test.yaml": ("abTest", None),
     "flagger-blue-green.yaml": ("blueGreen", None),
+    "flagger-canary-istio-ingress.yaml": ("canary", [10, 20, 30, 40, 50]),
+    "flagger-blue-green-kubernetes.yaml": ("blueGreen", None),
 }
 
 
@@ -263,10 +375,11 @@ def test_plan_as_json_describes_a_flagger_rollout_and_a_platform(workdir):
     result = run_cli("plan", "specs/flagger-istio.yaml", "--format", "json", cwd=workdir)
     plan = json.loads(result.stdout)["plan"]
     assert [r["name"] for r in plan["releases"]] == [
-        "flagger-payments", "flagger-staging", "flagger-web",
-        "flagger-loadtester-payments", "flagger-loadtester-staging", "flagger-loadtester-web"]
+        "flagger-payments", "flagger-shop", "flagger-staging", "flagger-web",
+        "flagger-loadtester-payments", "flagger-loadtester-shop", "flagger-loadtester-staging",
+        "flagger-loadtester-web"]
     assert plan["releases"][0]["values"]["meshProvider"] == "istio"
-    assert plan["releases"][0]["watches"] == "payments" and plan["releases"][3]["namespace"] == "payments"
+    assert plan["releases"][0]["watches"] == "payments" and plan["releases"][4]["namespace"] == "payments"
 
 
 def test_plan_as_mermaid_draws_flaggers_split_and_refuses_a_platform(workdir):

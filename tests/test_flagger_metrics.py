@@ -15,18 +15,33 @@ CONTROLLERS = sorted({yaml.safe_load((SPECS / p).read_text())["spec"]["flagger"]
 
 ISTIO_BUILTINS = {"request-success-rate": [("builtin", "istio", ["istio_requests_total"])],
                   "request-duration": [("builtin", "istio", ["istio_request_duration_milliseconds_bucket"])]}
-LINKERD_BUILTINS = {"request-success-rate": [("builtin", "linkerd", ["response_total"])],
-                    "request-duration": [("builtin", "linkerd", ["response_latency_ms_bucket"])]}
 ACCOUNTS_TEMPLATES = {"success-rate": [("template", "accounts-success-rate", ["response_total"])],
                       "latency": [("template", "accounts-latency", ["response_latency_ms_bucket"])],
                       "request-rate": [("template", "accounts-request-rate", ["response_total"])]}
+
+
+
+def templates(name: str, requests: str, latency: str) -> dict:
+    return {"success-rate": [("template", f"{name}-success-rate", [requests])],
+            "latency": [("template", f"{name}-latency", [latency])]}
+
 
 # example → controller meshProvider → check → the queries Flagger runs for it.
 EXPECTED = {
     "flagger-canary-istio.yaml": {"istio": ISTIO_BUILTINS},
     "flagger-ab-test.yaml": {"istio": {"request-success-rate": ISTIO_BUILTINS["request-success-rate"]}},
     "flagger-blue-green.yaml": {"istio": {"request-success-rate": ISTIO_BUILTINS["request-success-rate"]}},
-    "flagger-canary-linkerd.yaml": {"linkerd": LINKERD_BUILTINS},
+    # Linkerd's default provider is gatewayapi:v1 (the `linkerd` provider's SMI TrafficSplit needs
+    # linkerd-smi): templates on Linkerd's metrics, whichever controller runs it.
+    "flagger-canary-linkerd.yaml": {c: templates("backend", "response_total", "response_latency_ms_bucket")
+                                    for c in ("istio", "linkerd")},
+    # reporter: source, which Flagger's Istio builtins (reporter="destination") cannot count.
+    "flagger-canary-istio-ingress.yaml": {"istio": templates("storefront", "istio_requests_total",
+                                                             "istio_request_duration_milliseconds_bucket")},
+    # the kubernetes provider's builtin is the HTTP observer; the spec's app metrics are templates.
+    "flagger-blue-green-kubernetes.yaml": {c: templates("podinfo", "http_requests_total",
+                                                        "http_request_duration_seconds_bucket")
+                                           for c in ("istio", "linkerd")},
     # gatewayapi:v1 on Linkerd: the builtin would be the HTTP observer under an Istio controller and
     # Linkerd's under a Linkerd one; the checks carry names of their own, so only the templates run.
     "flagger-canary-gateway-api.yaml": {"istio": ACCOUNTS_TEMPLATES, "linkerd": ACCOUNTS_TEMPLATES},

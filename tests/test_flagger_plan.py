@@ -70,7 +70,7 @@ def test_alternatives_are_separate_match_entries_and_conditions_within_one_are_a
 
 def test_the_gateway_api_provider_attaches_to_the_service_itself_and_uses_metric_templates():
     plan = build_flagger_plan(replace(BASE, mesh="linkerd", provider="gatewayapi:v1"))
-    assert plan.gateway_refs == ({"name": "backend", "namespace": "production", "group": "core",
+    assert plan.gateway_refs == ({"name": "backend", "namespace": "production", "group": "",
                                   "kind": "Service", "port": 8080},)
     assert [(m.name, m.template) for m in plan.analysis.metrics] == [
         ("success-rate", "backend-success-rate"), ("latency", "backend-latency")]

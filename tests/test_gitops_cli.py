@@ -70,8 +70,8 @@ def test_init_scaffolds_a_commented_spec_that_validates_and_compiles(tmp_path: P
     assert data["metadata"] == {"name": "payments", "namespace": "shop"} and data["spec"]["mesh"] == mesh
     blocks = {b for b in STRATEGY_BLOCKS.values() if b}
     assert blocks & set(data["spec"]) == ({STRATEGY_BLOCKS[strategy]} if STRATEGY_BLOCKS[strategy] else set())
-    if (mesh, strategy) == ("linkerd", "flagger-ab-test"):  # Flagger's SMI provider only shifts weights
-        assert data["spec"]["flagger"] == {"provider": "gatewayapi:v1"}
+    if strategy.startswith("flagger-"):  # the provider is the mesh's default (gatewayapi:v1 on Linkerd)
+        assert "flagger" not in data["spec"]
     assert run_cli("validate", cwd=tmp_path).stderr.endswith("1 spec valid\n")
     assert run_cli("generate", cwd=tmp_path).exit_code == 0
     spec.write_text(uncomment(text))  # the commented options are right too

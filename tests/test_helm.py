@@ -211,3 +211,12 @@ def test_a_flagger_rollout_s_image_and_replicas_are_overridable_and_flagger_s_te
     }
     template = next(d for k, d in before.items() if k[0] == "MetricTemplate")
     assert "{{ target }}" in template["spec"]["query"] and "{{ interval }}" in template["spec"]["query"]
+
+
+def test_an_autoscaled_flagger_rollout_overrides_the_autoscalers_bounds(chart: Path):
+    values = {"services": {"shop": {"storefront": {"autoscaling": {"min": 3, "max": 8}}}}}
+    changed = changed_fields(render(chart), render(chart, values))
+    assert changed == {
+        ("HorizontalPodAutoscaler", "storefront", "spec", "minReplicas"): (2, 3),
+        ("HorizontalPodAutoscaler", "storefront", "spec", "maxReplicas"): (4, 8),
+    }

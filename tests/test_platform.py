@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import SPECS, compile_spec_text, documents_by_kind, run_cli
+from conftest import PLATFORM_EXAMPLES, SPECS, compile_spec_text, documents_by_kind, run_cli
 from generator.load import parse_spec
+from generator.flagger_plan import plan_flagger
 from generator.platform_plan import build_platform_plan, merge_values
 
 PLATFORM = """\
@@ -23,7 +24,7 @@ spec:
 
 def test_istio_example_installs_flagger_and_the_loadtesters_with_helm_values_from_the_reference():
     docs = documents_by_kind(compile_spec_text((SPECS / "flagger-istio.yaml").read_text(), "specs/flagger-istio.yaml"))
-    namespaces = ["payments", "staging", "web"]
+    namespaces = ["payments", "shop", "staging", "web"]
     assert set(docs) == ({("HelmRepository", "flagger")}
                          | {("HelmRelease", f"flagger-{ns}") for ns in namespaces}
                          | {("HelmRelease", f"flagger-loadtester-{ns}") for ns in namespaces})
@@ -35,7 +36,7 @@ def test_istio_example_installs_flagger_and_the_loadtesters_with_helm_values_fro
     assert release["metadata"]["namespace"] == "istio-system"
     assert release["spec"]["releaseName"] == "flagger-payments"
     assert release["spec"]["values"] == {
-        "fullnameOverride": "flagger-payments", "meshProvider": "istio", "metricsServer": "http://prometheus:9090",
+        "fullnameOverride": "flagger-payments", "meshProvider": "istio", "metricsServer": "http://prometheus.istio-system:9090",
         "namespace": "payments",
         "podMonitor": {"additionalLabels": {"release": "kube-prometheus-stack"}, "enabled": True},
         "serviceAccount": {"create": True, "name": "flagger"}}
@@ -114,7 +115,7 @@ def test_the_linkerd_example_runs_flagger_meshed_in_its_own_namespace_and_reads_
     # the `linkerd` namespace disables Linkerd's admission webhooks: Flagger there is never meshed
     assert namespace["metadata"]["annotations"] == {"linkerd.io/inject": "enabled"}
     assert "namespace" not in namespace["metadata"]
-    (release,) = flagger_releases(docs)
+    release = flagger_releases(docs)[0]
     assert release["metadata"]["namespace"] == "flagger-system"
     values = release["spec"]["values"]
     assert values["metricsServer"] == "http://prometheus.linkerd-viz:9090"
@@ -310,3 +311,27 @@ def test_validate_reports_two_platforms_reconciling_the_same_canaries_as_generat
     assert result.exit_code == 1
     assert ("specs/a.yaml:4:9: metadata.name: Flagger flagger reconciles every namespace's Canaries" in result.stderr)
     assert "specs/b.yaml:4:9: metadata.name:" in result.stderr
+
+
+def test_metric_templates_query_the_prometheus_the_meshs_platform_uses():
+    """Flagger queries a MetricTemplate's address from its own pod, in the Platform's namespace (Linkerd:
+    flagger-system): `http://prometheus:9090` resolves there to nothing. By default the templates query
+    the mesh's Prometheus, the same one the Platform gives Flagger's builtins."""
+    servers = {}
+    for name in PLATFORM_EXAMPLES:
+        plan = build_platform_plan(parse_spec((SPECS / name).read_bytes(), name).rollout, name)
+        for release in plan.releases:
+            if "metricsServer" in release.values:
+                servers[plan.mesh] = release.values["metricsServer"]
+    checked = 0
+    for name in FLAGGER_EXAMPLES:
+        spec = parse_spec((SPECS / name).read_bytes(), name)
+        if spec.rollout.spec.flagger is not None and "metricsServer" in spec.rollout.spec.flagger.model_fields_set:
+            continue
+        if spec.rollout.spec.mesh not in servers:
+            continue
+        plan = plan_flagger(spec.rollout, name)
+        for template in plan.templates:
+            assert template.address == servers[spec.rollout.spec.mesh], (name, template.address)
+            checked += 1
+    assert checked

@@ -21,18 +21,35 @@ class Deployment:
         self.obj = emit(chart, "apps/v1", "Deployment", workload.name, {**plan.labels, **selector}, {"spec": spec})
 
 
-class HorizontalPodAutoscaler:
-    """Holds a Deployment at `replicas` pods (min = max). A Flagger target gets one instead of
-    `spec.replicas`: Flagger scales the target to zero between releases, and a replica count in Git
-    would make the GitOps sync scale it back up (fluxcd/flagger#1121); Flagger copies the autoscaler
-    to `<name>-primary`."""
+def _metric(scaler) -> dict:
+    """The HPA's one metric. Scaling: the application container's CPU utilisation (its request is needed).
+    A pinned count (min = max): the pods' average CPU as an absolute value, which the HPA controller
+    computes without any request (GetRawResourceReplicas), so pods without CPU requests (a Linkerd
+    proxy has none) raise no FailedGetResourceMetric; the value never changes the count."""
+    if scaler.cpu is None:
+        return {"type": "Resource", "resource": {"name": "cpu", "target": {
+            "type": "AverageValue", "averageValue": PINNED_CPU_VALUE}}}
+    return {"type": "ContainerResource", "containerResource": {
+        "name": "cpu", "container": scaler.container,
+        "target": {"type": "Utilization", "averageUtilization": scaler.cpu}}}
 
-    def __init__(self, chart, plan, name: str, replicas: int):
+
+PINNED_CPU_VALUE = "1"  # one core per pod: any value holds, min = max decides
+
+
+class HorizontalPodAutoscaler:
+    """Holds a Deployment between `min` and `max` pods (min = max pins the count). A Flagger target gets
+    one instead of `spec.replicas` (see flagger_plan.autoscaler_plan); the metric is always written: the
+    API server defaults an HPA without metrics to the whole pod's CPU utilisation, which warns on every
+    sync when any container lacks a CPU request."""
+
+    def __init__(self, chart, plan, name: str, scaler):
         self.obj = emit(chart, "autoscaling/v2", "HorizontalPodAutoscaler", name, plan.labels, {
             "spec": {
                 "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
-                "minReplicas": replicas,
-                "maxReplicas": replicas,
+                "minReplicas": scaler.min,
+                "maxReplicas": scaler.max,
+                "metrics": [_metric(scaler)],
             }
         })
 

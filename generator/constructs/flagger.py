@@ -43,8 +43,9 @@ def canary_analysis(plan: FlaggerPlan) -> dict:
     if a.webhooks:
         out["webhooks"] = [_webhook(h) for h in a.webhooks]
     if a.alerts:
-        out["alerts"] = [{"name": x.name, "severity": x.severity, "providerRef": {"name": x.provider}}
-                         for x in a.alerts]
+        out["alerts"] = [{"name": x.name, "severity": x.severity, "providerRef": {
+            "name": x.provider, **({"namespace": x.provider_namespace} if x.provider_namespace else {})}}
+            for x in a.alerts]
     return out
 
 
@@ -53,12 +54,14 @@ class Canary:
         service: dict = {"port": plan.port, "targetPort": plan.target_port}
         if plan.gateway_refs:
             service["gatewayRefs"] = [dict(ref) for ref in plan.gateway_refs]
+        service.update(plan.service_options)
         self.obj = emit(chart, CANARY_API, "Canary", plan.name, plan.labels, {
             "spec": {
                 "provider": plan.provider,
+                **({"progressDeadlineSeconds": plan.progress_deadline} if plan.progress_deadline is not None else {}),
                 "targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": plan.workload.name},
                 **({"autoscalerRef": {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
-                                      "name": plan.workload.name}} if plan.replicas is not None else {}),
+                                      "name": plan.workload.name}} if plan.autoscaler is not None else {}),
                 "service": service,
                 "analysis": canary_analysis(plan),
             }

@@ -6,7 +6,9 @@ user documentation.
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+import json
+from pathlib import Path
+from typing import Any, Literal, Optional
 
 from pydantic import Field
 
@@ -16,6 +18,8 @@ from .v1alpha1 import NAME_PATTERN, Model
 # Durations as Flagger's Canary CRD accepts them (its pattern is `^[0-9]+(m|s)`): seconds or minutes.
 FLAGGER_DURATION_PATTERN = r"^([0-9]+(ms|s|m))+$"
 URL_PATTERN = r"^https?://[^\s]+$"
+# Istio's TrafficPolicy as Flagger's Canary CRD accepts it (vendored from Flagger v1.44's CRD).
+TRAFFIC_POLICY_SCHEMA = json.loads((Path(__file__).parent / "istio_traffic_policy.json").read_text("utf-8"))
 WEBHOOK_TYPES = ("pre-rollout", "rollout", "post-rollout", "confirm-rollout", "confirm-promotion",
                  "confirm-traffic-increase", "rollback", "event")
 
@@ -51,9 +55,13 @@ class Webhook(Model):
 
 
 class AlertChannel(Model):
-    name: str = Field(description="Name of the channel; the AlertProvider is `<name>-<channel name>`.",
+    name: str = Field(description="Name of the channel; the AlertProvider rollgen writes is `<name>-<channel name>`.",
                       pattern=NAME_PATTERN, min_length=1, max_length=c.MAX_LABEL)
-    type: Literal["slack", "msteams", "discord", "rocket", "gchat"] = Field(description="Chat service.")
+    type: Optional[Literal["slack", "msteams", "discord", "rocket", "gchat"]] = Field(
+        None, description="Chat service of the AlertProvider rollgen writes (or give `providerRef`).")
+    providerRef: Optional[ProviderRef] = Field(
+        None, description="An existing AlertProvider, shared across rollouts (`{name: on-call, namespace: "
+        "flagger-system}`), instead of one written for this rollout.")
     severity: Literal["info", "warn", "error"] = Field(
         "error", description="Least severity sent: `info` (every step), `warn` (waiting for approval and "
         "failures) or `error` (failures only). Default: `error`.")
@@ -68,6 +76,12 @@ class AlertChannel(Model):
                                  pattern=URL_PATTERN)
 
 
+class ProviderRef(Model):
+    name: str = Field(description="Name of the AlertProvider.", pattern=NAME_PATTERN, min_length=1, max_length=253)
+    namespace: Optional[str] = Field(None, description="Its namespace. Default: the rollout's.",
+                                     pattern=NAME_PATTERN, max_length=c.MAX_LABEL)
+
+
 class FlaggerSettings(Model):
     loadtester: Optional[str] = Field(
         None,
@@ -75,18 +89,32 @@ class FlaggerSettings(Model):
         "own pod, so the host names the namespace. Default: `http://flagger-loadtester.<namespace>/`, the "
         "meshed load tester a Platform installs in the rollout's namespace.",
         pattern=URL_PATTERN)
-    provider: Optional[Literal["istio", "linkerd", "gatewayapi:v1"]] = Field(
+    provider: Optional[Literal["istio", "linkerd", "gatewayapi:v1", "kubernetes"]] = Field(
         None,
         description="Flagger's traffic provider for this Canary (always written into the Canary): `istio`, "
-        "`linkerd` (SMI TrafficSplit: canary and blue/green) or `gatewayapi:v1` (an HTTPRoute attached to the "
-        "Service; Linkerd implements it too, with A/B tests). Default: `istio` on mesh istio, `linkerd` on "
-        "mesh linkerd, `gatewayapi:v1` on mesh gateway-api.",
+        "`linkerd` (SMI TrafficSplit: canary and blue/green; Linkerd 2.12+ honours it only with the linkerd-smi "
+        "extension) or `gatewayapi:v1` (an HTTPRoute attached to the Service; Linkerd implements it, with A/B "
+        "tests) or `kubernetes` (no traffic routing: blue/green only, Flagger switches the Service's selector "
+        "after the checks). Default: `istio` on mesh istio, `gatewayapi:v1` on mesh linkerd (as Flagger's "
+        "Linkerd guide) and on mesh gateway-api.",
     )
-    metricsServer: str = Field(
-        "http://prometheus:9090",
-        description="Prometheus the generated MetricTemplates query, as Flagger reaches it. Default: "
-        "`http://prometheus:9090` (the Platform's default metricsServer).",
+    metricsServer: Optional[str] = Field(
+        None,
+        description="Prometheus the generated MetricTemplates query, as Flagger reaches it from its own "
+        "namespace. Default: the mesh's Prometheus, as the Platform gives Flagger: "
+        "`http://prometheus.istio-system:9090` on istio, `http://prometheus.linkerd-viz:9090` on linkerd, "
+        "`http://prometheus:9090` on gateway-api.",
         pattern=URL_PATTERN)
+    progressDeadlineSeconds: Optional[int] = Field(
+        None, description="Seconds the canary may take to make progress (pods ready) before Flagger fails the "
+        "release (the Canary's progressDeadlineSeconds). Default: Flagger's, 600.", ge=1, le=2**31 - 1)
+    portDiscovery: Optional[bool] = Field(
+        None, description="Add every container port to the Services Flagger generates (the Canary's "
+        "`service.portDiscovery`), e.g. for a metrics port beside `service.port`.")
+    trafficPolicy: Optional[dict[str, Any]] = Field(
+        None, description="Istio provider: the TrafficPolicy of the DestinationRules Flagger writes (e.g. `{tls: "
+        "{mode: ISTIO_MUTUAL}}`), checked against Flagger's Canary CRD.",
+        json_schema_extra={k: v for k, v in TRAFFIC_POLICY_SCHEMA.items() if k not in ("type", "description")})
     alerts: list[AlertChannel] = Field(
         default_factory=list,
         description="Chat channels Flagger notifies (one AlertProvider each, referenced from the Canary's "

@@ -13,11 +13,18 @@ from typing import Iterator
 from .. import conventions as c
 from .checks import Finding, check_header_match, parse_image
 
-PROVIDERS = {"istio": ("istio", "gatewayapi:v1"), "linkerd": ("linkerd", "gatewayapi:v1"),
-             "gateway-api": ("gatewayapi:v1",)}
-DEFAULT_PROVIDER = {"istio": "istio", "linkerd": "linkerd", "gateway-api": "gatewayapi:v1"}
+# `kubernetes` routes nothing (Flagger switches the Service's selector), so it runs beside any mesh.
+PROVIDERS = {"istio": ("istio", "gatewayapi:v1", "kubernetes"), "linkerd": ("linkerd", "gatewayapi:v1", "kubernetes"),
+             "gateway-api": ("gatewayapi:v1", "kubernetes")}
+# Linkerd's default is the Gateway API, as in Flagger's Linkerd guide: the `linkerd` provider writes an SMI
+# TrafficSplit, which Linkerd 2.12+ honours only with the linkerd-smi extension.
+DEFAULT_PROVIDER = {"istio": "istio", "linkerd": "gatewayapi:v1", "gateway-api": "gatewayapi:v1"}
 STRATEGIES = {"istio": ("canary", "blueGreen", "abTest"), "linkerd": ("canary", "blueGreen"),
-              "gatewayapi:v1": ("canary", "blueGreen", "abTest")}
+              "gatewayapi:v1": ("canary", "blueGreen", "abTest"), "kubernetes": ("blueGreen",)}
+# What Flagger's router for each provider writes from the Canary's service options (router/istio.go,
+# router/gateway_api.go; the SMI and kubernetes routers read none of them).
+EDGE_OPTIONS = {"istio": ("ingress", "timeout", "retries", "trafficPolicy"), "gatewayapi:v1": ("ingress", "timeout"),
+                "linkerd": (), "kubernetes": ()}
 STRATEGY_WORDS = {"canary": "a canary", "blueGreen": "blue/green", "abTest": "an A/B test"}
 COMMAND_HOOKS = ("pre-rollout", "rollout", "post-rollout")
 GATE_HOOKS = ("confirm-rollout", "confirm-promotion", "confirm-traffic-increase", "rollback")
@@ -69,6 +76,19 @@ def check_manual_has_no_flagger_blocks(rollout) -> Iterator[Finding]:
             yield Finding(("spec", "analysis", name, "window"),
                           f"`analysis.{name}.window` is only used with `delivery: flagger`",
                           "remove it: the alerts of a manual rollout use `analysis.window`", key=True)
+    if rollout.spec.workload.autoscaling is not None:
+        yield Finding(("spec", "workload", "autoscaling"),
+                      "`workload.autoscaling` is supported with `delivery: flagger` only for now",
+                      "set `replicas` on the workload or on each version, or use `delivery: flagger`", key=True)
+    for path in (("ingress",), ("service", "timeout"), ("service", "retries")):
+        value = rollout.spec
+        for part in path:
+            value = getattr(value, part, None)
+        if value is not None:
+            name = ".".join(path)
+            yield Finding(("spec",) + path, f"`{name}` is supported with `delivery: flagger` only for now",
+                          "remove it, or use `delivery: flagger` (manual delivery will support it in a later release)",
+                          key=True)
     # Fields of the strategy blocks that only Flagger reads.
     for block, fields in FLAGGER_ONLY_FIELDS.items():
         value = getattr(rollout.spec, block, None)
@@ -90,6 +110,7 @@ def check_workload(rollout) -> Iterator[Finding]:
     if spec.workload.replicas == 0:
         yield Finding(("spec", "workload", "replicas"), "Flagger's primary needs at least one replica, got 0",
                       "Flagger scales `<name>` to zero itself between releases; set the replicas the service runs with")
+    yield from _check_autoscaling(rollout)
     m = parse_image(spec.workload.image)
     if m is None:
         yield Finding(("spec", "workload", "image"), f"not a valid image reference: {spec.workload.image!r}",
@@ -98,6 +119,52 @@ def check_workload(rollout) -> Iterator[Finding]:
         yield Finding(("spec", "workload", "image"),
                       f"needs a tag or digest with `delivery: flagger`, got {spec.workload.image!r}",
                       "Flagger starts a rollout when the image changes; e.g. `backend:v2`")
+
+
+def app_container(rollout) -> dict:
+    """The application container as the Deployment will run it (the pod fragment merged in)."""
+    from ..pod import merge_pod
+
+    name = rollout.spec.workload.container or rollout.metadata.name
+    pod, index = merge_pod(rollout.spec.workload.pod, {"name": name})
+    return pod["containers"][index]
+
+
+def cpu_request(container: dict):
+    """The container's CPU request as the API server sets it (a limit alone becomes the request)."""
+    resources = container.get("resources") if isinstance(container.get("resources"), dict) else {}
+    for kind in ("requests", "limits"):
+        amounts = resources.get(kind)
+        if isinstance(amounts, dict) and amounts.get("cpu") not in (None, "", 0, "0"):
+            return amounts["cpu"]
+    return None
+
+
+def _check_autoscaling(rollout) -> Iterator[Finding]:
+    """Flagger's target is held by a HorizontalPodAutoscaler (see constructs.core.HorizontalPodAutoscaler).
+    Real autoscaling measures the application container's CPU utilisation: without a request the HPA
+    controller cannot compute it and warns on every sync."""
+    workload = rollout.spec.workload
+    base = ("spec", "workload")
+    scaling = workload.autoscaling
+    if scaling is not None:
+        if "replicas" in workload.model_fields_set:
+            yield Finding(base + ("replicas",), "`replicas` and `autoscaling` together: the autoscaler decides the "
+                          "count between `autoscaling.min` and `autoscaling.max`", "keep one of them", key=True)
+        if scaling.min > scaling.max:
+            yield Finding(base + ("autoscaling", "min"),
+                          f"must not exceed autoscaling.max ({scaling.max}), got {scaling.min}",
+                          "the autoscaler keeps the count between min and max")
+    if scaling is None:
+        return  # a pinned count's metric needs no request (see constructs.core.HorizontalPodAutoscaler)
+    container = app_container(rollout)
+    if cpu_request(container) is None:
+        name = container["name"]
+        yield Finding(base + ("autoscaling", "cpu"),
+                      f"the application container {name!r} needs a CPU request: `autoscaling` scales on its CPU "
+                      "use in percent of the request, which the HPA controller cannot compute without one "
+                      "(it warns FailedGetContainerResourceMetric on every sync)",
+                      f"e.g. `pod: {{containers: [{{name: {name}, resources: {{requests: {{cpu: 100m}}}}}}]}}`")
 
 
 def check_strategy(rollout) -> Iterator[Finding]:
@@ -120,9 +187,14 @@ def check_strategy(rollout) -> Iterator[Finding]:
                           f"remove the `canary` block; Flagger promotes after `{other}.iterations`", key=True)
         return
     provider = provider_of(rollout)
-    if strategy not in STRATEGIES[provider]:
-        hint = ("Linkerd also implements the Gateway API: set `flagger.provider: gatewayapi:v1`"
-                if provider == "linkerd" else "")
+    if strategy not in STRATEGIES[provider] and provider == "kubernetes":
+        yield Finding(("spec", strategy),
+                      f"Flagger's kubernetes provider cannot run {STRATEGY_WORDS[strategy]}: it routes no traffic, "
+                      "it only switches the Service to the new version after the checks (blue/green)",
+                      "use `blueGreen: {iterations: 10}`, or a mesh provider for weights and matches", key=True)
+    elif strategy not in STRATEGIES[provider]:
+        hint = ("Linkerd also implements the Gateway API: remove `flagger.provider` (`gatewayapi:v1` is the "
+                "default on Linkerd) or set `flagger.provider: gatewayapi:v1`" if provider == "linkerd" else "")
         yield Finding(("spec", strategy),
                       f"Flagger's {provider} provider cannot run {STRATEGY_WORDS[strategy]}: "
                       + ("its TrafficSplit only shifts weights and cannot match requests"
@@ -212,6 +284,45 @@ def check_provider(rollout) -> Iterator[Finding]:
     if provider not in PROVIDERS[mesh]:
         yield Finding(("spec", "flagger", "provider"), f"mesh {mesh} cannot carry Flagger's {provider!r} provider",
                       "use one of: " + ", ".join(PROVIDERS[mesh]))
+    elif provider == "linkerd":
+        yield Finding(("spec", "flagger", "provider"),
+                      "Flagger's linkerd provider writes an SMI TrafficSplit, which Linkerd 2.12 and later honour "
+                      "only with the linkerd-smi extension installed; without it the canary never receives traffic",
+                      "install linkerd-smi, or remove `provider` to use `gatewayapi:v1` (the default on Linkerd)",
+                      severity="warning")
+
+
+def check_edge(rollout) -> Iterator[Finding]:
+    """Ingress gateways, timeouts, retries and traffic policy: what the provider's router can write."""
+    if not is_flagger(rollout):
+        return
+    spec = rollout.spec
+    provider = provider_of(rollout)
+    allowed = EDGE_OPTIONS.get(provider, ())
+    given = {"ingress": (("spec", "ingress"), spec.ingress),
+             "timeout": (("spec", "service", "timeout"), spec.service.timeout),
+             "retries": (("spec", "service", "retries"), spec.service.retries),
+             "trafficPolicy": (("spec", "flagger", "trafficPolicy"), spec.flagger.trafficPolicy if spec.flagger else None)}
+    for option, (path, value) in given.items():
+        if value is None or option in allowed:
+            continue
+        takers = [p for p, options in EDGE_OPTIONS.items() if option in options]
+        yield Finding(path, f"Flagger's {provider} provider has no {option}: its router "
+                      + ("writes no routes" if not allowed else f"writes only {', '.join(allowed)}"),
+                      "remove it, or use the provider " + " or ".join(f"`{p}`" for p in takers), key=True)
+    if spec.ingress is not None and provider == "istio":
+        for i, gateway in enumerate(spec.ingress.gateways):
+            if ":" in gateway:
+                yield Finding(("spec", "ingress", "gateways", i),
+                              f"an Istio Gateway is named NAMESPACE/NAME, got {gateway!r}: listener sections are "
+                              "Gateway API's", f"write `{gateway.split(':')[0]}`")
+    if spec.ingress is not None:
+        seen: dict[str, int] = {}
+        for i, gateway in enumerate(spec.ingress.gateways):
+            if gateway in seen:
+                yield Finding(("spec", "ingress", "gateways", i),
+                              f"duplicate gateway {gateway!r} (also gateways[{seen[gateway]}])", "list it once")
+            seen.setdefault(gateway, i)
 
 
 def check_analysis(rollout) -> Iterator[Finding]:
@@ -304,6 +415,17 @@ def check_alert_channels(rollout) -> Iterator[Finding]:
         if alert.name in seen:
             yield Finding(base + ("name",), f"duplicate alert channel {alert.name!r}", "give each a unique name")
         seen.add(alert.name)
+        if (alert.type is None) == (alert.providerRef is None):
+            yield Finding(base, "needs exactly one of `type` (an AlertProvider written for this rollout) or "
+                          "`providerRef` (an existing one)",
+                          "e.g. `providerRef: {name: on-call, namespace: flagger-system}`")
+            continue
+        if alert.providerRef is not None:
+            for key in ("channel", "username", "secretRef", "address", "proxy"):
+                if getattr(alert, key) is not None:
+                    yield Finding(base + (key,), f"`{key}` belongs to the AlertProvider, which `providerRef` "
+                                  "names: it is set there", "remove it", key=True)
+            continue
         if (alert.secretRef is None) == (alert.address is None):
             yield Finding(base, "needs exactly one of `secretRef` or `address` (the AlertProvider takes one)",
                           "e.g. `secretRef: slack-url` (a Secret with the hook URL under the key `address`)")
@@ -312,5 +434,6 @@ def check_alert_channels(rollout) -> Iterator[Finding]:
                           "keep it in a Secret and use `secretRef`", severity="warning")
 
 
-RULES = (check_manual_has_no_flagger_blocks, check_workload, check_strategy, check_routing_blocks, check_provider, check_analysis,
+RULES = (check_manual_has_no_flagger_blocks, check_workload, check_strategy, check_routing_blocks, check_provider, check_edge,
+         check_analysis,
          check_webhooks, check_alert_channels)

@@ -54,10 +54,51 @@ class Metadata(Model):
     )
 
 
+class Retries(Model):
+    attempts: int = Field(description="Retries of a failed request (Istio's `attempts`).", ge=1, le=1000)
+    perTryTimeout: Optional[str] = Field(
+        None, description="Timeout of each attempt, a duration such as `1s` or `500ms`.", pattern=DURATION_PATTERN,
+        min_length=1)
+    on: Optional[str] = Field(
+        None, description="When to retry: Istio's `retryOn`, comma-separated Envoy conditions such as "
+        "`5xx,reset,connect-failure` or HTTP status codes. Quote the key (`\"on\": ...`): YAML 1.1 readers take a "
+        "bare `on` for true.", pattern=r"^[a-z0-9-]+(,[a-z0-9-]+)*$")
+
+
 class Service(Model):
     port: int = Field(description="Port the Service exposes.", ge=1, le=65535)
     targetPort: Optional[int] = Field(
         None, description="Container port the Service forwards to. Default: `port`.", ge=1, le=65535)
+    timeout: Optional[str] = Field(
+        None, description="`delivery: flagger` only for now: request timeout of the routes, a duration such as "
+        "`5s` (the Canary's `service.timeout`).", pattern=DURATION_PATTERN, min_length=1)
+    retries: Optional[Retries] = Field(
+        None, description="`delivery: flagger` only for now, Istio provider: retry policy of the routes "
+        "(`{attempts: 3, perTryTimeout: 1s, on: \"5xx,reset\"}`; the Canary's `service.retries`).")
+
+
+# An Istio Gateway or a Gateway API Gateway: NAMESPACE/NAME, with a listener (section) name on the Gateway API.
+GATEWAY_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[a-z0-9]([-a-z0-9]*[a-z0-9])?)?$"
+
+
+class Ingress(Model):
+    gateways: list[str] = Field(
+        description="Gateways whose traffic the rollout's routing also applies to: `NAMESPACE/NAME` (an Istio "
+        "Gateway, or a Gateway API Gateway), `NAMESPACE/NAME:SECTION` for one listener of a Gateway API Gateway.",
+        min_length=1, json_schema_extra={"items": {"type": "string", "pattern": GATEWAY_PATTERN, "maxLength": 253}})
+    hosts: list[str] = Field(
+        default_factory=list, description="Hostnames served at those gateways (e.g. `[shop.example.com]`).",
+        json_schema_extra={"items": {"type": "string", "pattern": c.HOST_PATTERN, "maxLength": 253}})
+    mesh: bool = Field(True, description="Keep routing mesh-internal callers as well. Default: true.")
+
+
+class Autoscaling(Model):
+    min: int = Field(1, description="Fewest replicas (the HorizontalPodAutoscaler's minReplicas). Default: 1.",
+                     ge=1, le=c.MAX_REPLICAS)
+    max: int = Field(description="Most replicas (maxReplicas).", ge=1, le=c.MAX_REPLICAS)
+    cpu: int = Field(
+        80, description="Target average CPU use of the application container, in percent of its CPU request "
+        "(which `workload.pod` must set). Default: 80.", ge=1, le=1000)
 
 
 class Workload(Model):
@@ -67,8 +108,12 @@ class Workload(Model):
         min_length=1,
     )
     replicas: int = Field(1, description="Replicas of every version's Deployment. Default: 1. With `delivery: "
-                          "flagger`, held by a HorizontalPodAutoscaler (min = max) that Flagger copies to the primary.",
+                          "flagger`, held by a HorizontalPodAutoscaler (min = max), which Flagger copies to the primary.",
                           ge=0, le=c.MAX_REPLICAS)
+    autoscaling: Optional[Autoscaling] = Field(
+        None, description="`delivery: flagger` only for now: a HorizontalPodAutoscaler between `min` and `max` "
+        "replicas on the application container's CPU (`{min: 2, max: 4, cpu: 80}`), instead of the fixed "
+        "`replicas`; Flagger gives `<name>-primary` a copy.")
     container: Optional[str] = Field(
         None, description="Name of the application container. Default: `metadata.name`.",
         pattern=NAME_PATTERN, max_length=c.MAX_LABEL,
@@ -379,6 +424,9 @@ class RolloutSpec(Model):
     default: Optional[str] = Field(
         None, description="The version that takes every request no route matches, when there is no "
         "strategy block (`canary`, `blueGreen`, `abTest`).")
+    ingress: Optional[Ingress] = Field(
+        None, description="`delivery: flagger` only for now: the rollout's routing also applies at these gateways "
+        "(an edge canary behind an ingress gateway).")
     analysis: Optional[Analysis] = Field(
         None, description="Monitoring of the version under test: PromQL queries, alert rules that gate and roll "
         "back the rollout, and the evidence each step needs.")
