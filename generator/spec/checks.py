@@ -187,6 +187,7 @@ def check_labels(rollout: Rollout) -> Iterator[Finding]:
 
 def check_pod(rollout: Rollout) -> Iterator[Finding]:
     from ..pod import merge_pod, podspec_errors
+    from ..podrules import pod_value_problems
 
     fragment = rollout.spec.workload.pod
     if fragment is None:
@@ -210,16 +211,37 @@ def check_pod(rollout: Rollout) -> Iterator[Finding]:
                 yield Finding(base + ("containers", i, "image"),
                               "the application container's image comes from the spec, not the pod fragment",
                               "set `workload.image` or `versions[].image`")
+    target = rollout.spec.service.targetPort or rollout.spec.service.port
     generated = {"name": name, "image": "registry.invalid/placeholder:check",
-                 "ports": [{"name": "http", "containerPort": 1}]}
+                 "ports": [{"name": "http", "containerPort": target, "protocol": "TCP"}]}
     pod, index = merge_pod(fragment, generated)
     inserted = containers is None or not any(isinstance(x, dict) and x.get("name") == name for x in containers)
-    for path, message in podspec_errors(pod):
-        if len(path) >= 2 and path[0] == "containers" and isinstance(path[1], int) and inserted:
-            if path[1] == index:
-                continue  # the generated container itself
-            path = ("containers", path[1] - 1) + path[2:]
-        yield Finding(base + path, message, "this fragment is a Kubernetes PodSpec (kubectl explain pod.spec)")
+    mine = next((x for x in containers or () if isinstance(x, dict) and x.get("name") == name), None)
+    # ports rollgen keeps in front of the fragment's own in the application container
+    kept = 0 if mine is None or not isinstance(mine.get("ports"), list) else len(pod["containers"][index]["ports"]) - len(mine["ports"])
+
+    def located(path: tuple) -> tuple | None:
+        """The path in the fragment of a path in the merged pod; None for what rollgen generated."""
+        if len(path) >= 2 and path[0] == "containers" and isinstance(path[1], int):
+            if inserted:
+                if path[1] == index:
+                    return None  # the generated container itself
+                return ("containers", path[1] - 1) + path[2:]
+            if path[1] == index and len(path) >= 4 and path[2] == "ports" and isinstance(path[3], int):
+                if path[3] < kept:
+                    return None  # the generated port
+                return path[:3] + (path[3] - kept,) + path[4:]
+        return path
+
+    schema_problems = podspec_errors(pod)
+    for path, message in schema_problems:
+        path = located(path)
+        if path is not None:
+            yield Finding(base + path, message, "this fragment is a Kubernetes PodSpec (kubectl explain pod.spec)")
+    for problem in pod_value_problems(pod):
+        path = located(problem.path)
+        if path is not None:
+            yield Finding(base + path, problem.message, problem.hint, severity=problem.severity, key=problem.key)
 
 
 def check_analysis_rules(rollout: Rollout) -> Iterator[Finding]:
