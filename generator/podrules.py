@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal
 from typing import Any, Iterator
 
 from .conventions import LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN
@@ -79,11 +79,13 @@ def label_key_error(key: str) -> str | None:
 
 # --- quantities (k8s.io/apimachinery/pkg/api/resource) --------------------------------------------
 
-_QUANTITY = re.compile(r"(?P<number>[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+))"
-                       r"(?P<suffix>Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?[0-9]+)?")
-_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+_DIGITS = "0123456789"
+_SUFFIX_LETTERS = "eEinumkKMGTP"
+_BINARY = {"Ki": 10, "Mi": 20, "Gi": 30, "Ti": 40, "Pi": 50, "Ei": 60}
 _DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
 _INT64_MAX = 2**63 - 1
+# wide enough that no quantity's exponent overflows (the API server caps huge values instead of refusing them)
+_WIDE = Context(prec=60, Emax=MAX_EMAX, Emin=MIN_EMIN)
 
 
 def quantity_text(value: Any) -> str | None:
@@ -99,24 +101,67 @@ def quantity_text(value: Any) -> str | None:
     return None
 
 
+def _scan_quantity(text: str) -> tuple[bool, str, str, str] | None:
+    """apimachinery's parseQuantityString: (positive, numerator, denominator, suffix), None for ErrFormatWrong."""
+    pos, end = 0, len(text)
+    positive = True
+    if pos < end and text[0] in "+-":
+        positive = text[0] == "+"
+        pos += 1
+    while pos < end and text[pos] == "0":
+        pos += 1
+    if pos >= end:
+        return positive, "0", "", ""
+    i = pos
+    while i < end and text[i] in _DIGITS:
+        i += 1
+    num = text[pos:i] or "0"
+    denom = ""
+    if i < end and text[i] == ".":
+        j = i + 1
+        while j < end and text[j] in _DIGITS:
+            j += 1
+        denom = text[i + 1:j]
+        i = j
+    start = i
+    while i < end and text[i] in _SUFFIX_LETTERS:
+        i += 1
+    if i < end and text[i] in "+-":
+        i += 1
+    while i < end and text[i] in _DIGITS:
+        i += 1
+    if i < end:
+        return None
+    return positive, num, denom, text[start:]
+
+
 def parse_quantity(text: str) -> Decimal | None:
-    """The value of a Kubernetes quantity, or None when resource.ParseQuantity refuses it."""
-    match = _QUANTITY.fullmatch(text)
-    if match is None:
+    """The value of a Kubernetes quantity, or None when resource.ParseQuantity refuses it.
+
+    A port of k8s.io/apimachinery/pkg/api/resource ParseQuantity: it is laxer than its documented
+    grammar (a lone sign, "." or suffix is zero), and refuses every space. (The API server's JSON
+    decoder trims spaces around a quantity first; rollgen refuses them, so that the committed value
+    is the one the cluster stores.)
+    """
+    if not text:
         return None
-    suffix = match["suffix"] or ""
-    try:
-        number = Decimal(match["number"])
-    except InvalidOperation:
+    scanned = _scan_quantity(text)
+    if scanned is None:
         return None
+    positive, num, denom, suffix = scanned
+    amount = Decimal(f"{num}.{denom or '0'}")
+    if not positive:
+        amount = -amount
     if suffix in _BINARY:
-        return number * _BINARY[suffix]
+        return _WIDE.multiply(amount, Decimal(2) ** _BINARY[suffix])
     if suffix in _DECIMAL:
-        return number.scaleb(_DECIMAL[suffix])
-    exponent = int(suffix[1:])
-    if abs(exponent) > _INT64_MAX:
-        return None
-    return number.scaleb(exponent)
+        return _WIDE.scaleb(amount, _DECIMAL[suffix])
+    if len(suffix) > 1 and suffix[0] in "eE" and re.fullmatch(r"[+-]?[0-9]+", suffix[1:]):
+        exponent = int(suffix[1:])
+        if abs(exponent) > _INT64_MAX:
+            return None
+        return _WIDE.scaleb(amount, max(min(exponent, 10**9), -10**9))
+    return None
 
 
 def show_quantity(value: Any) -> str:
