@@ -179,7 +179,14 @@ def check_traffic(rollout: Rollout) -> Iterator[Finding]:
 
 
 def check_labels(rollout: Rollout) -> Iterator[Finding]:
+    from ..podrules import label_key_error
+
     for key in rollout.metadata.labels:
+        problem = label_key_error(key)
+        if problem and problem != "is not a valid label key":  # that one is the schema's pattern
+            yield Finding(("metadata", "labels", key), f"key {key!r} {problem}",
+                          "a label key is an optional DNS prefix of at most 253 characters and `/`, then a name "
+                          "of at most 63", key=True)
         if key in (c.APP_LABEL, c.VERSION_LABEL):
             yield Finding(("metadata", "labels", key), f"the label {key!r} is set by rollgen on every pod",
                           "its value is the service or version name; choose another label key", key=True)
