@@ -207,6 +207,7 @@ def pod_value_problems(pod: dict) -> list[PodProblem]:
     for group in ("initContainers", "containers"):
         for i, container in _dicts(pod.get(group)):
             base = (group, i)
+            out += _image(container, base)
             out += _container_ports(container, base)
             out += _resources(container.get("resources"), base + ("resources",))
             out += _env(container, base)
@@ -227,6 +228,18 @@ def pod_value_problems(pod: dict) -> list[PodProblem]:
         out += _enum(pod.get(field), allowed, (field,))
     out += _node_selector(pod.get("nodeSelector"))
     return out
+
+
+def _image(container: dict, base: tuple) -> list[PodProblem]:
+    """The API server admits a pod template without images, then refuses every pod made from it."""
+    image = container.get("image")
+    if image is None or image == "":
+        return [PodProblem(base, f"container {container.get('name')!r} has no image: the Deployment would be admitted, "
+                           "but the API server refuses every pod it creates", "add `image: <repository>:<tag>`")]
+    if isinstance(image, str) and image != image.strip():
+        return [PodProblem(base + ("image",), f"must not have leading or trailing whitespace (got {image!r})",
+                           "remove the spaces around the image reference")]
+    return []
 
 
 def _enum(value: Any, allowed: tuple[str, ...], path: tuple) -> list[PodProblem]:
