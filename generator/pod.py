@@ -93,6 +93,12 @@ def podspec_errors(pod: dict) -> list[tuple[tuple, str]]:
             bits = error.validator_value[3:]
             out.append((path, f"must fit in a {bits}-bit integer (got {error.instance})"))
             continue
+        if error.validator == "oneOf" and all("type" in option for option in error.validator_value):
+            # Quantity and IntOrString: a string or a number
+            expected = [t for option in error.validator_value
+                        for t in (option["type"] if isinstance(option["type"], list) else [option["type"]]) if t != "null"]
+            out.append((path, f"expected {' or '.join(expected)}, got {json.dumps(error.instance)[:60]}"))
+            continue
         if error.validator == "required":
             out.append((path, error.message.replace("is a required property", "is required")))
             continue

@@ -277,7 +277,7 @@ def _names_and_volumes(pod: dict) -> list[PodProblem]:
             volumes.setdefault(name, i)
         sources = [k for k in volume if k != "name"]
         if not sources:
-            out.append(PodProblem(("volumes", i), f"volume {name!r} has no volume type",
+            out.append(PodProblem(("volumes", i), f"volume {name!r} has no volume type" if isinstance(name, str) else "a volume has no volume type",
                                   "add its source, e.g. `emptyDir: {}`, `configMap: {name: ...}` or "
                                   "`persistentVolumeClaim: {claimName: ...}`"))
         for extra in sources[1:]:
@@ -292,7 +292,7 @@ def _names_and_volumes(pod: dict) -> list[PodProblem]:
 
 def _mounts(container: dict, base: tuple, pod: dict) -> list[PodProblem]:
     out = []
-    volumes = {v.get("name") for _, v in _dicts(pod.get("volumes"))}
+    volumes = {v.get("name") for _, v in _dicts(pod.get("volumes")) if isinstance(v.get("name"), str)}
     paths: dict[str, int] = {}
     for j, mount in _dicts(container.get("volumeMounts")):
         path = base + ("volumeMounts", j)
@@ -393,6 +393,8 @@ def _resources(resources: Any, base: tuple) -> list[PodProblem]:
         if not isinstance(given, dict):
             continue
         for name, value in given.items():
+            if not isinstance(name, str):
+                continue
             path = base + (kind, name)
             if "/" not in name and name not in _STANDARD_RESOURCES and not name.startswith("hugepages-"):
                 out.append(PodProblem(path, f"{name!r} is not a resource of a container",
@@ -433,7 +435,7 @@ def _resources(resources: Any, base: tuple) -> list[PodProblem]:
             out.append(PodProblem(path, f"{quantity_text(given_requests[name])} is more than "
                                   f"limits.{name} {quantity_text(given_limits[name])}",
                                   "a request is at most its limit: lower the request or raise the limit"))
-    named = set(given_limits) | set(given_requests)
+    named = {n for n in (*given_limits, *given_requests) if isinstance(n, str)}
     huge = sorted(n for n in named if isinstance(n, str) and n.startswith("hugepages-"))
     if huge and not named & {"cpu", "memory"}:
         kind = "limits" if huge[0] in given_limits else "requests"
@@ -560,6 +562,8 @@ def _node_selector(selector: Any) -> list[PodProblem]:
         return []
     out = []
     for key, value in selector.items():
+        if not isinstance(key, str):
+            continue
         problem = label_key_error(key)
         if problem:
             out.append(PodProblem(("nodeSelector", key), f"key {key!r} {problem}",

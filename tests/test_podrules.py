@@ -6,6 +6,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import SPECS, run_cli
 from generator.podrules import parse_quantity, pod_value_problems, port_name_errors
@@ -82,3 +84,28 @@ def test_a_flagger_spec_gets_the_same_located_pod_checks(tmp_path: Path):
         "Kubernetes quantity (quantities have no spaces)",
     ]
 
+
+
+_WORDS = st.sampled_from(["name", "requests", "limits", "cpu", "memory", "example.com/gpu", "hugepages-2Mi",
+                          "containerPort", "hostPort", "protocol", "httpGet", "tcpSocket", "grpc", "exec", "sleep",
+                          "port", "seconds", "command", "scheme", "httpHeaders", "valueFrom", "value", "fieldRef",
+                          "prefix", "mountPath", "subPath", "emptyDir", "sizeLimit", "preStop", "successThreshold",
+                          "terminationGracePeriodSeconds", "http", "1Gi", "100m", " "]) | st.text(max_size=6)
+_ANY = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | _WORDS,
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_WORDS, inner, max_size=4),
+                    max_leaves=12)
+_CONTAINER_KEYS = ("name", "image", "ports", "resources", "env", "envFrom", "volumeMounts", "readinessProbe",
+                   "livenessProbe", "startupProbe", "lifecycle", "imagePullPolicy")
+
+
+def _shaped(keys):
+    return st.dictionaries(st.sampled_from(keys), _ANY, max_size=len(keys))
+
+
+@settings(max_examples=300, deadline=None)
+@given(containers=st.lists(_shaped(_CONTAINER_KEYS) | _ANY, max_size=3),
+       pod=_shaped(("volumes", "nodeSelector", "initContainers", "terminationGracePeriodSeconds", "dnsPolicy")))
+def test_a_pod_in_any_shape_gets_problems_never_an_exception(containers, pod):
+    pod = {**pod, "containers": containers}
+    for problem in pod_value_problems(pod):
+        assert problem.path and problem.message

@@ -245,7 +245,10 @@ def check_pod(rollout: Rollout) -> Iterator[Finding]:
         path = located(path)
         if path is not None:
             yield Finding(base + path, message, "this fragment is a Kubernetes PodSpec (kubectl explain pod.spec)")
+    wrong_shape = [p for p, _ in schema_problems]
     for problem in pod_value_problems(pod):
+        if any(p[:len(problem.path)] == problem.path or problem.path[:len(p)] == p for p in wrong_shape):
+            continue  # one finding per place: the shape first
         path = located(problem.path)
         if path is not None:
             yield Finding(base + path, problem.message, problem.hint, severity=problem.severity, key=problem.key)
