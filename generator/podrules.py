@@ -51,16 +51,16 @@ def dns1123_label_error(value: str) -> str | None:
 
 
 def port_name_errors(name: str) -> list[str]:
-    """The API server's IsValidPortName, message for message."""
+    """The API server's IsValidPortName: one message per rule broken, in its order."""
     out = []
     if len(name) > 15:
         out.append(f"must be no more than 15 characters (got {len(name)})")
     if not re.fullmatch(r"[-a-z0-9]+", name):
         out.append("must contain only lowercase letters (a-z), digits (0-9) and '-'")
+    if not re.search(r"[a-z]", name):
+        out.append("must contain at least one letter (a-z)")
     if "--" in name:
         out.append("must not contain consecutive '-'")
-    if name and not re.search(r"[a-z]", name):
-        out.append("must contain at least one letter (a-z)")
     if name.startswith("-") or name.endswith("-"):
         out.append("must not begin or end with '-'")
     return out
