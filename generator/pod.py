@@ -58,7 +58,20 @@ def _podspec_validator():
     podspec = json.loads(base.joinpath("podspec-v1.json").read_text("utf-8"))
     registry = Registry().with_resource("/api/_definitions.json", DRAFT7.create_resource(definitions))
     cls = jsonschema.validators.validator_for(podspec, default=jsonschema.Draft7Validator)
-    return cls(podspec, registry=registry)
+    return cls(podspec, registry=registry, format_checker=_integer_formats())
+
+
+_INTEGER_RANGES = {"int32": 2**31, "int64": 2**63}
+
+
+def _integer_formats():
+    """The integer widths the schema names (`format: int32`/`int64`): the API server decodes into them."""
+    import jsonschema
+
+    checker = jsonschema.FormatChecker(formats=())
+    for name, bound in _INTEGER_RANGES.items():
+        checker.checks(name)(lambda value, bound=bound: not isinstance(value, int) or -bound <= value < bound)
+    return checker
 
 
 def podspec_errors(pod: dict) -> list[tuple[tuple, str]]:
@@ -74,6 +87,16 @@ def podspec_errors(pod: dict) -> list[tuple[tuple, str]]:
         if error.validator == "type":
             expected = error.validator_value
             expected = [t for t in (expected if isinstance(expected, list) else [expected]) if t != "null"]
+            out.append((path, f"expected {' or '.join(expected)}, got {json.dumps(error.instance)[:60]}"))
+            continue
+        if error.validator == "format" and error.validator_value in _INTEGER_RANGES:
+            bits = error.validator_value[3:]
+            out.append((path, f"must fit in a {bits}-bit integer (got {error.instance})"))
+            continue
+        if error.validator == "oneOf" and all("type" in option for option in error.validator_value):
+            # Quantity and IntOrString: a string or a number
+            expected = [t for option in error.validator_value
+                        for t in (option["type"] if isinstance(option["type"], list) else [option["type"]]) if t != "null"]
             out.append((path, f"expected {' or '.join(expected)}, got {json.dumps(error.instance)[:60]}"))
             continue
         if error.validator == "required":

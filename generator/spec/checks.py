@@ -179,7 +179,14 @@ def check_traffic(rollout: Rollout) -> Iterator[Finding]:
 
 
 def check_labels(rollout: Rollout) -> Iterator[Finding]:
+    from ..podrules import label_key_error
+
     for key in rollout.metadata.labels:
+        problem = label_key_error(key)
+        if problem and problem != "is not a valid label key":  # that one is the schema's pattern
+            yield Finding(("metadata", "labels", key), f"key {key!r} {problem}",
+                          "a label key is an optional DNS prefix of at most 253 characters and `/`, then a name "
+                          "of at most 63", key=True)
         if key in (c.APP_LABEL, c.VERSION_LABEL):
             yield Finding(("metadata", "labels", key), f"the label {key!r} is set by rollgen on every pod",
                           "its value is the service or version name; choose another label key", key=True)
@@ -187,6 +194,7 @@ def check_labels(rollout: Rollout) -> Iterator[Finding]:
 
 def check_pod(rollout: Rollout) -> Iterator[Finding]:
     from ..pod import merge_pod, podspec_errors
+    from ..podrules import pod_value_problems
 
     fragment = rollout.spec.workload.pod
     if fragment is None:
@@ -210,16 +218,40 @@ def check_pod(rollout: Rollout) -> Iterator[Finding]:
                 yield Finding(base + ("containers", i, "image"),
                               "the application container's image comes from the spec, not the pod fragment",
                               "set `workload.image` or `versions[].image`")
+    target = rollout.spec.service.targetPort or rollout.spec.service.port
     generated = {"name": name, "image": "registry.invalid/placeholder:check",
-                 "ports": [{"name": "http", "containerPort": 1}]}
+                 "ports": [{"name": "http", "containerPort": target, "protocol": "TCP"}]}
     pod, index = merge_pod(fragment, generated)
     inserted = containers is None or not any(isinstance(x, dict) and x.get("name") == name for x in containers)
-    for path, message in podspec_errors(pod):
-        if len(path) >= 2 and path[0] == "containers" and isinstance(path[1], int) and inserted:
-            if path[1] == index:
-                continue  # the generated container itself
-            path = ("containers", path[1] - 1) + path[2:]
-        yield Finding(base + path, message, "this fragment is a Kubernetes PodSpec (kubectl explain pod.spec)")
+    mine = next((x for x in containers or () if isinstance(x, dict) and x.get("name") == name), None)
+    # ports rollgen keeps in front of the fragment's own in the application container
+    kept = 0 if mine is None or not isinstance(mine.get("ports"), list) else len(pod["containers"][index]["ports"]) - len(mine["ports"])
+
+    def located(path: tuple) -> tuple | None:
+        """The path in the fragment of a path in the merged pod; None for what rollgen generated."""
+        if len(path) >= 2 and path[0] == "containers" and isinstance(path[1], int):
+            if inserted:
+                if path[1] == index:
+                    return None  # the generated container itself
+                return ("containers", path[1] - 1) + path[2:]
+            if path[1] == index and len(path) >= 4 and path[2] == "ports" and isinstance(path[3], int):
+                if path[3] < kept:
+                    return None  # the generated port
+                return path[:3] + (path[3] - kept,) + path[4:]
+        return path
+
+    schema_problems = podspec_errors(pod)
+    for path, message in schema_problems:
+        path = located(path)
+        if path is not None:
+            yield Finding(base + path, message, "this fragment is a Kubernetes PodSpec (kubectl explain pod.spec)")
+    wrong_shape = [p for p, _ in schema_problems]
+    for problem in pod_value_problems(pod):
+        if any(p[:len(problem.path)] == problem.path or problem.path[:len(p)] == p for p in wrong_shape):
+            continue  # one finding per place: the shape first
+        path = located(problem.path)
+        if path is not None:
+            yield Finding(base + path, problem.message, problem.hint, severity=problem.severity, key=problem.key)
 
 
 def check_analysis_rules(rollout: Rollout) -> Iterator[Finding]:
