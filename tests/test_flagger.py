@@ -111,9 +111,24 @@ def test_a_pinned_replica_count_is_an_autoscaler_with_min_equal_to_max():
     assert (hpa["minReplicas"], hpa["maxReplicas"]) == (3, 3)
 
 
+def test_a_pinned_count_needs_no_cpu_request_its_metric_is_an_absolute_value():
+    """A pinned HPA's metric must be computable without CPU requests (a Linkerd proxy has none): the
+    pods' average CPU as a value. A utilisation metric (or none, which the API server defaults to the
+    pod's CPU utilisation) warns FailedGetResourceMetric on every sync for such pods."""
+    spec = (SPECS / "flagger-canary-linkerd.yaml").read_text()
+    assert "cpu:" not in spec
+    docs = documents_by_kind(compile_spec_text(spec, "specs/x.yaml"))
+    (name,) = [n for (kind, n) in docs if kind == "HorizontalPodAutoscaler"]
+    hpa = docs[("HorizontalPodAutoscaler", name)]["spec"]
+    assert hpa["minReplicas"] == hpa["maxReplicas"]
+    assert hpa["metrics"] == [{"type": "Resource", "resource": {"name": "cpu", "target": {
+        "type": "AverageValue", "averageValue": "1"}}}]
+
+
 def test_workload_autoscaling_scales_on_the_application_containers_cpu():
     text = (SPECS / "flagger-canary-istio.yaml").read_text().replace(
-        "    replicas: 3\n", "    autoscaling: {min: 2, max: 4, cpu: 99}\n")
+        "    replicas: 3\n", "    autoscaling: {min: 2, max: 4, cpu: 99}\n"
+        "    pod: {containers: [{name: backend, resources: {requests: {cpu: 100m}}}]}\n")
     docs = documents_by_kind(compile_spec_text(text, "specs/x.yaml"))
     hpa = docs[("HorizontalPodAutoscaler", "backend")]["spec"]
     assert (hpa["minReplicas"], hpa["maxReplicas"]) == (2, 4)
