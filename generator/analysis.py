@@ -99,9 +99,10 @@ class Source:
         flagger = is_flagger(rollout)
         workload = version if flagger else c.deployment_name(name, version)
         if self.name == "istio":
-            # Server-side reports only (the client-side sidecar reports the same request again), scoped
-            # by workload and namespace as Flagger's builtin is: requests from outside the mesh carry
-            # `destination_service_name="unknown"`, so the service name would lose them.
+            # The reports of one proxy only (`analysis.reporter`; a request between two sidecars is
+            # reported by both), scoped by workload and namespace as Flagger's builtin is: requests
+            # from outside the mesh carry `destination_service_name="unknown"`, so the service name
+            # would lose them.
             return [matcher("reporter", "=", reporter(rollout.spec.analysis)),
                     matcher("destination_workload_namespace", "=", ns),
                     matcher("destination_workload", "=", workload)]
