@@ -179,3 +179,44 @@ def test_staging_files_left_by_a_killed_run_are_removed_by_the_next_generate(wor
     assert result.exit_code == 0, result.stderr
     assert not leftover.exists()
     assert mine.read_text() == "not a staging file\n"
+
+
+FRESH_OUTPUT = OUTPUT.parent / ".ci" / "fresh-output"
+
+
+def fresh_output(project: Path):
+    """Run CI's "committed output equals a fresh generate" step in a project, as CI does."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(OUTPUT.parent),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    return subprocess.run(["bash", str(FRESH_OUTPUT)], cwd=project, capture_output=True, text=True, env=env)
+
+
+def test_ci_compares_the_committed_output_with_one_generated_from_scratch_and_can_fail(workdir: Path):
+    shutil.copytree(OUTPUT, workdir / "output", ignore=shutil.ignore_patterns(".rollgen-cache"))
+    ok = fresh_output(workdir)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "output: every file is what a fresh generate writes" in ok.stderr
+    assert not (workdir / "output" / ".rollgen-cache").exists()  # the check writes nothing into output/
+
+    out = workdir / "output"
+    edited = out / "production/backend/deployment-backend-v1.yaml"
+    edited.write_text(edited.read_text().replace("replicas: 3", "replicas: 30"))
+    (out / "shop/checkout/service-checkout.yaml").unlink()
+    (out / "production/backend/extra.yaml").write_text("kind: ConfigMap\n")
+    # the record is updated to match: a fast path that trusts it would see nothing wrong
+    state = json.loads((out / ".rollgen-state").read_text())
+    import hashlib
+
+    state["specs"]["specs/backend.yaml"]["files"]["production/backend/deployment-backend-v1.yaml"] = \
+        hashlib.sha256(edited.read_bytes()).hexdigest()
+    (out / ".rollgen-state").write_text(json.dumps(state, indent=1) + "\n")
+    bad = fresh_output(workdir)
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert "-  replicas: 30\n+  replicas: 3\n" in bad.stdout
+    assert "production/backend/extra.yaml: not generated" in bad.stdout
+    assert "shop/checkout/service-checkout.yaml: missing" in bad.stdout
+    assert "FAIL: the committed output/ differs from a fresh rollgen generate" in bad.stderr
