@@ -214,7 +214,9 @@ def check(targets: tuple[str, ...], outdir: str, fmt: str, kind: str | None, cha
 
     Validates the specs, then compares. On drift, prints a unified diff per file (new, changed,
     stale) and exits 1. Specs unchanged since the last generate are settled from the record in
-    OUTPUT/.rollgen-state without compiling (hand-edited or deleted files are still found).
+    OUTPUT/.rollgen-state without compiling (hand-edited or deleted files are still found), when the
+    local cache OUTPUT/.rollgen-cache/ says this very rollgen and its dependencies produced them;
+    without it (a fresh clone) every spec is compiled.
 
     \b
     Examples:

@@ -403,3 +403,13 @@ def test_generate_force_compiles_every_spec_and_rewrites_only_what_differs(gener
     assert tree(out) == before
     assert "already up to date" in result.stderr
     assert target.read_bytes() == good
+
+
+def test_a_cache_behind_a_symbolic_link_is_never_trusted(generated: Path, tmp_path_factory, compiled):
+    out = generated / "output"
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    os.rename(out / CACHE, elsewhere / CACHE)
+    os.symlink(elsewhere / CACHE, out / CACHE)
+    result = run_cli("check", cwd=generated)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert sorted(compiled) == EXAMPLES
