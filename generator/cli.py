@@ -160,9 +160,10 @@ def generate(targets: tuple[str, ...], outdir: str, kind: str | None, chart_name
     Writes OUTPUT/<namespace>/<name>/<kind>-<object>.yaml, one document per file, with a
     kustomization.yaml per service, per namespace and at the root (`kubectl kustomize OUTPUT` builds
     everything). Only specs changed since the last generate are compiled; when none did, nothing is
-    written (a fresh clone compiles every spec once, as the cache of what this rollgen verified,
-    OUTPUT/.rollgen-cache/, is never committed). Files rollgen generated earlier that a spec no longer produces are removed; files it did
-    not generate are never touched. Nothing is written when any spec is invalid.
+    written (a fresh clone compiles every spec once: the cache of what this rollgen verified,
+    OUTPUT/.rollgen-cache/, is never committed). Files rollgen generated earlier that a spec no
+    longer produces are removed; files it did not generate are never touched. Nothing is written
+    when any spec is invalid.
 
     \b
     Examples:

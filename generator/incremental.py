@@ -53,7 +53,7 @@ def installed(names=SHAPING) -> dict[str, tuple[str, str, str]]:
         except OSError:
             continue  # a zip file, or gone
         for item in listing:
-            stem, dot, suffix = item.rpartition(".")
+            stem, _, suffix = item.rpartition(".")
             if suffix not in ("dist-info", "egg-info") or "-" not in stem:
                 continue
             dist, _, version = stem.partition("-")
