@@ -1,7 +1,9 @@
 """`rollgen check`: is the committed output exactly what `generate` would write? Writes nothing.
 
-Unchanged specs are settled by the record alone (see incremental.py); only stale specs are compiled,
-and what they would produce is compared with the files on disk, the record included.
+Unchanged specs are settled by the record and the local cache (see incremental.py); only stale specs
+are compiled, and what they would produce is compared with the files on disk, the record included.
+Without a cache (a fresh clone) every spec is compiled: check never trusts output it has not seen
+this compiler produce.
 """
 
 from __future__ import annotations

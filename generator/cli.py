@@ -152,28 +152,36 @@ OUTPUT_OPTION = click.option("-o", "--output", "outdir", type=click.Path(file_ok
               help="manifests: one file per object plus kustomizations; helm: a chart whose values override "
                    "images, replicas and traffic weights. Default: what OUTPUT already holds (manifests if new).")
 @click.option("--chart-name", help="Chart name with --format helm. Default: the output directory's name.")
-def generate(targets: tuple[str, ...], outdir: str, kind: str | None, chart_name: str | None) -> None:
+@click.option("--force", is_flag=True, help="Compile every spec, even those the record says are up to date "
+                                            "(files that come out the same are not rewritten).")
+def generate(targets: tuple[str, ...], outdir: str, kind: str | None, chart_name: str | None, force: bool) -> None:
     """Compile specs (files or directories; default specs/) into manifests.
 
     Writes OUTPUT/<namespace>/<name>/<kind>-<object>.yaml, one document per file, with a
     kustomization.yaml per service, per namespace and at the root (`kubectl kustomize OUTPUT` builds
     everything). Only specs changed since the last generate are compiled; when none did, nothing is
-    written. Files rollgen generated earlier that a spec no longer produces are removed; files it did
-    not generate are never touched. Nothing is written when any spec is invalid.
+    written (a fresh clone compiles every spec once: the cache of what this rollgen verified,
+    OUTPUT/.rollgen-cache/, is never committed). Files rollgen generated earlier that a spec no
+    longer produces are removed; files it did not generate are never touched. Nothing is written
+    when any spec is invalid.
 
     \b
     Examples:
       rollgen generate
       rollgen generate specs/backend.yaml -o deploy/
       rollgen generate --format helm -o charts/fleet
+      rollgen generate --force               # compile every spec again
     """
     from .incremental import survey
 
     name, factory = _output_format(kind, outdir, chart_name)
-    surveyed = survey(_targets(targets), Path(outdir), Path.cwd(), name)
+    surveyed = survey(_targets(targets), Path(outdir), Path.cwd(), name, force=force)
     if surveyed.up_to_date:  # the fast path: neither the model nor cdk8s is loaded
         files = len(surveyed.fresh_files()) + len(surveyed.shared_files())
-        click.echo(f"{outdir}: 0 written, {files} unchanged, 0 removed (no spec changed)", err=True)
+        specs = len(surveyed.paths)
+        click.echo(f"{outdir}: already up to date: no spec changed since the last generate ({specs} "
+                   f"spec{'s' if specs != 1 else ''}, {files} files); nothing written "
+                   "(--force compiles every spec again)", err=True)
         return
     from .pipeline import generate as run
 
@@ -184,6 +192,10 @@ def generate(targets: tuple[str, ...], outdir: str, kind: str | None, chart_name
         click.echo(_summary(result.report, "generate failed") + "; nothing was written", err=True)
         sys.exit(EXIT_INVALID)
     c = result.change
+    if not (c.written or c.removed or c.kept or c.record_written):
+        click.echo(f"{outdir}: already up to date: {result.compiled} spec{'s' if result.compiled != 1 else ''} "
+                   f"compiled, all {len(c.unchanged)} files as generated; nothing changed", err=True)
+        return
     click.echo(f"{outdir}: {len(c.written)} written, {len(c.unchanged)} unchanged, {len(c.removed)} removed", err=True)
     for rel in c.kept:
         click.echo(f"{outdir}/{rel}: warning: no longer generated but edited since rollgen wrote it; left in place", err=True)
@@ -203,7 +215,9 @@ def check(targets: tuple[str, ...], outdir: str, fmt: str, kind: str | None, cha
 
     Validates the specs, then compares. On drift, prints a unified diff per file (new, changed,
     stale) and exits 1. Specs unchanged since the last generate are settled from the record in
-    OUTPUT/.rollgen-state without compiling (hand-edited or deleted files are still found).
+    OUTPUT/.rollgen-state without compiling (hand-edited or deleted files are still found), when the
+    local cache OUTPUT/.rollgen-cache/ says this very rollgen and its dependencies produced them;
+    without it (a fresh clone) every spec is compiled.
 
     \b
     Examples:

@@ -290,7 +290,7 @@ class Helm:
         )
         values = guide + dump_document({"services": services})
         return {
-            ".helmignore": gen + ".rollgen-state\n",
+            ".helmignore": gen + ".rollgen-state\n.rollgen-cache/\n",
             "Chart.yaml": chart,
             "templates/_helpers.tpl": HELPERS,
             "values.yaml": values,

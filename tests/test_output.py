@@ -12,7 +12,10 @@ from conftest import OUTPUT, run_cli
 
 
 def tree(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    """The files of an output directory as committed: without the local cache (.rollgen-cache/, which
+    tells git to ignore it)."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and p.relative_to(root).parts[0] != ".rollgen-cache"}
 
 
 def test_committed_output_equals_a_fresh_generate_byte_for_byte(workdir: Path):
@@ -27,7 +30,8 @@ def test_generate_twice_is_byte_identical_and_reports_unchanged(workdir: Path):
     result = run_cli("generate", cwd=workdir)
     assert result.exit_code == 0
     assert tree(workdir / "output") == first
-    assert result.stderr == f"output: 0 written, {len(first) - 1} unchanged, 0 removed (no spec changed)\n"
+    assert result.stderr.startswith("output: already up to date: no spec changed since the last generate (")
+    assert f", {len(first) - 1} files); nothing written" in result.stderr
 
 
 def test_every_generated_file_names_its_spec(workdir: Path):
@@ -150,7 +154,7 @@ def test_output_written_inside_the_spec_directory_is_never_read_back_as_specs(wo
     first = run_cli("generate", "specs", "-o", out, cwd=workdir)
     assert first.exit_code == 0, first.stderr
     again = run_cli("generate", "specs", "-o", out, cwd=workdir)
-    assert again.exit_code == 0 and "(no spec changed)" in again.stderr, again.stderr
+    assert again.exit_code == 0 and "already up to date" in again.stderr, again.stderr
     assert run_cli("check", "specs", "-o", out, cwd=workdir).exit_code == 0
     result = run_cli("validate", cwd=workdir)
     assert result.exit_code == 0 and f"{specs} specs valid" in result.stderr, result.stderr
@@ -175,3 +179,44 @@ def test_staging_files_left_by_a_killed_run_are_removed_by_the_next_generate(wor
     assert result.exit_code == 0, result.stderr
     assert not leftover.exists()
     assert mine.read_text() == "not a staging file\n"
+
+
+FRESH_OUTPUT = OUTPUT.parent / ".ci" / "fresh-output"
+
+
+def fresh_output(project: Path):
+    """Run CI's "committed output equals a fresh generate" step in a project, as CI does."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(OUTPUT.parent),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    return subprocess.run(["bash", str(FRESH_OUTPUT)], cwd=project, capture_output=True, text=True, env=env)
+
+
+def test_ci_compares_the_committed_output_with_one_generated_from_scratch_and_can_fail(workdir: Path):
+    shutil.copytree(OUTPUT, workdir / "output", ignore=shutil.ignore_patterns(".rollgen-cache"))
+    ok = fresh_output(workdir)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "output: every file is what a fresh generate writes" in ok.stderr
+    assert not (workdir / "output" / ".rollgen-cache").exists()  # the check writes nothing into output/
+
+    out = workdir / "output"
+    edited = out / "production/backend/deployment-backend-v1.yaml"
+    edited.write_text(edited.read_text().replace("replicas: 3", "replicas: 30"))
+    (out / "shop/checkout/service-checkout.yaml").unlink()
+    (out / "production/backend/extra.yaml").write_text("kind: ConfigMap\n")
+    # the record is updated to match: a fast path that trusts it would see nothing wrong
+    state = json.loads((out / ".rollgen-state").read_text())
+    import hashlib
+
+    state["specs"]["specs/backend.yaml"]["files"]["production/backend/deployment-backend-v1.yaml"] = \
+        hashlib.sha256(edited.read_bytes()).hexdigest()
+    (out / ".rollgen-state").write_text(json.dumps(state, indent=1) + "\n")
+    bad = fresh_output(workdir)
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert "-  replicas: 30\n+  replicas: 3\n" in bad.stdout
+    assert "production/backend/extra.yaml: not generated" in bad.stdout
+    assert "shop/checkout/service-checkout.yaml: missing" in bad.stdout
+    assert "FAIL: the committed output/ differs from a fresh rollgen generate" in bad.stderr
