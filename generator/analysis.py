@@ -11,11 +11,11 @@ import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from . import conventions as c
-from . import stats
-from .plan import canary_weights
-from .promql import format_duration, matcher, number, parse_duration, selector
-from .spec.v1alpha1 import Analysis, MetricsSelector, Rollout
+import generator.conventions as c
+import generator.stats as stats
+from generator.plan import canary_weights
+from generator.promql import format_duration, matcher, number, parse_duration, selector
+from generator.spec.v1alpha1 import Analysis, MetricsSelector, Rollout
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ def versions_under_test(rollout: Rollout, position: int | None = None) -> tuple[
     """The versions a spec is testing at `position` (default: the live one): a canary's new version,
     a blue/green preview, every A/B variant (compared with the first). A steady-state service tests
     nothing. A new strategy plugs into queries, alerts and evidence by adding its case here."""
-    from .spec.flagger_checks import is_flagger
+    from generator.spec.flagger_checks import is_flagger
 
     spec = rollout.spec
     if is_flagger(rollout):
@@ -92,7 +92,7 @@ class Source:
     error_meaning: str
 
     def matchers(self, rollout: Rollout, version: str) -> list[str]:
-        from .spec.flagger_checks import is_flagger
+        from generator.spec.flagger_checks import is_flagger
 
         name, ns = rollout.metadata.name, rollout.metadata.namespace
         # With Flagger a "version" is a workload: `<name>` (the canary) or `<name>-primary`.
@@ -190,7 +190,7 @@ def _percentile(rollout: Rollout) -> float:
     analysis = rollout.spec.analysis
     if analysis is None or analysis.latency is None:
         return 95
-    from .spec.flagger_checks import is_flagger
+    from generator.spec.flagger_checks import is_flagger
 
     # Flagger's builtin request-duration is P99: alerts watch what Flagger checks unless told otherwise.
     if is_flagger(rollout) and "percentile" not in analysis.latency.model_fields_set:
@@ -340,7 +340,7 @@ def evidence_target(rollout: Rollout) -> tuple[float, float, int] | None:
 
 def canary_evidence(rollout: Rollout) -> list[stats.StepEvidence]:
     """For each canary step: the traffic the canary gets and the time it needs (needs expectedRate)."""
-    from .spec.flagger_checks import is_flagger
+    from generator.spec.flagger_checks import is_flagger
 
     analysis, canary = rollout.spec.analysis, rollout.spec.canary
     target = evidence_target(rollout)
@@ -361,8 +361,8 @@ def flagger_check_evidence(rollout: Rollout) -> list[stats.StepEvidence]:
     """For each weight Flagger gives a canary: the requests one metric check sees (over the check
     window) and the time those requests take. Flagger judges every check on its window alone, so a
     window that holds fewer requests than `evidence_target` needs cannot tell the rates apart."""
-    from .flagger_plan import canary_step_weights
-    from .spec.flagger_checks import is_flagger
+    from generator.flagger_plan import canary_step_weights
+    from generator.spec.flagger_checks import is_flagger
 
     analysis, canary = rollout.spec.analysis, rollout.spec.canary
     if not is_flagger(rollout) or canary is None or analysis is None or analysis.expectedRate is None:

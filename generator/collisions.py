@@ -15,9 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-from . import conventions as c
-from .diagnostics import Diagnostic, format_path
-from .yamlio import Located
+import generator.conventions as c
+from generator.diagnostics import Diagnostic, format_path
+from generator.yamlio import Located
 
 NAME = ("metadata", "name")
 SAME_SERVICE_HINT = ("two specs have the same metadata.name and metadata.namespace: rename one, or move it to "
@@ -62,8 +62,8 @@ def spec_claims(spec) -> list[Claim]:
     claims = [service_claim(namespace, name)]
     if spec.kind != "Rollout":
         return claims
-    from .pipeline import plan_spec
-    from .spec.flagger_checks import is_flagger
+    from generator.pipeline import plan_spec
+    from generator.spec.flagger_checks import is_flagger
 
     if is_flagger(document):
         own, *created = c.flagger_service_names(name)

@@ -13,8 +13,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .diagnostics import Diagnostic, InvalidInput
-from .load import LoadedSpec, parse_spec, read_spec
+from generator.diagnostics import Diagnostic, InvalidInput
+from generator.load import LoadedSpec, parse_spec, read_spec
 
 # Indentation styles tried when re-emitting a spec (mapping, sequence, offset); the one that
 # reproduces the unedited file best is used, so an edit changes only the lines it means to.
@@ -144,7 +144,7 @@ def _like(old, new: str):
 
 
 def _refuse(spec: LoadedSpec, path: tuple, message: str, hint: str = "", key: bool = False) -> InvalidInput:
-    from .diagnostics import format_path
+    from generator.diagnostics import format_path
 
     line, col = spec.located.position(path, key=key)
     return InvalidInput([Diagnostic(spec.source, line, col, format_path(path), message, hint)])
@@ -232,8 +232,8 @@ def _no_moves(spec: LoadedSpec, verb: str) -> InvalidInput:
 
 def refuse_unmovable(spec: LoadedSpec, verb: str) -> None:
     """Platform specs have nothing to move, and Flagger moves its rollouts itself."""
-    from .load import require_rollout
-    from .spec.flagger_checks import is_flagger
+    from generator.load import require_rollout
+    from generator.spec.flagger_checks import is_flagger
 
     require_rollout(spec, verb.replace(" ", ""))
 
@@ -285,7 +285,7 @@ def rollback(spec: LoadedSpec, text: str) -> Edit:
         summary = f"canary position {canary.position} → 0: all traffic back on {canary.stable!r}"
     elif rollout.blueGreen is not None:
         bg = rollout.blueGreen
-        from .patterns import after_cutover
+        from generator.patterns import after_cutover
 
         if bg.preview is not None and not after_cutover(bg):
             # `promote` removes the test match, so with one the preview has never been live.

@@ -29,9 +29,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from . import conventions as c
-from .plan import HeaderCondition, WorkloadPlan
-from .promql import parse_duration
+import generator.conventions as c
+from generator.plan import HeaderCondition, WorkloadPlan
+from generator.promql import parse_duration
 
 CANARY_API = "flagger.app/v1beta1"
 
@@ -248,7 +248,7 @@ def flagger_match(alternatives: tuple[tuple[HeaderCondition, ...], ...], provide
     """`analysis.match` (Istio HTTPMatchRequest form, which every provider reads): one entry per
     alternative (OR), its headers ANDed. Flagger's Gateway API router only maps exact and regex, so a
     prefix becomes the anchored regex that means the same."""
-    from .constructs.routes import header_regex
+    from generator.constructs.routes import header_regex
 
     out = []
     for alternative in alternatives:
@@ -543,7 +543,7 @@ def status_commands(plan: FlaggerPlan) -> list[tuple[str, str]]:
 
 def flagger_workload(rollout) -> WorkloadPlan:
     """Flagger's target: one Deployment `<name>` running `workload.image` (a full reference)."""
-    from .pod import merge_pod
+    from generator.pod import merge_pod
 
     spec, name = rollout.spec, rollout.metadata.name
     container = {"name": spec.workload.container or name, "image": spec.workload.image,
@@ -588,7 +588,7 @@ def retries_dict(retries) -> dict | None:
 
 def flagger_inputs(rollout, source: str) -> FlaggerInputs:
     """The one mapping from a `delivery: flagger` spec to the plan's inputs (the spec was checked)."""
-    from .spec.flagger_checks import provider_of, strategy_of
+    from generator.spec.flagger_checks import provider_of, strategy_of
 
     spec, meta = rollout.spec, rollout.metadata
     strategy = strategy_of(rollout)
@@ -665,7 +665,7 @@ def status_rule_dict(rule: StatusRulePlan) -> dict:
 def plan_flagger_alerts(rollout, plan: FlaggerPlan):
     """The analysis alerts of the canary workload plus the rule on Flagger's status, delivered as the
     analysis says (PrometheusRule or ConfigMap, `<name>-canary-alerts`)."""
-    from .analysis import AlertsPlan, rules_file
+    from generator.analysis import AlertsPlan, rules_file
 
     analysis = rollout.spec.analysis
     if plan.status_rule is None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from . import kustomize
-from .render import RenderedFile, header
+import generator.kustomize as kustomize
+from generator.render import RenderedFile, header
 
 
 class OutputFormat(Protocol):

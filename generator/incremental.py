@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
-from . import __version__
-from .diagnostics import Diagnostic
-from .output import (DEFAULT_OUTPUT_FORMAT, SpecRecord, State, Verified, entry_digest, read_regular, read_state,
+from generator import __version__
+from generator.diagnostics import Diagnostic
+from generator.output import (DEFAULT_OUTPUT_FORMAT, SpecRecord, State, Verified, entry_digest, read_regular, read_state,
                      read_verified, sha)
-from .sources import display_path, find_specs
+from generator.sources import display_path, find_specs
 
 # The record's entry for files generated from all specs together (kustomizations of namespaces and of
 # the output root, a chart's Chart.yaml and values.yaml). Never a spec path: it has no suffix.

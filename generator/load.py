@@ -8,12 +8,12 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from .diagnostics import Diagnostic, InvalidInput, format_path
-from .schema import check_schema, kind_model, spec_kind
-from .spec.checks import check_rollout
-from .sources import SPEC_SUFFIXES, display_path, find_specs  # noqa: F401 - re-exported
-from .spec.v1alpha1 import Rollout
-from .yamlio import Located, load_yaml, read_limited
+from generator.diagnostics import Diagnostic, InvalidInput, format_path
+from generator.schema import check_schema, kind_model, spec_kind
+from generator.spec.checks import check_rollout
+from generator.sources import SPEC_SUFFIXES, display_path, find_specs  # noqa: F401 - re-exported
+from generator.spec.v1alpha1 import Rollout
+from generator.yamlio import Located, load_yaml, read_limited
 
 
 @dataclass
@@ -52,7 +52,7 @@ def require_rollout(spec: LoadedSpec, command: str) -> None:
 def check_document(document) -> list:
     """The meaning checks of a document's kind."""
     if document.kind == "Platform":
-        from .spec.platform_checks import check_platform
+        from generator.spec.platform_checks import check_platform
 
         return check_platform(document)
     return check_rollout(document)

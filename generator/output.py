@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterator
 
-from .diagnostics import Diagnostic, InvalidInput
+from generator.diagnostics import Diagnostic, InvalidInput
 
 STATE_FILE = ".rollgen-state"
 LOCK_FILE = ".rollgen-lock"  # exists only while a run holds it

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
-from . import conventions as c
-from .spec.platform import Platform
+import generator.conventions as c
+from generator.spec.platform import Platform
 
 
 @dataclass(frozen=True)

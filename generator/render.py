@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from . import conventions as c
-from .plan import Plan
-from .yamlio import dump_document
+import generator.conventions as c
+from generator.plan import Plan
+from generator.yamlio import dump_document
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class RenderedFile:
 def build_platform_chart(synth, plan):
     """A platform install: its namespace if it creates it, the chart repository, then one HelmRelease per
     release."""
-    from .constructs import core, flux
+    from generator.constructs import core, flux
 
     chart = synth.chart(plan.namespace)
     if plan.namespace_object is not None:
@@ -35,7 +35,7 @@ def build_platform_chart(synth, plan):
 
 def build_flagger_chart(synth, plan):
     """A rollout Flagger delivers: its target Deployment and what Flagger reads, nothing Flagger owns."""
-    from .constructs import core, flagger, prometheus
+    from generator.constructs import core, flagger, prometheus
 
     chart = synth.chart(plan.namespace)
     core.Deployment(chart, plan, plan.workload)
@@ -53,8 +53,8 @@ def build_flagger_chart(synth, plan):
 
 def build_chart(synth, plan: Plan):
     """All objects of one plan in one chart, in a fixed order."""
-    from .constructs import core, istio, prometheus, routes
-    from .platform_plan import PlatformPlan
+    from generator.constructs import core, istio, prometheus, routes
+    from generator.platform_plan import PlatformPlan
 
     if isinstance(plan, PlatformPlan):
         return build_platform_chart(synth, plan)
@@ -95,7 +95,7 @@ def render_documents(plan: Plan, documents: list[dict]) -> list[RenderedFile]:
 def synthesize_batch(plans: list[Plan], scratch: str) -> list[list[RenderedFile]]:
     """Build a batch of plans, one chart each, in a fresh cdk8s App, then read each chart back (one
     bridge call a chart)."""
-    from .constructs.runtime import Synth
+    from generator.constructs.runtime import Synth
 
     synth = Synth(scratch)
     charts = [build_chart(synth, plan) for plan in plans]
@@ -106,6 +106,6 @@ def synthesize(plans: list[Plan], scratch: str, advance: Callable[[int], None] |
                ) -> list[list[RenderedFile]]:
     """Every plan's files, in order: batches of fresh Apps, spread over the cores for large runs.
     `advance(n)` is told as each batch of n plans is done."""
-    from .workers import run_batches
+    from generator.workers import run_batches
 
     return run_batches(synthesize_batch, plans, scratch, advance=advance)

@@ -14,10 +14,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .diagnostics import Diagnostic, first_sentence, format_path
-from .conventions import (COOKIE_NAME_PATTERN, COOKIE_VALUE_PATTERN, DNS1035_LABEL, DNS1123_LABEL,
+from generator.diagnostics import Diagnostic, first_sentence, format_path
+from generator.conventions import (COOKIE_NAME_PATTERN, COOKIE_VALUE_PATTERN, DNS1035_LABEL, DNS1123_LABEL,
                           HEADER_PATTERN, HOST_PATTERN, LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN)
-from .yamlio import Located
+from generator.yamlio import Located
 
 SCHEMA_FILE = "rollout.v1alpha1.json"
 SCHEMA_ID = "https://rollgen.dev/schemas/rollout.v1alpha1.json"
@@ -33,10 +33,10 @@ DEFAULT_KIND = "Rollout"
 def kind_model(kind: str):
     """The pydantic model of a spec kind."""
     if kind == "Platform":
-        from .spec.platform import Platform
+        from generator.spec.platform import Platform
 
         return Platform
-    from .spec.v1alpha1 import Rollout
+    from generator.spec.v1alpha1 import Rollout
 
     return Rollout
 

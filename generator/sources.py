@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .diagnostics import Diagnostic
-from .output import STATE_FILE, read_state
+from generator.diagnostics import Diagnostic
+from generator.output import STATE_FILE, read_state
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from .describe import describe_condition
-from .plan import Destination, Plan, Rule, build_plan, positions
-from .spec.v1alpha1 import Rollout
+from generator.describe import describe_condition
+from generator.plan import Destination, Plan, Rule, build_plan, positions
+from generator.spec.v1alpha1 import Rollout
 
 
 def _rule_json(rule: Rule) -> dict:
@@ -20,7 +20,7 @@ def _rule_json(rule: Rule) -> dict:
 def plan_document(rollout: Rollout, source: str) -> dict:
     """The live plan and the routing at every position, as plain JSON data."""
     if rollout.kind == "Platform" or rollout.spec.delivery == "flagger":
-        from .describe import other_document
+        from generator.describe import other_document
 
         return other_document(rollout, source)
     live = build_plan(rollout, source)
@@ -92,7 +92,7 @@ class _Flowchart:
 def mermaid_flowchart(rollout: Rollout, source: str) -> str:
     """Where requests go at the live position: rules in order (first match wins), weights on edges."""
     if rollout.spec.delivery == "flagger":  # Platform specs are refused by the command (nothing to draw)
-        from .describe import other_flowchart
+        from generator.describe import other_flowchart
 
         return other_flowchart(rollout, source)
     plan = build_plan(rollout, source)

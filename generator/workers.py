@@ -64,7 +64,7 @@ def batches(items: Sequence[T], workers: int, size: int | None = None) -> list[S
 
 
 def _start_runtime() -> None:
-    from .constructs.runtime import cdk8s
+    from generator.constructs.runtime import cdk8s
 
     cdk8s()  # start this worker's jsii runtime at once, while the others start theirs
 
@@ -72,7 +72,7 @@ def _start_runtime() -> None:
 def _context():
     """fork is cheapest (the parent's imports are inherited) but only safe while this process has no
     jsii runtime of its own: a forked child would share the parent's pipes to Node.js."""
-    from .constructs import runtime
+    from generator.constructs import runtime
 
     if runtime.started() or "fork" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")

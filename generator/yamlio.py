@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from .diagnostics import Diagnostic, InvalidInput
+from generator.diagnostics import Diagnostic, InvalidInput
 
 try:  # libyaml when present: several times faster for both directions
     _Loader = yaml.CSafeLoader
@@ -60,7 +60,7 @@ class _Builder:
         self.errors: list[Diagnostic] = []
 
     def error(self, node: yaml.Node, path: tuple, message: str, hint: str = "") -> None:
-        from .diagnostics import format_path
+        from generator.diagnostics import format_path
 
         self.errors.append(
             Diagnostic(self.filename, node.start_mark.line + 1, node.start_mark.column + 1,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .. import conventions as c
-from ..plan import Plan, WorkloadPlan
-from .runtime import emit
+import generator.conventions as c
+from generator.plan import Plan, WorkloadPlan
+from generator.constructs.runtime import emit
 
 
 class Deployment:
@@ -75,7 +75,7 @@ class Namespace:
     chart's namespace is not written into it."""
 
     def __init__(self, chart, name: str, labels: dict, annotations: dict):
-        from .runtime import cdk8s
+        from generator.constructs.runtime import cdk8s
 
         self.obj = emit(chart, "v1", "Namespace", name, labels, {}, annotations=annotations or None)
         self.obj.add_json_patch(cdk8s().JsonPatch.remove("/metadata/namespace"))

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..flagger_plan import CANARY_API, AlertProviderPlan, FlaggerPlan, MetricPlan, MetricTemplatePlan, WebhookPlan
-from .runtime import emit
+from generator.flagger_plan import CANARY_API, AlertProviderPlan, FlaggerPlan, MetricPlan, MetricTemplatePlan, WebhookPlan
+from generator.constructs.runtime import emit
 
 
 def _metric(plan: FlaggerPlan, metric: MetricPlan) -> dict:

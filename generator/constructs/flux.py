@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from ..platform_plan import HelmReleasePlan, PlatformPlan
-from .runtime import emit
+from generator.platform_plan import HelmReleasePlan, PlatformPlan
+from generator.constructs.runtime import emit
 
 SOURCE_API = "source.toolkit.fluxcd.io/v1"
 HELM_API = "helm.toolkit.fluxcd.io/v2"

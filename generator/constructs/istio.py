@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .. import conventions as c
-from ..plan import Destination, Plan, Rule
-from .runtime import emit
+import generator.conventions as c
+from generator.plan import Destination, Plan, Rule
+from generator.constructs.runtime import emit
 
 API = "networking.istio.io/v1"
 

@@ -3,10 +3,10 @@ Prometheus rules file in a ConfigMap (the reference's `canary-alerts` form)."""
 
 from __future__ import annotations
 
-from .. import conventions as c
-from ..plan import Plan
-from ..yamlio import dump_document
-from .runtime import emit
+import generator.conventions as c
+from generator.plan import Plan
+from generator.yamlio import dump_document
+from generator.constructs.runtime import emit
 
 
 class PrometheusRule:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from .. import conventions as c
-from ..patterns import cluster_service, precedence_keeps_order, regex_escape
-from ..plan import Destination, HeaderCondition, Plan, Rule
-from .runtime import emit
+import generator.conventions as c
+from generator.patterns import cluster_service, precedence_keeps_order, regex_escape
+from generator.plan import Destination, HeaderCondition, Plan, Rule
+from generator.constructs.runtime import emit
 
 FLAVOURS = {
     # mesh: (apiVersion, parentRef group, backendRef group) naming the core API group.

@@ -5,16 +5,16 @@ from __future__ import annotations
 import math
 from typing import Iterator
 
-from ..promql import format_duration, parse_duration
-from .checks import Finding
-from .v1alpha1 import Rollout
+from generator.promql import format_duration, parse_duration
+from generator.spec.checks import Finding
+from generator.spec.v1alpha1 import Rollout
 
 RESERVED_ALERT_LABELS = ("service", "namespace", "version")
 
 
 def _durations(rollout: Rollout) -> Iterator[tuple[tuple, str, bool]]:
     """(path, value, may be zero) of every duration in the spec."""
-    from .flagger_checks import is_flagger
+    from generator.spec.flagger_checks import is_flagger
 
     spec = rollout.spec
     if spec.canary is not None and spec.canary.stepDuration is not None:
@@ -44,9 +44,9 @@ def check_durations(rollout: Rollout) -> Iterator[Finding]:
 
 
 def check_analysis(rollout: Rollout) -> Iterator[Finding]:
-    from ..analysis import evidence_shortfalls, flagger_check_window, flagger_evidence_shortfall, metrics_source, \
+    from generator.analysis import evidence_shortfalls, flagger_check_window, flagger_evidence_shortfall, metrics_source, \
         versions_under_test
-    from .flagger_checks import is_flagger
+    from generator.spec.flagger_checks import is_flagger
 
     spec = rollout.spec
     flagger = is_flagger(rollout)
@@ -130,8 +130,8 @@ def check_analysis(rollout: Rollout) -> Iterator[Finding]:
 
 def _canary_weights(rollout: Rollout) -> list[int]:
     """The canary's share at each step: the manual steps, or the weights Flagger walks through."""
-    from ..flagger_plan import canary_step_weights
-    from .flagger_checks import is_flagger
+    from generator.flagger_plan import canary_step_weights
+    from generator.spec.flagger_checks import is_flagger
 
     canary = rollout.spec.canary
     if not is_flagger(rollout):

@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass
 from typing import Iterator
 
-from .. import conventions as c
-from .v1alpha1 import HeaderMatch, Rollout
+import generator.conventions as c
+from generator.spec.v1alpha1 import HeaderMatch, Rollout
 
 # An image reference: [registry[:port]/]path[:tag][@digest]
 _IMAGE = re.compile(
@@ -151,7 +151,7 @@ def check_canary(rollout: Rollout) -> Iterator[Finding]:
 
 
 def check_traffic(rollout: Rollout) -> Iterator[Finding]:
-    from ..patterns import routed_versions, strategy_of
+    from generator.patterns import routed_versions, strategy_of
 
     spec = rollout.spec
     if (spec.blueGreen is not None and spec.blueGreen.active is None) or \
@@ -179,7 +179,7 @@ def check_traffic(rollout: Rollout) -> Iterator[Finding]:
 
 
 def check_labels(rollout: Rollout) -> Iterator[Finding]:
-    from ..podrules import label_key_error
+    from generator.podrules import label_key_error
 
     for key in rollout.metadata.labels:
         problem = label_key_error(key)
@@ -193,8 +193,8 @@ def check_labels(rollout: Rollout) -> Iterator[Finding]:
 
 
 def check_pod(rollout: Rollout) -> Iterator[Finding]:
-    from ..pod import merge_pod, podspec_errors
-    from ..podrules import pod_value_problems
+    from generator.pod import merge_pod, podspec_errors
+    from generator.podrules import pod_value_problems
 
     fragment = rollout.spec.workload.pod
     if fragment is None:
@@ -255,14 +255,14 @@ def check_pod(rollout: Rollout) -> Iterator[Finding]:
 
 
 def check_analysis_rules(rollout: Rollout) -> Iterator[Finding]:
-    from . import analysis_checks
+    import generator.spec.analysis_checks as analysis_checks
 
     for rule in analysis_checks.RULES:
         yield from rule(rollout)
 
 
 def check_strategy(rollout: Rollout) -> Iterator[Finding]:
-    from ..patterns import strategy_of
+    from generator.patterns import strategy_of
 
     spec = rollout.spec
     given = [k for k in ("canary", "blueGreen", "abTest") if getattr(spec, k) is not None]
@@ -352,7 +352,7 @@ def check_ab_test(rollout: Rollout) -> Iterator[Finding]:
 
 
 def check_routes(rollout: Rollout) -> Iterator[Finding]:
-    from ..patterns import cluster_service, strategy_of
+    from generator.patterns import cluster_service, strategy_of
 
     spec = rollout.spec
     routes = spec.routes or []
@@ -433,7 +433,7 @@ SHARED_RULES = (check_labels, check_strategy, check_pod, check_analysis_rules)
 
 
 def check_rollout(rollout: Rollout) -> list[Finding]:
-    from .flagger_checks import RULES as FLAGGER_RULES, is_flagger
+    from generator.spec.flagger_checks import RULES as FLAGGER_RULES, is_flagger
 
     out: list[Finding] = []
     for rule in (SHARED_RULES if is_flagger(rollout) else RULES) + FLAGGER_RULES:

@@ -12,8 +12,8 @@ from typing import Annotated, Any, Literal, Optional
 
 from pydantic import Field
 
-from .. import conventions as c
-from .v1alpha1 import NAME_PATTERN, Metadata, Model
+import generator.conventions as c
+from generator.spec.v1alpha1 import NAME_PATTERN, Metadata, Model
 
 # Flux durations (metav1.Duration as the Flux CRDs accept them: 30s, 10m, 1h, 1h30m, ...).
 FLUX_DURATION_PATTERN = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from .checks import Finding
-from .platform import Platform
+from generator.spec.checks import Finding
+from generator.spec.platform import Platform
 
 # Values the platform sets from its own fields: a second source for them would silently win or lose.
 OWNED_VALUES = {"meshProvider": "spec.flagger.meshProvider", "metricsServer": "spec.flagger.metricsServer",

@@ -11,7 +11,7 @@ from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .. import conventions as c
+import generator.conventions as c
 
 NAME_PATTERN = c.DNS1123_LABEL
 HEADER_PATTERN = c.HEADER_PATTERN
@@ -30,7 +30,7 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
 
-from .flagger import FlaggerSettings, Webhook  # noqa: E402  (they build on Model, defined above)
+from generator.spec.flagger import FlaggerSettings, Webhook  # noqa: E402  (they build on Model, defined above)
 
 
 class Metadata(Model):
