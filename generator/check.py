@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator.diagnostics import Report
-from generator.incremental import Survey, survey
-from generator.output import STATE_FILE, DEFAULT_OUTPUT_FORMAT, read_regular
+from generator.output.incremental import Survey, survey
+from generator.output.store import STATE_FILE, DEFAULT_OUTPUT_FORMAT, read_regular
 
 
 @dataclass(frozen=True)
@@ -81,9 +81,9 @@ def check(targets: list[Path], outdir: Path, cwd: Path, fmt=None, progress=None,
     s = surveyed or survey(targets, outdir, cwd, name)
     if s.up_to_date:
         return CheckResult(Report(), specs=len(s.paths))
-    from generator.formats import manifests
-    from generator.output import plan_changes
-    from generator.pipeline import build, expected_record, name_shared
+    from generator.output.formats import manifests
+    from generator.output.store import plan_changes
+    from generator.app import build, expected_record, name_shared
 
     fmt = fmt or manifests()
     b = build(s, cwd, fmt, progress)

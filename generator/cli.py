@@ -12,7 +12,7 @@ import click
 
 from generator import __version__
 from generator.diagnostics import EXIT_INTERNAL, EXIT_INVALID, Diagnostic, InvalidInput, Report
-from generator.scaffold import STRATEGIES
+from generator.spec.scaffold import STRATEGIES
 
 DEFAULT_SPECS = Path("specs")
 DEFAULT_OUTPUT = Path("output")
@@ -60,14 +60,14 @@ def _output_format(kind: str | None, outdir: str, chart_name: str | None):
     Without an explicit format, an output directory keeps the format its record says it holds (a chart
     stays a chart under `rollgen generate -o charts/fleet`); a new one gets manifests."""
     if kind is None:
-        from generator.output import read_state
+        from generator.output.store import read_state
 
         recorded = read_state(Path(outdir)).output_format
         kind = "helm" if recorded.startswith("helm:") else "manifests"
         if kind == "helm" and not chart_name:
             chart_name = recorded.removeprefix("helm:")
     if kind == "helm":
-        import generator.helm as helm
+        import generator.output.helm as helm
 
         name = helm.chart_name_for(Path(outdir), chart_name)
         if not helm.valid_chart_name(name):
@@ -76,7 +76,7 @@ def _output_format(kind: str | None, outdir: str, chart_name: str | None):
         return helm.format_name(name), lambda: helm.Helm(name)
 
     def manifests():
-        from generator.formats import manifests as make
+        from generator.output.formats import manifests as make
 
         return make()
 
@@ -172,7 +172,7 @@ def generate(targets: tuple[str, ...], outdir: str, kind: str | None, chart_name
       rollgen generate --format helm -o charts/fleet
       rollgen generate --force               # compile every spec again
     """
-    from generator.incremental import survey
+    from generator.output.incremental import survey
 
     name, factory = _output_format(kind, outdir, chart_name)
     surveyed = survey(_targets(targets), Path(outdir), Path.cwd(), name, force=force)
@@ -183,7 +183,7 @@ def generate(targets: tuple[str, ...], outdir: str, kind: str | None, chart_name
                    f"spec{'s' if specs != 1 else ''}, {files} files); nothing written "
                    "(--force compiles every spec again)", err=True)
         return
-    from generator.pipeline import generate as run
+    from generator.app import generate as run
 
     result = run(_targets(targets), Path(outdir), Path.cwd(), factory(), _progress(), surveyed,
                  on_wait=lambda message: click.echo(message, err=True))
@@ -226,7 +226,7 @@ def check(targets: tuple[str, ...], outdir: str, fmt: str, kind: str | None, cha
       rollgen check specs/backend.yaml -o deploy/
     """
     from generator.check import check as run
-    from generator.incremental import survey
+    from generator.output.incremental import survey
 
     name, factory = _output_format(kind, outdir, chart_name)
     surveyed = survey(_targets(targets), Path(outdir), Path.cwd(), name)
@@ -267,7 +267,7 @@ def validate(targets: tuple[str, ...], fmt: str) -> None:
       rollgen validate specs/backend.yaml specs/frontend.yaml
       rollgen validate --format json > diagnostics.json
     """
-    from generator.pipeline import load_targets
+    from generator.app import load_targets
 
     loaded = load_targets(_targets(targets), Path.cwd())
     if fmt == "json":
@@ -296,10 +296,10 @@ def plan(spec: str, fmt: str) -> None:
       rollgen plan specs/backend.yaml --format mermaid
       rollgen plan specs/backend.yaml --format json
     """
-    from generator.load import read_spec
+    from generator.spec.load import read_spec
 
     if fmt == "json":
-        from generator.views import plan_document
+        from generator.views.mermaid import plan_document
 
         try:
             loaded = read_spec(Path(spec), Path.cwd())
@@ -311,14 +311,14 @@ def plan(spec: str, fmt: str) -> None:
     loaded = read_spec(Path(spec), Path.cwd())
     _print_report(Report(list(loaded.warnings)))
     if fmt == "mermaid":
-        from generator.load import require_rollout
-        from generator.views import mermaid_flowchart
+        from generator.spec.load import require_rollout
+        from generator.views.mermaid import mermaid_flowchart
 
         require_rollout(loaded, "plan --format mermaid")
 
         click.echo(mermaid_flowchart(loaded.rollout, loaded.source), nl=False)
         return
-    from generator.describe import plan_table
+    from generator.views.text import plan_table
 
     click.echo(plan_table(loaded.rollout, loaded.source), nl=False)
 
@@ -343,7 +343,7 @@ def schema(target: str, kind: str) -> None:
       rollgen schema -o schemas/rollout.v1alpha1.json
       rollgen schema --kind Platform -o schemas/platform.v1alpha1.json
     """
-    from generator.schema import load_schema_text
+    from generator.spec.schema import load_schema_text
 
     text = load_schema_text(kind)
     if target == "-":
@@ -372,8 +372,8 @@ def init(name: str, mesh: str, strategy: str, namespace: str, target: str | None
       rollgen init backend --mesh istio --strategy canary
       rollgen init orders --mesh linkerd --strategy steady -n shop -o -
     """
-    from generator.load import parse_spec
-    from generator.scaffold import scaffold_spec, schema_reference
+    from generator.spec.load import parse_spec
+    from generator.spec.scaffold import scaffold_spec, schema_reference
 
     out = Path(target) if target else DEFAULT_SPECS / f"{name}.yaml"
     ref = schema_reference(out if target != "-" else DEFAULT_SPECS / f"{name}.yaml", Path(schema_path), Path.cwd())
@@ -394,8 +394,8 @@ def init(name: str, mesh: str, strategy: str, namespace: str, target: str | None
 
 def _move(spec: str, outdir: str, dry_run: bool, step) -> None:
     """Shared by promote and rollback: edit the spec, show the diff, regenerate its output."""
-    from generator.edit import load_for_edit, write_spec
-    from generator.pipeline import generate as run
+    from generator.spec.edit import load_for_edit, write_spec
+    from generator.app import generate as run
 
     path = Path(spec)
     loaded, text = load_for_edit(path, Path.cwd())
@@ -441,7 +441,7 @@ def promote(spec: str, finalize: bool, dry_run: bool, outdir: str) -> None:
       rollgen promote specs/backend.yaml && git commit -am "backend: next canary step"
       rollgen promote specs/backend.yaml --finalize
     """
-    from generator.edit import promote as step
+    from generator.spec.edit import promote as step
 
     _move(spec, outdir, dry_run, lambda loaded, text: step(loaded, text, finalize))
 
@@ -468,14 +468,14 @@ def rollback(spec: str, dry_run: bool, emergency: bool, outdir: str) -> None:
       rollgen rollback specs/backend.yaml --emergency | kubectl apply -f -
     """
     if emergency:
-        from generator.emergency import emergency_manifests
-        from generator.load import read_spec
+        from generator.output.emergency import emergency_manifests
+        from generator.spec.load import read_spec
 
         loaded = read_spec(Path(spec), Path.cwd())
         _print_report(Report(list(loaded.warnings)))
         click.echo(emergency_manifests(loaded), nl=False)
         return
-    from generator.edit import rollback as step
+    from generator.spec.edit import rollback as step
 
     _move(spec, outdir, dry_run, step)
 
@@ -493,8 +493,8 @@ def queries(spec: str) -> None:
     Example:
       rollgen queries specs/backend.yaml
     """
-    from generator.analysis import queries_text
-    from generator.load import read_spec, require_rollout
+    from generator.plan.queries import queries_text
+    from generator.spec.load import read_spec, require_rollout
 
     loaded = read_spec(Path(spec), Path.cwd())
     require_rollout(loaded, "queries")
@@ -515,8 +515,8 @@ def status_commands(spec: str) -> None:
     Example:
       rollgen status-commands specs/flagger-canary-istio.yaml
     """
-    from generator.describe import status_commands_text
-    from generator.load import read_spec
+    from generator.views.text import status_commands_text
+    from generator.spec.load import read_spec
 
     loaded = read_spec(Path(spec), Path.cwd())
     _print_report(Report(list(loaded.warnings)))

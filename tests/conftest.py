@@ -60,8 +60,8 @@ def run_cli(*args: str, cwd: Path | None = None, input: str | None = None):
 
 def compile_spec_text(text: str, name: str = "spec.yaml") -> dict[str, dict]:
     """Compile one spec (given as text) and return {relative path: document}."""
-    from generator.load import parse_spec
-    from generator.pipeline import compile_specs
+    from generator.spec.load import parse_spec
+    from generator.app import compile_specs
 
     spec = parse_spec(text.encode(), name)
     files = compile_specs([spec])[name]

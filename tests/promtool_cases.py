@@ -21,10 +21,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from generator.analysis import (ALERT_ERRORS, ALERT_LATENCY, ALERT_NO_TRAFFIC, _percentile, alert_labels,
+from generator.plan.queries import (ALERT_ERRORS, ALERT_LATENCY, ALERT_NO_TRAFFIC, _percentile, alert_labels,
                                 latency_threshold, metrics_source, versions_under_test)
 from generator.spec.flagger_checks import is_flagger
-from generator.promql import parse_duration
+from generator.plan.promql import parse_duration
 from generator.spec.v1alpha1 import Rollout
 
 SCRAPE = 15  # seconds between synthetic samples

@@ -13,10 +13,10 @@ import pytest
 import yaml
 
 from conftest import FLAGGER_EXAMPLES, MANUAL_EXAMPLES, SPECS, compile_spec_text, documents_by_kind, run_cli
-from generator.analysis import (error_threshold, latency_threshold, rules_file, version_queries,
+from generator.plan.queries import (error_threshold, latency_threshold, rules_file, version_queries,
                                 versions_under_test)
-from generator.load import parse_spec
-from generator.promql import format_duration, parse_duration, string_literal
+from generator.spec.load import parse_spec
+from generator.plan.promql import format_duration, parse_duration, string_literal
 from promtool_cases import rules_test
 
 ANALYSED = sorted(p.name for p in SPECS.glob("*.yaml") if "\n  analysis:" in p.read_text())
@@ -308,7 +308,7 @@ def test_a_blue_green_preview_is_under_test_against_the_active_version():
 
 def test_every_ab_variant_is_under_test_against_the_first():
     from types import SimpleNamespace as NS
-    from generator.analysis import versions_compared
+    from generator.plan.queries import versions_compared
 
     variants = [NS(version="variant-a", weight=50), NS(version="variant-b", weight=50)]
     rollout = _fake(abTest=NS(variants=variants))
@@ -319,7 +319,7 @@ def test_every_ab_variant_is_under_test_against_the_first():
 
 
 def test_ab_variant_evidence_gives_each_variant_its_sample_size_and_time():
-    from generator.stats import variant_evidence
+    from generator.plan.stats import variant_evidence
 
     rows = variant_evidence([("a", 50), ("b", 50)], 0.05, 0.01, expected_rate=10)
     assert [(r.version, r.needed) for r in rows] == [("a", 8158), ("b", 8158)]
@@ -336,7 +336,7 @@ def test_a_window_too_short_for_rate_is_a_warning(tmp_path):
 def test_every_printed_query_is_valid_promql(name):
     import promql_parser
 
-    from generator.analysis import all_queries
+    from generator.plan.queries import all_queries
 
     for q in all_queries(load(name).rollout):
         for expr in (q.error_ratio, q.latency, q.request_rate):
@@ -365,7 +365,7 @@ def test_a_request_rate_the_canary_cannot_reach_is_a_warning(tmp_path):
 
 def test_plan_shows_the_sample_size_of_every_ab_variant():
     from types import SimpleNamespace as NS
-    from generator.analysis import describe_evidence
+    from generator.plan.queries import describe_evidence
 
     rollout = _fake(abTest=NS(variants=[NS(version="variant-a", weight=50), NS(version="variant-b", weight=50)],
                               significance=NS(baseline=0.05, minDetectableEffect=0.01, confidence=95, power=80)))

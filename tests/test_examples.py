@@ -18,8 +18,8 @@ def compiled(name: str) -> dict[tuple[str, str], dict]:
 
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_example_output_matches_snapshot(name, snapshot):
-    from generator.load import parse_spec
-    from generator.pipeline import compile_specs
+    from generator.spec.load import parse_spec
+    from generator.app import compile_specs
 
     spec = parse_spec((SPECS / name).read_bytes(), f"specs/{name}")
     files = compile_specs([spec])[spec.source]

@@ -7,10 +7,10 @@ from dataclasses import replace
 
 import pytest
 
-from generator.flagger_plan import (AlertInput, AppSelector, FlaggerInputs, WebhookInput, analysis_steps,
+from generator.plan.flagger import (AlertInput, AppSelector, FlaggerInputs, WebhookInput, analysis_steps,
                                     build_flagger_plan, flagger_match, latency_query, plan_webhook,
                                     status_commands, success_rate_query)
-from generator.plan import HeaderCondition, WorkloadPlan
+from generator.plan.routed import HeaderCondition, WorkloadPlan
 
 WORKLOAD = WorkloadPlan("", "backend", "backend:v2", 3, {})
 BASE = FlaggerInputs(source="s.yaml", name="backend", namespace="production", labels={}, mesh="istio",
@@ -186,7 +186,7 @@ def test_metric_template_queries_read_the_canary_as_flagger_judges_it(source, tm
 
     import yaml
 
-    from generator.flagger_plan import request_rate_query
+    from generator.plan.flagger import request_rate_query
 
     from test_analysis import promtool as find_promtool
 

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, SPECS, run_cli
-from generator.schema import SCHEMA_FILE
+from generator.spec.schema import SCHEMA_FILE
 
 
 def test_schema_prints_the_committed_schema():
@@ -43,7 +43,7 @@ STRATEGY_BLOCKS = {"steady": None, "canary": "canary", "blue-green": "blueGreen"
 
 
 def test_init_offers_every_strategy_the_planner_knows():
-    from generator.scaffold import STRATEGIES
+    from generator.spec.scaffold import STRATEGIES
 
     assert set(STRATEGIES) == set(STRATEGY_BLOCKS)
 

@@ -123,7 +123,7 @@ def test_deeply_nested_documents_are_refused_cleanly(tmp_path: Path, shape: str)
 def test_deep_nesting_is_refused_by_the_pure_python_parser_too(tmp_path: Path, monkeypatch):
     import yaml
 
-    import generator.yamlio as yamlio
+    import generator.spec.yamlio as yamlio
 
     monkeypatch.setattr(yamlio, "_Loader", yaml.SafeLoader)
     generated(tmp_path, "deep.yaml", b"[" * 50_000 + b"]" * 50_000)

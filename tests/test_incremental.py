@@ -31,16 +31,16 @@ def stamps(root: Path) -> dict[str, int]:
 @pytest.fixture
 def compiled(monkeypatch) -> list[str]:
     """The sources handed to the compiler during a test, in order."""
-    import generator.pipeline as pipeline
+    import generator.app as app
 
     seen: list[str] = []
-    real = pipeline.compile_specs
+    real = app.compile_specs
 
     def recording(specs):
         seen.extend(s.source for s in specs)
         return real(specs)
 
-    monkeypatch.setattr(pipeline, "compile_specs", recording)
+    monkeypatch.setattr(app, "compile_specs", recording)
     return seen
 
 
@@ -118,7 +118,7 @@ def test_a_hand_edited_or_deleted_file_is_restored_by_recompiling_only_its_spec(
 
 
 def test_a_new_rollgen_recompiles_everything(generated: Path, compiled):
-    from generator.incremental import generator_id
+    from generator.output.incremental import generator_id
 
     cache = generated / "output" / CACHE / "verified"
     doc = json.loads(cache.read_text())
@@ -132,7 +132,7 @@ def test_a_new_rollgen_recompiles_everything(generated: Path, compiled):
 
 def test_the_generator_id_covers_rollgen_s_own_code():
     from generator import __version__
-    from generator.incremental import generator_id
+    from generator.output.incremental import generator_id
 
     assert generator_id().startswith(f"rollgen {__version__} (")
 
@@ -221,12 +221,12 @@ def test_the_generator_id_is_the_same_for_an_installed_wheel_and_the_source_tree
     or CI (pip install .) would never trust output committed from a development checkout."""
     import shutil
 
-    from generator.incremental import generator_id
+    from generator.output.incremental import generator_id
 
     site = tmp_path / "site"
     shutil.copytree(ROOT / "generator", site / "generator", ignore=shutil.ignore_patterns("__pycache__", "schemas"))
     shutil.copytree(ROOT / "schemas", site / "generator" / "schemas")
-    proc = subprocess.run([sys.executable, "-c", "from generator.incremental import generator_id; print(generator_id())"],
+    proc = subprocess.run([sys.executable, "-c", "from generator.output.incremental import generator_id; print(generator_id())"],
                           cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(site)})
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == generator_id()
@@ -244,7 +244,7 @@ def clean_clone(out: Path) -> None:
 @pytest.fixture
 def fresh_identity():
     """generator_id() is computed once per process; tests that change what it covers recompute it."""
-    from generator.incremental import generator_id
+    from generator.output.incremental import generator_id
 
     generator_id.cache_clear()
     yield generator_id
@@ -300,12 +300,12 @@ def test_a_dependency_upgrade_makes_check_and_generate_compile_again(generated: 
 def another_rollgen(monkeypatch):
     """Make this process a rollgen whose code differs from the one that generated (an edited comment is
     enough): the same output bytes, another compiler identity."""
-    import generator.incremental as incremental
-    import generator.pipeline as pipeline
+    import generator.output.incremental as incremental
+    import generator.app as app
 
     other = "rollgen 0.1.0 (ffffffffffffffff)"
     monkeypatch.setattr(incremental, "generator_id", lambda: other)
-    monkeypatch.setattr(pipeline, "GENERATOR_ID", other, raising=False)
+    monkeypatch.setattr(app, "GENERATOR_ID", other, raising=False)
     return other
 
 

@@ -113,7 +113,7 @@ def test_kustomizations_pass_the_conformance_oracle(workdir: Path):
 def test_names_yaml_would_read_as_numbers_booleans_or_dates_stay_strings():
     import yaml
 
-    from generator.kustomize import kustomization
+    from generator.output.kustomize import kustomization
 
     names = ["0", "2024", "1e3", "0x1f", "2001-12-14", "yes", "no", "on", "null", "y", "true", "backend", "a-1"]
     assert yaml.safe_load(kustomization("# header", names))["resources"] == names

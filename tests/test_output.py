@@ -114,7 +114,7 @@ def test_a_failed_write_leaves_the_previous_output_intact(workdir: Path, monkeyp
     spec = workdir / "specs" / "backend.yaml"
     spec.write_text(spec.read_text().replace("team: payments", "team: checkout"))
 
-    import generator.output as output
+    import generator.output.store as output
 
     real = output._stage
     calls = {"n": 0}

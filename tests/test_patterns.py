@@ -12,8 +12,8 @@ import re2
 import yaml
 
 from conftest import CONFORM, MANUAL_EXAMPLES, ORACLE, SPECS, compile_spec_text, documents_by_kind, require
-from generator.patterns import cluster_service, cookie_regex, precedence_keeps_order, set_cookie
-from generator.plan import HeaderCondition, Rule
+from generator.plan.patterns import cluster_service, cookie_regex, precedence_keeps_order, set_cookie
+from generator.plan.routed import HeaderCondition, Rule
 from routing import route, set_cookies
 
 
@@ -286,7 +286,7 @@ def test_the_cookie_is_added_so_the_applications_own_set_cookie_survives():
 
 
 def _warnings(text: str) -> list[str]:
-    from generator.load import parse_spec
+    from generator.spec.load import parse_spec
 
     return [f"{d.path}: {d.message}" for d in parse_spec(text.encode(), "spec.yaml").warnings]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from conftest import SPECS, run_cli
-from generator.load import parse_spec
-from generator.plan import build_plan, canary_weights, positions
+from generator.spec.load import parse_spec
+from generator.plan.routed import build_plan, canary_weights, positions
 
 
 @pytest.mark.parametrize("steps,position,expected", [

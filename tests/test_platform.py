@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from conftest import PLATFORM_EXAMPLES, SPECS, compile_spec_text, documents_by_kind, run_cli
-from generator.load import parse_spec
-from generator.flagger_plan import plan_flagger
-from generator.platform_plan import build_platform_plan, merge_values
+from generator.spec.load import parse_spec
+from generator.plan.flagger import plan_flagger
+from generator.plan.platform import build_platform_plan, merge_values
 
 PLATFORM = """\
 apiVersion: rollgen/v1alpha1
@@ -196,7 +196,7 @@ def test_istio_load_testers_accept_flaggers_plaintext_calls_under_strict_mtls():
 def test_every_flagger_rollouts_default_webhook_url_names_the_load_tester_of_its_namespace():
     # Flagger POSTs webhooks from its own pod (pkg/controller/webhook.go), so a bare
     # http://flagger-loadtester/ would resolve in Flagger's namespace, not the rollout's
-    from generator.flagger_plan import plan_flagger
+    from generator.plan.flagger import plan_flagger
 
     installed = {t["spec"]["targetNamespace"] for name in ("flagger-istio.yaml", "flagger-linkerd.yaml")
                  for t in loadtester_releases(example(name))}
@@ -257,7 +257,7 @@ def test_platforms_watching_distinct_namespaces_coexist(tmp_path):
 
 
 def test_install_commands_show_every_release_with_its_nested_values():
-    from generator.platform_plan import install_commands
+    from generator.plan.platform import install_commands
 
     plan = build_platform_plan(parse_spec((SPECS / "flagger-linkerd.yaml").read_bytes(), "p.yaml").rollout, "p.yaml")
     text = "\n".join(install_commands(plan))

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import SPECS, run_cli
-from generator.podrules import parse_quantity, pod_value_problems, port_name_errors
+from generator.spec.podrules import parse_quantity, pod_value_problems, port_name_errors
 
 
 @pytest.mark.parametrize("text, value", [

@@ -18,8 +18,8 @@ from conftest import CONFORM, ORACLE, require, run_cli
 from strategies import MESHES, STRATEGIES, mutated_specs, spec_texts, valid_specs
 
 from generator.diagnostics import InvalidInput
-from generator.load import parse_spec
-from generator.plan import build_plan, positions
+from generator.spec.load import parse_spec
+from generator.plan.routed import build_plan, positions
 
 CORPUS_SIZE = 120
 LOCATED = re.compile(r"^(?P<file>[^\s:]+\.yaml):(?P<line>\d+):(?P<col>\d+): \S")

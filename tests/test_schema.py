@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, SPECS
-from generator.schema import KINDS, SCHEMA_FILE, render_schema
+from generator.spec.schema import KINDS, SCHEMA_FILE, render_schema
 
 
 def test_committed_schema_is_generated_from_the_model():

@@ -7,7 +7,7 @@ from statistics import NormalDist
 
 import pytest
 
-from generator.stats import ab_sample_size, step_evidence, success_rate_sample_size, z
+from generator.plan.stats import ab_sample_size, step_evidence, success_rate_sample_size, z
 
 PHI = NormalDist().cdf
 

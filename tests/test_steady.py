@@ -13,9 +13,9 @@ import pytest
 import yaml
 
 from conftest import compile_spec_text
-from generator.edit import promote
-from generator.emergency import emergency_manifests
-from generator.load import parse_spec
+from generator.spec.edit import promote
+from generator.output.emergency import emergency_manifests
+from generator.spec.load import parse_spec
 from routing import serving
 
 MESHES = ("istio", "linkerd", "gateway-api")

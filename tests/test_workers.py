@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-import generator.workers as workers
-from generator.load import parse_spec
-from generator.pipeline import compile_specs
+import generator.output.workers as workers
+from generator.spec.load import parse_spec
+from generator.app import compile_specs
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from specs import spec_text  # noqa: E402

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import generator.conventions as c
-from generator.plan import Plan, WorkloadPlan
+import generator.names as c
+from generator.plan.routed import Plan, WorkloadPlan
 from generator.constructs.runtime import emit
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from generator.flagger_plan import CANARY_API, AlertProviderPlan, FlaggerPlan, MetricPlan, MetricTemplatePlan, WebhookPlan
+from generator.plan.flagger import CANARY_API, AlertProviderPlan, FlaggerPlan, MetricPlan, MetricTemplatePlan, WebhookPlan
 from generator.constructs.runtime import emit
 
 

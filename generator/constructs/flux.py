@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from generator.platform_plan import HelmReleasePlan, PlatformPlan
+from generator.plan.platform import HelmReleasePlan, PlatformPlan
 from generator.constructs.runtime import emit
 
 SOURCE_API = "source.toolkit.fluxcd.io/v1"

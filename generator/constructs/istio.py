@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import generator.conventions as c
-from generator.plan import Destination, Plan, Rule
+import generator.names as c
+from generator.plan.routed import Destination, Plan, Rule
 from generator.constructs.runtime import emit
 
 API = "networking.istio.io/v1"

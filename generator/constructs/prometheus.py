@@ -3,9 +3,9 @@ Prometheus rules file in a ConfigMap (the reference's `canary-alerts` form)."""
 
 from __future__ import annotations
 
-import generator.conventions as c
-from generator.plan import Plan
-from generator.yamlio import dump_document
+import generator.names as c
+from generator.plan.routed import Plan
+from generator.spec.yamlio import dump_document
 from generator.constructs.runtime import emit
 
 

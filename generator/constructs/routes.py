@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import generator.conventions as c
-from generator.patterns import cluster_service, precedence_keeps_order, regex_escape
-from generator.plan import Destination, HeaderCondition, Plan, Rule
+import generator.names as c
+from generator.plan.patterns import cluster_service, precedence_keeps_order, regex_escape
+from generator.plan.routed import Destination, HeaderCondition, Plan, Rule
 from generator.constructs.runtime import emit
 
 FLAVOURS = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Iterator
 
-from generator.promql import format_duration, parse_duration
+from generator.plan.promql import format_duration, parse_duration
 from generator.spec.checks import Finding
 from generator.spec.v1alpha1 import Rollout
 
@@ -44,7 +44,7 @@ def check_durations(rollout: Rollout) -> Iterator[Finding]:
 
 
 def check_analysis(rollout: Rollout) -> Iterator[Finding]:
-    from generator.analysis import evidence_shortfalls, flagger_check_window, flagger_evidence_shortfall, metrics_source, \
+    from generator.plan.queries import evidence_shortfalls, flagger_check_window, flagger_evidence_shortfall, metrics_source, \
         versions_under_test
     from generator.spec.flagger_checks import is_flagger
 
@@ -130,7 +130,7 @@ def check_analysis(rollout: Rollout) -> Iterator[Finding]:
 
 def _canary_weights(rollout: Rollout) -> list[int]:
     """The canary's share at each step: the manual steps, or the weights Flagger walks through."""
-    from generator.flagger_plan import canary_step_weights
+    from generator.plan.flagger import canary_step_weights
     from generator.spec.flagger_checks import is_flagger
 
     canary = rollout.spec.canary

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterator
 
-import generator.conventions as c
+import generator.names as c
 from generator.spec.v1alpha1 import HeaderMatch, Rollout
 
 # An image reference: [registry[:port]/]path[:tag][@digest]
@@ -151,7 +151,7 @@ def check_canary(rollout: Rollout) -> Iterator[Finding]:
 
 
 def check_traffic(rollout: Rollout) -> Iterator[Finding]:
-    from generator.patterns import routed_versions, strategy_of
+    from generator.plan.patterns import routed_versions, strategy_of
 
     spec = rollout.spec
     if (spec.blueGreen is not None and spec.blueGreen.active is None) or \
@@ -179,7 +179,7 @@ def check_traffic(rollout: Rollout) -> Iterator[Finding]:
 
 
 def check_labels(rollout: Rollout) -> Iterator[Finding]:
-    from generator.podrules import label_key_error
+    from generator.spec.podrules import label_key_error
 
     for key in rollout.metadata.labels:
         problem = label_key_error(key)
@@ -193,8 +193,8 @@ def check_labels(rollout: Rollout) -> Iterator[Finding]:
 
 
 def check_pod(rollout: Rollout) -> Iterator[Finding]:
-    from generator.pod import merge_pod, podspec_errors
-    from generator.podrules import pod_value_problems
+    from generator.spec.pod import merge_pod, podspec_errors
+    from generator.spec.podrules import pod_value_problems
 
     fragment = rollout.spec.workload.pod
     if fragment is None:
@@ -262,7 +262,7 @@ def check_analysis_rules(rollout: Rollout) -> Iterator[Finding]:
 
 
 def check_strategy(rollout: Rollout) -> Iterator[Finding]:
-    from generator.patterns import strategy_of
+    from generator.plan.patterns import strategy_of
 
     spec = rollout.spec
     given = [k for k in ("canary", "blueGreen", "abTest") if getattr(spec, k) is not None]
@@ -352,7 +352,7 @@ def check_ab_test(rollout: Rollout) -> Iterator[Finding]:
 
 
 def check_routes(rollout: Rollout) -> Iterator[Finding]:
-    from generator.patterns import cluster_service, strategy_of
+    from generator.plan.patterns import cluster_service, strategy_of
 
     spec = rollout.spec
     routes = spec.routes or []

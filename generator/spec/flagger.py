@@ -12,7 +12,7 @@ from typing import Any, Literal, Optional
 
 from pydantic import Field
 
-import generator.conventions as c
+import generator.names as c
 from generator.spec.v1alpha1 import NAME_PATTERN, Model
 
 # Durations as Flagger's Canary CRD accepts them (its pattern is `^[0-9]+(m|s)`): seconds or minutes.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-import generator.conventions as c
+import generator.names as c
 from generator.spec.checks import Finding, check_header_match, parse_image
 
 # `kubernetes` routes nothing (Flagger switches the Service's selector), so it runs beside any mesh.
@@ -123,7 +123,7 @@ def check_workload(rollout) -> Iterator[Finding]:
 
 def app_container(rollout) -> dict:
     """The application container as the Deployment will run it (the pod fragment merged in)."""
-    from generator.pod import merge_pod
+    from generator.spec.pod import merge_pod
 
     name = rollout.spec.workload.container or rollout.metadata.name
     pod, index = merge_pod(rollout.spec.workload.pod, {"name": name})

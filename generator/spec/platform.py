@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, Optional
 
 from pydantic import Field
 
-import generator.conventions as c
+import generator.names as c
 from generator.spec.v1alpha1 import NAME_PATTERN, Metadata, Model
 
 # Flux durations (metav1.Duration as the Flux CRDs accept them: 30s, 10m, 1h, 1h30m, ...).

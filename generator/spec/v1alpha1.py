@@ -11,7 +11,7 @@ from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
-import generator.conventions as c
+import generator.names as c
 
 NAME_PATTERN = c.DNS1123_LABEL
 HEADER_PATTERN = c.HEADER_PATTERN

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import generator.conventions as c
+import generator.names as c
 from generator.spec.v1alpha1 import Rollout
 
 _REGEX_SPECIAL = set("\\.^$|?*+()[]{}")
@@ -102,7 +102,7 @@ def kept_versions(rollout: Rollout) -> list[str]:
 
 def route_rules(rollout: Rollout) -> tuple:
     """`spec.routes`, in order: one rule each, before the strategy's rules."""
-    from generator.plan import Destination, HeaderCondition, Rule
+    from generator.plan.routed import Destination, HeaderCondition, Rule
 
     via_service = rollout.spec.blueGreen is not None
     out = []
@@ -118,7 +118,7 @@ def route_rules(rollout: Rollout) -> tuple:
 def strategy_rules(rollout: Rollout) -> tuple[str, tuple] | None:
     """(stage, rules) for blue/green, A/B tests and default-routed specs; None for a canary or a plain
     steady service (the plan handles those)."""
-    from generator.plan import Destination, HeaderCondition, Rule
+    from generator.plan.routed import Destination, HeaderCondition, Rule
 
     spec = rollout.spec
     if spec.blueGreen is not None:
@@ -175,7 +175,7 @@ def blue_green_fallback(bg) -> str:
 
 def emergency_rules(rollout: Rollout) -> tuple:
     """One rule, every request to the emergency version: no testers, no test match, no routes."""
-    from generator.plan import Destination, Rule
+    from generator.plan.routed import Destination, Rule
 
     dest = Destination(emergency_version(rollout), version_service=rollout.spec.blueGreen is not None)
     return (Rule("rollback", (), (dest,)),)

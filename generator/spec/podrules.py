@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal
 from typing import Any, Iterator
 
-from generator.conventions import LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN
+from generator.names import LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN
 
 
 @dataclass(frozen=True)

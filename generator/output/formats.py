@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-import generator.kustomize as kustomize
-from generator.render import RenderedFile, header
+import generator.output.kustomize as kustomize
+from generator.output.render import RenderedFile, header
 
 
 class OutputFormat(Protocol):

@@ -11,15 +11,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, ContextManager
 
-from generator.collisions import clashes, platform_clashes, record_claims, spec_claims, spec_clashes
+from generator.plan.claims import clashes, platform_clashes, record_claims, spec_claims, spec_clashes
 from generator.diagnostics import Diagnostic, InvalidInput, Report
-from generator.formats import OutputFormat, manifests
-from generator.incremental import SHARED_SOURCE, Survey, survey
-from generator.load import LoadedSpec, display_path, find_specs, read_spec
-from generator.output import (Change, State, Verified, apply_changes, entry_digest, final_state, locked, plan_changes,
+from generator.output.formats import OutputFormat, manifests
+from generator.output.incremental import SHARED_SOURCE, Survey, survey
+from generator.spec.load import LoadedSpec, display_path, find_specs, read_spec
+from generator.output.store import (Change, State, Verified, apply_changes, entry_digest, final_state, locked, plan_changes,
                      read_state, sha, write_verified)
-from generator.plan import build_plan
-from generator.render import RenderedFile, synthesize
+from generator.plan.routed import build_plan
+from generator.output.render import RenderedFile, synthesize
 
 # progress(label, total) -> a context yielding advance(n); only the CLI decides whether to show one.
 Progress = Callable[[str, int], ContextManager[Callable[[int], None]]]
@@ -57,13 +57,13 @@ def load_targets(targets: list[Path], cwd: Path) -> Loaded:
 def plan_spec(spec: LoadedSpec):
     """The plan of one loaded spec, whatever its kind."""
     if spec.kind == "Platform":
-        from generator.platform_plan import build_platform_plan
+        from generator.plan.platform import build_platform_plan
 
         return build_platform_plan(spec.rollout, spec.source)
     from generator.spec.flagger_checks import is_flagger
 
     if is_flagger(spec.rollout):
-        from generator.flagger_plan import plan_flagger
+        from generator.plan.flagger import plan_flagger
 
         return plan_flagger(spec.rollout, spec.source)
     return build_plan(spec.rollout, spec.source)
@@ -130,7 +130,7 @@ def _compile(specs: list[LoadedSpec], progress: Progress) -> dict[str, list[Rend
 def platforms_of(loaded: list[LoadedSpec], records: dict[str, list[str]], cwd: Path) -> list:
     """(plan, spec) of every Platform in the output tree: those loaded now, and those generated earlier
     (their records hold a HelmRepository), read again (a Platform spec is small)."""
-    from generator.platform_plan import build_platform_plan
+    from generator.plan.platform import build_platform_plan
 
     specs = [sp for sp in loaded if sp.kind == "Platform"]
     have = {sp.source for sp in loaded}

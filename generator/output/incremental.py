@@ -22,9 +22,9 @@ from pathlib import Path, PurePosixPath
 
 from generator import __version__
 from generator.diagnostics import Diagnostic
-from generator.output import (DEFAULT_OUTPUT_FORMAT, SpecRecord, State, Verified, entry_digest, read_regular, read_state,
+from generator.output.store import (DEFAULT_OUTPUT_FORMAT, SpecRecord, State, Verified, entry_digest, read_regular, read_state,
                      read_verified, sha)
-from generator.sources import display_path, find_specs
+from generator.output.sources import display_path, find_specs
 
 # The record's entry for files generated from all specs together (kustomizations of namespaces and of
 # the output root, a chart's Chart.yaml and values.yaml). Never a spec path: it has no suffix.
@@ -91,7 +91,7 @@ def _node(dists: dict[str, tuple[str, str, str]]) -> str:
 def compiler() -> list[str]:
     """Everything that shapes the output bytes besides the spec: rollgen's own code, Python, the
     distributions in SHAPING (version and installed files), and the Node.js binary jsii runs."""
-    root = Path(__file__).resolve().parent
+    root = Path(__file__).resolve().parents[1]  # the generator package
     h = hashlib.sha256()
     # Python sources only, named relative to the package: the same digest for an editable install, a
     # wheel and a source checkout (the schema is generated from these sources; it lives elsewhere in some).

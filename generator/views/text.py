@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from generator.analysis import describe_evidence, describe_flagger_evidence
-from generator.plan import Destination, HeaderCondition, Plan, Rule, build_plan, positions
+from generator.plan.queries import describe_evidence, describe_flagger_evidence
+from generator.plan.routed import Destination, HeaderCondition, Plan, Rule, build_plan, positions
 from generator.spec.v1alpha1 import Rollout
 
 
@@ -107,7 +107,7 @@ def status_commands_text(loaded) -> str:
     from generator.diagnostics import Diagnostic, InvalidInput
 
     if loaded.kind == "Platform":
-        from generator.platform_plan import build_platform_plan
+        from generator.plan.platform import build_platform_plan
 
         plan = build_platform_plan(loaded.rollout, loaded.source)
         ns = plan.namespace
@@ -118,7 +118,7 @@ def status_commands_text(loaded) -> str:
                     ("every canary", "kubectl get canaries --all-namespaces")]
         title = f"Flagger install {plan.name} in {ns} from {loaded.source}"
     else:
-        from generator.flagger_plan import plan_flagger, status_commands
+        from generator.plan.flagger import plan_flagger, status_commands
         from generator.spec.flagger_checks import is_flagger
 
         if not is_flagger(loaded.rollout):
@@ -138,7 +138,7 @@ def status_commands_text(loaded) -> str:
 def other_table(document, source: str) -> str:
     """`plan` for a Platform (its install, imperatively) and for a Flagger rollout (what Flagger will do)."""
     if document.kind == "Platform":
-        from generator.platform_plan import build_platform_plan, install_commands
+        from generator.plan.platform import build_platform_plan, install_commands
 
         plan = build_platform_plan(document, source)
         lines = [f"Flagger install {plan.name} in {plan.namespace} from {source}", "",
@@ -146,7 +146,7 @@ def other_table(document, source: str) -> str:
                  "commands would:", ""]
         lines += install_commands(plan)
         return "\n".join(lines) + "\n"
-    from generator.flagger_plan import analysis_steps, plan_flagger
+    from generator.plan.flagger import analysis_steps, plan_flagger
 
     plan = plan_flagger(document, source)
     a = plan.analysis
@@ -177,7 +177,7 @@ def other_table(document, source: str) -> str:
 def other_document(document, source: str) -> dict:
     """`plan --format json` for a Platform (its releases) and a Flagger rollout (what Flagger will do)."""
     if document.kind == "Platform":
-        from generator.platform_plan import build_platform_plan
+        from generator.plan.platform import build_platform_plan
 
         plan = build_platform_plan(document, source)
         return {"source": source, "kind": "Platform", "name": plan.name, "namespace": plan.namespace,
@@ -187,8 +187,8 @@ def other_document(document, source: str) -> dict:
                               "namespace": r.target_namespace or plan.namespace, "values": r.values,
                               **({"watches": r.watches} if r.watches is not None else {})}
                              for r in plan.releases]}
-    import generator.conventions as conventions
-    from generator.flagger_plan import analysis_steps, plan_flagger
+    import generator.names as conventions
+    from generator.plan.flagger import analysis_steps, plan_flagger
 
     plan = plan_flagger(document, source)
     a = plan.analysis
@@ -210,8 +210,8 @@ def other_document(document, source: str) -> dict:
 def other_flowchart(document, source: str) -> str:
     """`plan --format mermaid` for a Flagger rollout: requests to the apex Service, split by Flagger
     between the primary and the canary as the strategy says."""
-    import generator.conventions as conventions
-    from generator.flagger_plan import analysis_steps, plan_flagger
+    import generator.names as conventions
+    from generator.plan.flagger import analysis_steps, plan_flagger
 
     plan = plan_flagger(document, source)
     a = plan.analysis

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from generator.describe import describe_condition
-from generator.plan import Destination, Plan, Rule, build_plan, positions
+from generator.views.text import describe_condition
+from generator.plan.routed import Destination, Plan, Rule, build_plan, positions
 from generator.spec.v1alpha1 import Rollout
 
 
@@ -20,7 +20,7 @@ def _rule_json(rule: Rule) -> dict:
 def plan_document(rollout: Rollout, source: str) -> dict:
     """The live plan and the routing at every position, as plain JSON data."""
     if rollout.kind == "Platform" or rollout.spec.delivery == "flagger":
-        from generator.describe import other_document
+        from generator.views.text import other_document
 
         return other_document(rollout, source)
     live = build_plan(rollout, source)
@@ -92,7 +92,7 @@ class _Flowchart:
 def mermaid_flowchart(rollout: Rollout, source: str) -> str:
     """Where requests go at the live position: rules in order (first match wins), weights on edges."""
     if rollout.spec.delivery == "flagger":  # Platform specs are refused by the command (nothing to draw)
-        from generator.describe import other_flowchart
+        from generator.views.text import other_flowchart
 
         return other_flowchart(rollout, source)
     plan = build_plan(rollout, source)

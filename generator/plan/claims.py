@@ -15,9 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-import generator.conventions as c
+import generator.names as c
 from generator.diagnostics import Diagnostic, format_path
-from generator.yamlio import Located
+from generator.spec.yamlio import Located
 
 NAME = ("metadata", "name")
 SAME_SERVICE_HINT = ("two specs have the same metadata.name and metadata.namespace: rename one, or move it to "
@@ -62,7 +62,7 @@ def spec_claims(spec) -> list[Claim]:
     claims = [service_claim(namespace, name)]
     if spec.kind != "Rollout":
         return claims
-    from generator.pipeline import plan_spec
+    from generator.app import plan_spec
     from generator.spec.flagger_checks import is_flagger
 
     if is_flagger(document):

@@ -9,11 +9,11 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from generator.diagnostics import Diagnostic, InvalidInput, format_path
-from generator.schema import check_schema, kind_model, spec_kind
+from generator.spec.schema import check_schema, kind_model, spec_kind
 from generator.spec.checks import check_rollout
-from generator.sources import SPEC_SUFFIXES, display_path, find_specs  # noqa: F401 - re-exported
+from generator.output.sources import SPEC_SUFFIXES, display_path, find_specs  # noqa: F401 - re-exported
 from generator.spec.v1alpha1 import Rollout
-from generator.yamlio import Located, load_yaml, read_limited
+from generator.spec.yamlio import Located, load_yaml, read_limited
 
 
 @dataclass

@@ -8,12 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import generator.conventions as c
-from generator.pod import merge_pod
+import generator.names as c
+from generator.spec.pod import merge_pod
 from generator.spec.v1alpha1 import HeaderMatch, Rollout
 
 if TYPE_CHECKING:
-    from generator.analysis import AlertsPlan
+    from generator.plan.queries import AlertsPlan
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,7 @@ def plan_rules(rollout: Rollout, position: int | None = None,
                emergency: bool = False) -> tuple[str, tuple[Rule, ...]]:
     """The routing rules (and the stage they belong to), at `position` or the spec's live one.
     `emergency`: everything on the version a rollback returns to, no header rules at all."""
-    from generator.patterns import emergency_rules, route_rules, strategy_rules
+    from generator.plan.patterns import emergency_rules, route_rules, strategy_rules
 
     if emergency:
         return "emergency", emergency_rules(rollout)
@@ -142,7 +142,7 @@ def plan_rules(rollout: Rollout, position: int | None = None,
 
 
 def build_plan(rollout: Rollout, source: str, position: int | None = None, emergency: bool = False) -> Plan:
-    from generator.patterns import kept_versions
+    from generator.plan.patterns import kept_versions
 
     spec = rollout.spec
     stage, rules = plan_rules(rollout, position, emergency)
@@ -174,7 +174,7 @@ def build_plan(rollout: Rollout, source: str, position: int | None = None, emerg
 
 
 def _plan_alerts(rollout: Rollout):
-    from generator.analysis import plan_alerts
+    from generator.plan.queries import plan_alerts
 
     return plan_alerts(rollout, object_labels(rollout))
 

@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import tempfile
 
-from generator.load import LoadedSpec
-from generator.patterns import emergency_version
-from generator.plan import build_plan
-from generator.render import header, synthesize
+from generator.spec.load import LoadedSpec
+from generator.plan.patterns import emergency_version
+from generator.plan.routed import build_plan
+from generator.output.render import header, synthesize
 
 ROUTING_KINDS = ("DestinationRule", "VirtualService", "HTTPRoute")
 
 
 def follow_up(spec: LoadedSpec) -> str:
     """The spec edits that make Git agree with the emergency routing (`rollback` where it applies)."""
-    from generator.patterns import after_cutover
+    from generator.plan.patterns import after_cutover
 
     rollout, source = spec.rollout.spec, spec.source
     steps = []
@@ -53,7 +53,7 @@ def _apply_note(spec: LoadedSpec) -> str:
 
 def emergency_manifests(spec: LoadedSpec) -> str:
     """A multi-document YAML stream for `kubectl apply -f -`."""
-    from generator.edit import refuse_unmovable
+    from generator.spec.edit import refuse_unmovable
 
     refuse_unmovable(spec, "roll back")
     plan = build_plan(spec.rollout, spec.source, emergency=True)

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from generator.diagnostics import Diagnostic, first_sentence, format_path
-from generator.conventions import (COOKIE_NAME_PATTERN, COOKIE_VALUE_PATTERN, DNS1035_LABEL, DNS1123_LABEL,
+from generator.names import (COOKIE_NAME_PATTERN, COOKIE_VALUE_PATTERN, DNS1035_LABEL, DNS1123_LABEL,
                           HEADER_PATTERN, HOST_PATTERN, LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN)
-from generator.yamlio import Located
+from generator.spec.yamlio import Located
 
 SCHEMA_FILE = "rollout.v1alpha1.json"
 SCHEMA_ID = "https://rollgen.dev/schemas/rollout.v1alpha1.json"
@@ -83,7 +83,7 @@ def load_schema_text(kind: str = DEFAULT_KIND) -> str:
     try:
         return resources.files("generator.schemas").joinpath(schema_file).read_text("utf-8")
     except (ModuleNotFoundError, FileNotFoundError):
-        return (Path(__file__).resolve().parent.parent / "schemas" / schema_file).read_text("utf-8")
+        return (Path(__file__).resolve().parents[2] / "schemas" / schema_file).read_text("utf-8")
 
 
 @lru_cache(maxsize=None)

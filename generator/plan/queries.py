@@ -11,10 +11,10 @@ import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-import generator.conventions as c
-import generator.stats as stats
-from generator.plan import canary_weights
-from generator.promql import format_duration, matcher, number, parse_duration, selector
+import generator.names as c
+import generator.plan.stats as stats
+from generator.plan.routed import canary_weights
+from generator.plan.promql import format_duration, matcher, number, parse_duration, selector
 from generator.spec.v1alpha1 import Analysis, MetricsSelector, Rollout
 
 
@@ -361,7 +361,7 @@ def flagger_check_evidence(rollout: Rollout) -> list[stats.StepEvidence]:
     """For each weight Flagger gives a canary: the requests one metric check sees (over the check
     window) and the time those requests take. Flagger judges every check on its window alone, so a
     window that holds fewer requests than `evidence_target` needs cannot tell the rates apart."""
-    from generator.flagger_plan import canary_step_weights
+    from generator.plan.flagger import canary_step_weights
     from generator.spec.flagger_checks import is_flagger
 
     analysis, canary = rollout.spec.analysis, rollout.spec.canary

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
-import generator.conventions as c
+import generator.names as c
 from generator.spec.platform import Platform
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator.diagnostics import Diagnostic, InvalidInput
-from generator.load import LoadedSpec, parse_spec, read_spec
+from generator.spec.load import LoadedSpec, parse_spec, read_spec
 
 # Indentation styles tried when re-emitting a spec (mapping, sequence, offset); the one that
 # reproduces the unedited file best is used, so an edit changes only the lines it means to.
@@ -232,7 +232,7 @@ def _no_moves(spec: LoadedSpec, verb: str) -> InvalidInput:
 
 def refuse_unmovable(spec: LoadedSpec, verb: str) -> None:
     """Platform specs have nothing to move, and Flagger moves its rollouts itself."""
-    from generator.load import require_rollout
+    from generator.spec.load import require_rollout
     from generator.spec.flagger_checks import is_flagger
 
     require_rollout(spec, verb.replace(" ", ""))
@@ -285,7 +285,7 @@ def rollback(spec: LoadedSpec, text: str) -> Edit:
         summary = f"canary position {canary.position} → 0: all traffic back on {canary.stable!r}"
     elif rollout.blueGreen is not None:
         bg = rollout.blueGreen
-        from generator.patterns import after_cutover
+        from generator.plan.patterns import after_cutover
 
         if bg.preview is not None and not after_cutover(bg):
             # `promote` removes the test match, so with one the preview has never been live.

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from generator.diagnostics import Diagnostic
-from generator.output import STATE_FILE, read_state
+from generator.output.store import STATE_FILE, read_state
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 

@@ -139,7 +139,7 @@ def _unrouted(spec) -> bool:
 
 
 class Helm:
-    """The `helm` output format (see generator.formats.OutputFormat)."""
+    """The `helm` output format (see generator.output.formats.OutputFormat)."""
 
     needs_every_spec = True
 
@@ -151,9 +151,9 @@ class Helm:
     def spec_files(self, spec, files) -> dict[str, str]:
         import yaml
 
-        from generator.plan import build_plan
-        from generator.render import header
-        from generator.yamlio import dump_document
+        from generator.plan.routed import build_plan
+        from generator.output.render import header
+        from generator.spec.yamlio import dump_document
 
         if _unrouted(spec):  # a Platform spec or a Flagger rollout: rollgen writes no weights
             return self._unrouted_files(spec, files)
@@ -204,8 +204,8 @@ class Helm:
         release lever: Flagger takes it from there)."""
         import yaml
 
-        from generator.render import header
-        from generator.yamlio import dump_document
+        from generator.output.render import header
+        from generator.spec.yamlio import dump_document
 
         top = header(spec.source).replace("`rollgen generate`", "`rollgen generate --format helm`")
         flagger = spec.kind == "Rollout"
@@ -238,7 +238,7 @@ class Helm:
 
     # -- files describing every spec -----------------------------------------------------------
     def service_values(self, spec) -> dict:
-        from generator.plan import build_plan
+        from generator.plan.routed import build_plan
 
         if _unrouted(spec):
             if spec.kind != "Rollout":
@@ -256,7 +256,7 @@ class Helm:
         return values
 
     def shared_files(self, records: dict[str, list[str]], specs: dict) -> dict[str, str]:
-        from generator.yamlio import dump_document
+        from generator.spec.yamlio import dump_document
 
         services: dict = {}
         for source in sorted(specs):

@@ -29,9 +29,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-import generator.conventions as c
-from generator.plan import HeaderCondition, WorkloadPlan
-from generator.promql import parse_duration
+import generator.names as c
+from generator.plan.routed import HeaderCondition, WorkloadPlan
+from generator.plan.promql import parse_duration
 
 CANARY_API = "flagger.app/v1beta1"
 
@@ -543,7 +543,7 @@ def status_commands(plan: FlaggerPlan) -> list[tuple[str, str]]:
 
 def flagger_workload(rollout) -> WorkloadPlan:
     """Flagger's target: one Deployment `<name>` running `workload.image` (a full reference)."""
-    from generator.pod import merge_pod
+    from generator.spec.pod import merge_pod
 
     spec, name = rollout.spec, rollout.metadata.name
     container = {"name": spec.workload.container or name, "image": spec.workload.image,
@@ -665,7 +665,7 @@ def status_rule_dict(rule: StatusRulePlan) -> dict:
 def plan_flagger_alerts(rollout, plan: FlaggerPlan):
     """The analysis alerts of the canary workload plus the rule on Flagger's status, delivered as the
     analysis says (PrometheusRule or ConfigMap, `<name>-canary-alerts`)."""
-    from generator.analysis import AlertsPlan, rules_file
+    from generator.plan.queries import AlertsPlan, rules_file
 
     analysis = rollout.spec.analysis
     if plan.status_rule is None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-import generator.conventions as c
-from generator.plan import Plan
-from generator.yamlio import dump_document
+import generator.names as c
+from generator.plan.routed import Plan
+from generator.spec.yamlio import dump_document
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def build_flagger_chart(synth, plan):
 def build_chart(synth, plan: Plan):
     """All objects of one plan in one chart, in a fixed order."""
     from generator.constructs import core, istio, prometheus, routes
-    from generator.platform_plan import PlatformPlan
+    from generator.plan.platform import PlatformPlan
 
     if isinstance(plan, PlatformPlan):
         return build_platform_chart(synth, plan)
@@ -106,6 +106,6 @@ def synthesize(plans: list[Plan], scratch: str, advance: Callable[[int], None] |
                ) -> list[list[RenderedFile]]:
     """Every plan's files, in order: batches of fresh Apps, spread over the cores for large runs.
     `advance(n)` is told as each batch of n plans is done."""
-    from generator.workers import run_batches
+    from generator.output.workers import run_batches
 
     return run_batches(synthesize_batch, plans, scratch, advance=advance)

@@ -1,0 +1,1 @@
+"""Files: documents, formats, the record and incremental runs."""

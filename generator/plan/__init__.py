@@ -1,0 +1,1 @@
+"""The plan: pure data and pure functions, one module per delivery engine."""
