@@ -35,7 +35,6 @@ class CheckResult:
     report: Report
     drift: list[Drift] = field(default_factory=list)
     specs: int = 0
-    compiled: int = 0
 
     @property
     def ok(self) -> bool:
@@ -87,7 +86,7 @@ def check(targets: list[Path], outdir: Path, cwd: Path, fmt=None, progress=None,
 
     fmt = fmt or manifests()
     b = build(s, cwd, fmt, progress)
-    result = CheckResult(b.report, specs=len(s.paths), compiled=len(s.stale))
+    result = CheckResult(b.report, specs=len(s.paths))
     if b.report.errors:
         return result
     to_write, stale, problems = plan_changes(outdir, b.state, b.new, b.dropped)

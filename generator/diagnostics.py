@@ -6,13 +6,9 @@ import json
 from dataclasses import dataclass, field, asdict
 from typing import Iterable
 
-# Exit codes (see STYLE): 0 ok, 1 invalid input or stale output, 2 usage, 3 internal error.
-EXIT_OK = 0
+# Exit codes (see STYLE): 0 ok, 1 invalid input or stale output, 2 usage (click exits with it), 3 internal error.
 EXIT_INVALID = 1
-EXIT_USAGE = 2
 EXIT_INTERNAL = 3
-
-Path_ = tuple  # a path into a document: ("spec", "canary", "steps", 2)
 
 
 def format_path(path: Iterable) -> str:

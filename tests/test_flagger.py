@@ -452,3 +452,14 @@ def test_a_check_window_that_holds_enough_requests_gives_no_evidence_warning(tmp
     assert "evidence" not in result.stderr and "warning" not in result.stderr
     docs = documents_by_kind(compile_spec_text((tmp_path / "s.yaml").read_text(), "specs/x.yaml"))
     assert {m["interval"] for m in docs[("Canary", "backend")]["spec"]["analysis"]["metrics"]} == {"4m"}
+
+
+def test_webhook_types_are_exactly_the_command_hooks_the_gates_and_event():
+    """Every webhook type the language accepts is either checked as a command hook, as a gate, or is
+    Flagger's `event` notification: a type added to the model without a rule fails here."""
+    from typing import get_args
+
+    from generator.spec.flagger import Webhook
+    from generator.spec.flagger_checks import COMMAND_HOOKS, GATE_HOOKS
+
+    assert set(get_args(Webhook.model_fields["type"].annotation)) == set(COMMAND_HOOKS + GATE_HOOKS + ("event",))

@@ -20,8 +20,6 @@ FLAGGER_DURATION_PATTERN = r"^([0-9]+(ms|s|m))+$"
 URL_PATTERN = r"^https?://[^\s]+$"
 # Istio's TrafficPolicy as Flagger's Canary CRD accepts it (vendored from Flagger v1.44's CRD).
 TRAFFIC_POLICY_SCHEMA = json.loads((Path(__file__).parent / "istio_traffic_policy.json").read_text("utf-8"))
-WEBHOOK_TYPES = ("pre-rollout", "rollout", "post-rollout", "confirm-rollout", "confirm-promotion",
-                 "confirm-traffic-increase", "rollback", "event")
 
 
 class Webhook(Model):

@@ -147,7 +147,7 @@ class PlatformSpec(Model):
 
 
 class Platform(Model):
-    apiVersion: Literal["rollgen/v1alpha1"] = Field(description="Spec language version: `rollgen/v1alpha1`.")
+    apiVersion: Literal[c.API_VERSION] = Field(description="Spec language version: `rollgen/v1alpha1`.")
     kind: Literal["Platform"] = Field(description="`Platform`: the cluster-wide Flagger install.")
     metadata: PlatformMetadata
     spec: PlatformSpec

@@ -10,6 +10,8 @@ import os
 from pathlib import Path
 from typing import Callable
 
+from generator.names import API_VERSION
+
 MESH_NOTES = {
     "istio": "Istio: a DestinationRule (one subset per version) and a VirtualService",
     "linkerd": "Linkerd: per-version Services and a policy.linkerd.io HTTPRoute",
@@ -126,7 +128,7 @@ def scaffold_spec(name: str, namespace: str, mesh: str, strategy: str, schema_re
 # yaml-language-server: $schema={schema_ref}
 # The rollout of {name}: edit this file, then `rollgen generate` (`rollgen plan` shows the traffic).
 # Every field is described in the schema above; editors with yaml-language-server show it on hover.
-apiVersion: rollgen/v1alpha1
+apiVersion: {API_VERSION}
 kind: Rollout
 metadata:
   name: {name}

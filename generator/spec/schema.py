@@ -15,12 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from generator.diagnostics import Diagnostic, first_sentence, format_path
-from generator.names import (COOKIE_NAME_PATTERN, COOKIE_VALUE_PATTERN, DNS1035_LABEL, DNS1123_LABEL,
+from generator.names import (API_VERSION, COOKIE_NAME_PATTERN, COOKIE_VALUE_PATTERN, DNS1035_LABEL, DNS1123_LABEL,
                           HEADER_PATTERN, HOST_PATTERN, LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN)
 from generator.spec.yamlio import Located
 
 SCHEMA_FILE = "rollout.v1alpha1.json"
-SCHEMA_ID = "https://rollgen.dev/schemas/rollout.v1alpha1.json"
 
 # Every spec kind rollgen reads: its committed schema file and what it is, for messages.
 KINDS = {
@@ -68,7 +67,7 @@ def generate_schema(kind: str = DEFAULT_KIND) -> dict:
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"https://rollgen.dev/schemas/{schema_file}",
-        "title": f"rollgen {kind} (rollgen/v1alpha1)",
+        "title": f"rollgen {kind} ({API_VERSION})",
         **{k: v for k, v in schema.items() if k != "title"},
     }
 

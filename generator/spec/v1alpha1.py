@@ -438,7 +438,7 @@ class RolloutSpec(Model):
 
 
 class Rollout(Model):
-    apiVersion: Literal["rollgen/v1alpha1"] = Field(description="Spec language version: `rollgen/v1alpha1`.")
+    apiVersion: Literal[c.API_VERSION] = Field(description="Spec language version: `rollgen/v1alpha1`.")
     kind: Literal["Rollout"] = Field(description="`Rollout`: one service's progressive delivery.")
     metadata: Metadata
     spec: RolloutSpec
