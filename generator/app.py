@@ -18,7 +18,7 @@ from generator.output.incremental import SHARED_SOURCE, Survey, survey
 from generator.spec.load import LoadedSpec, display_path, find_specs, read_spec
 from generator.output.store import (Change, State, Verified, apply_changes, entry_digest, final_state, locked, plan_changes,
                      read_state, sha, write_verified)
-from generator.plan.routed import build_plan
+from generator.plan.engines import build_plan
 from generator.output.render import RenderedFile, synthesize
 
 # progress(label, total) -> a context yielding advance(n); only the CLI decides whether to show one.
@@ -54,21 +54,6 @@ def load_targets(targets: list[Path], cwd: Path) -> Loaded:
     return result
 
 
-def plan_spec(spec: LoadedSpec):
-    """The plan of one loaded spec, whatever its kind."""
-    if spec.kind == "Platform":
-        from generator.plan.platform import build_platform_plan
-
-        return build_platform_plan(spec.rollout, spec.source)
-    from generator.spec.flagger_checks import is_flagger
-
-    if is_flagger(spec.rollout):
-        from generator.plan.flagger import plan_flagger
-
-        return plan_flagger(spec.rollout, spec.source)
-    return build_plan(spec.rollout, spec.source)
-
-
 def compile_specs(specs: list[LoadedSpec], advance: Callable[[int], None] | None = None
                   ) -> dict[str, list[RenderedFile]]:
     """Every spec's files, keyed by its source. Starts cdk8s only when there is something to build.
@@ -76,7 +61,7 @@ def compile_specs(specs: list[LoadedSpec], advance: Callable[[int], None] | None
     is told as each batch of n specs is done, for a progress bar."""
     if not specs:
         return {}
-    plans = [plan_spec(s) for s in specs]
+    plans = [build_plan(s.rollout, s.source) for s in specs]
     with tempfile.TemporaryDirectory(prefix="rollgen-cdk8s-") as scratch:
         rendered = synthesize(plans, scratch, advance)
     return {s.source: files for s, files in zip(specs, rendered)}

@@ -43,8 +43,8 @@ def test_missing_spec_is_reported_not_raised(tmp_path):
 def test_internal_errors_exit_3_without_a_traceback(tmp_path):
     code = ("import generator.plan.routed as p\n"
             "def boom(*a, **k): raise RuntimeError('kaboom')\n"
-            "p.build_plan = boom\n"
-            "import generator.app as q; q.build_plan = boom\n"
+            "p.build_routed_plan = boom\n"
+            "import generator.app as q; q.build_routed_plan = boom\n"
             "from generator.cli import main; main(['generate', '-o', %r, %r])\n" % (str(tmp_path / "o"), str(SPECS)))
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 3

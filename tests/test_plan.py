@@ -6,7 +6,7 @@ import pytest
 
 from conftest import SPECS, run_cli
 from generator.spec.load import parse_spec
-from generator.plan.routed import build_plan, canary_weights, positions
+from generator.plan.routed import build_routed_plan, canary_weights, positions
 
 
 @pytest.mark.parametrize("steps,position,expected", [
@@ -26,7 +26,7 @@ def test_every_position_keeps_object_names_and_only_moves_weights(name):
     canary = spec.rollout.spec.canary
     seen = []
     for pos in positions(spec.rollout):
-        plan = build_plan(spec.rollout, name, pos)
+        plan = build_routed_plan(spec.rollout, name, pos)
         split = plan.rules[-1]
         weights = {d.version: d.weight for d in split.destinations}
         assert weights[canary.stable] + weights[canary.canary] == 100

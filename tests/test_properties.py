@@ -19,7 +19,7 @@ from strategies import MESHES, STRATEGIES, mutated_specs, spec_texts, valid_spec
 
 from generator.diagnostics import InvalidInput
 from generator.spec.load import parse_spec
-from generator.plan.routed import build_plan, positions
+from generator.plan.routed import build_routed_plan, positions
 
 CORPUS_SIZE = 120
 LOCATED = re.compile(r"^(?P<file>[^\s:]+\.yaml):(?P<line>\d+):(?P<col>\d+): \S")
@@ -41,7 +41,7 @@ def rollgen(*args: str, cwd: Path, seed: str = "0") -> subprocess.CompletedProce
 def test_every_valid_spec_is_accepted_and_plans_integer_weights_that_sum_to_100(text: str):
     loaded = parse_spec(text.encode(), "spec.yaml")
     for at in positions(loaded.rollout):
-        plan = build_plan(loaded.rollout, "spec.yaml", at)
+        plan = build_routed_plan(loaded.rollout, "spec.yaml", at)
         for rule in plan.rules:
             weights = [d.weight for d in rule.destinations if d.weight is not None]
             assert not weights or (sum(weights) == 100 and all(0 <= w <= 100 for w in weights))

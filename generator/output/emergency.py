@@ -14,7 +14,7 @@ import tempfile
 
 from generator.spec.load import LoadedSpec
 from generator.plan.patterns import emergency_version
-from generator.plan.routed import build_plan
+from generator.plan.routed import build_routed_plan
 from generator.output.render import header, synthesize
 
 ROUTING_KINDS = ("DestinationRule", "VirtualService", "HTTPRoute")
@@ -56,7 +56,7 @@ def emergency_manifests(spec: LoadedSpec) -> str:
     from generator.spec.edit import refuse_unmovable
 
     refuse_unmovable(spec, "roll back")
-    plan = build_plan(spec.rollout, spec.source, emergency=True)
+    plan = build_routed_plan(spec.rollout, spec.source, emergency=True)
     with tempfile.TemporaryDirectory(prefix="rollgen-cdk8s-") as scratch:
         (files,) = synthesize([plan], scratch)
     version = emergency_version(spec.rollout)

@@ -151,13 +151,13 @@ class Helm:
     def spec_files(self, spec, files) -> dict[str, str]:
         import yaml
 
-        from generator.plan.routed import build_plan
+        from generator.plan.routed import build_routed_plan
         from generator.output.render import header
         from generator.spec.yamlio import dump_document
 
         if _unrouted(spec):  # a Platform spec or a Flagger rollout: rollgen writes no weights
             return self._unrouted_files(spec, files)
-        plan = build_plan(spec.rollout, spec.source)
+        plan = build_routed_plan(spec.rollout, spec.source)
         weights = WeightModel(spec.rollout, plan)
         workloads = {w.name: w for w in plan.workloads}
         container = spec.rollout.spec.workload.container or plan.name
@@ -238,7 +238,7 @@ class Helm:
 
     # -- files describing every spec -----------------------------------------------------------
     def service_values(self, spec) -> dict:
-        from generator.plan.routed import build_plan
+        from generator.plan.routed import build_routed_plan
 
         if _unrouted(spec):
             if spec.kind != "Rollout":
@@ -249,7 +249,7 @@ class Helm:
                         "autoscaling": {"min": workload.autoscaling.min, "max": workload.autoscaling.max}}
             return {"image": split_image(workload.image), "replicas": workload.replicas}
 
-        plan = build_plan(spec.rollout, spec.source)
+        plan = build_routed_plan(spec.rollout, spec.source)
         values = {"versions": {w.version: {"image": split_image(w.image), "replicas": w.replicas}
                                for w in plan.workloads}}
         values.update(WeightModel(spec.rollout, plan).values())

@@ -17,6 +17,8 @@ from typing import Iterable
 
 import generator.names as c
 from generator.diagnostics import Diagnostic, format_path
+from generator.plan.routed import build_routed_plan
+from generator.spec.kinds import engine_of
 from generator.spec.yamlio import Located
 
 NAME = ("metadata", "name")
@@ -60,17 +62,15 @@ def spec_claims(spec) -> list[Claim]:
     document = spec.rollout
     namespace, name = document.metadata.namespace, document.metadata.name
     claims = [service_claim(namespace, name)]
-    if spec.kind != "Rollout":
+    engine = engine_of(document)
+    if engine == "platform":
         return claims
-    from generator.app import plan_spec
-    from generator.spec.flagger_checks import is_flagger
-
-    if is_flagger(document):
+    if engine == "flagger":
         own, *created = c.flagger_service_names(name)
         return claims + [object_claim(namespace, "Service", own, OWN_NAME_HINT)] + [
             object_claim(namespace, "Service", s, FLAGGER_HINT) for s in created]
     own = object_claim(namespace, "Service", name, OWN_NAME_HINT)
-    versions = [c.version_service_name(name, v) for v in plan_spec(spec).version_services]
+    versions = [c.version_service_name(name, v) for v in build_routed_plan(document, spec.source).version_services]
     return claims + [own] + [object_claim(namespace, "Service", s) for s in versions]
 
 

@@ -141,7 +141,7 @@ def plan_rules(rollout: Rollout, position: int | None = None,
     return "canary", route_rules(rollout) + tuple(rules)
 
 
-def build_plan(rollout: Rollout, source: str, position: int | None = None, emergency: bool = False) -> Plan:
+def build_routed_plan(rollout: Rollout, source: str, position: int | None = None, emergency: bool = False) -> Plan:
     from generator.plan.patterns import kept_versions
 
     spec = rollout.spec

@@ -430,12 +430,3 @@ RULES = (check_labels, check_versions, check_images, check_strategy, check_canar
 
 # Rules that hold for every delivery; the others describe rollgen's own routing of named versions.
 SHARED_RULES = (check_labels, check_strategy, check_pod, check_analysis_rules)
-
-
-def check_rollout(rollout: Rollout) -> list[Finding]:
-    from generator.spec.flagger_checks import RULES as FLAGGER_RULES, is_flagger
-
-    out: list[Finding] = []
-    for rule in (SHARED_RULES if is_flagger(rollout) else RULES) + FLAGGER_RULES:
-        out.extend(rule(rollout))
-    return out

@@ -12,6 +12,7 @@ from typing import Iterator
 
 import generator.names as c
 from generator.spec.checks import Finding, check_header_match, parse_image
+from generator.spec.kinds import engine_of
 
 # `kubernetes` routes nothing (Flagger switches the Service's selector), so it runs beside any mesh.
 PROVIDERS = {"istio": ("istio", "gatewayapi:v1", "kubernetes"), "linkerd": ("linkerd", "gatewayapi:v1", "kubernetes"),
@@ -35,7 +36,7 @@ MIN_INTERVAL_SECONDS = 10  # Flagger runs an analysis at most every 10s (shorter
 
 
 def is_flagger(rollout) -> bool:
-    return getattr(rollout.spec, "delivery", "manual") == "flagger"
+    return engine_of(rollout) == "flagger"
 
 
 def provider_of(rollout) -> str:

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from generator.diagnostics import Diagnostic, InvalidInput, format_path
 from generator.spec.schema import check_schema, kind_model, spec_kind
-from generator.spec.checks import check_rollout
+from generator.spec.rules import check_document
 from generator.output.sources import SPEC_SUFFIXES, display_path, find_specs  # noqa: F401 - re-exported
 from generator.spec.v1alpha1 import Rollout
 from generator.spec.yamlio import Located, load_yaml, read_limited
@@ -47,15 +47,6 @@ def require_rollout(spec: LoadedSpec, command: str) -> None:
                                        f"`rollgen {command}` works on a Rollout; this is a {spec.kind} spec",
                                        "a Platform spec installs Flagger; try `rollgen plan` or `rollgen "
                                        "status-commands` on it")])
-
-
-def check_document(document) -> list:
-    """The meaning checks of a document's kind."""
-    if document.kind == "Platform":
-        from generator.spec.platform_checks import check_platform
-
-        return check_platform(document)
-    return check_rollout(document)
 
 
 def parse_spec(raw: bytes, source: str) -> LoadedSpec:

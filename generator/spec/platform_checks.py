@@ -53,10 +53,3 @@ def check_namespace_lists(platform: Platform) -> Iterator[Finding]:
 
 
 RULES = (check_owned_values, check_mesh_known, check_namespace_lists)
-
-
-def check_platform(platform: Platform) -> list[Finding]:
-    out: list[Finding] = []
-    for rule in RULES:
-        out.extend(rule(platform))
-    return out

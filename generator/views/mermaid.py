@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from generator.views.text import describe_condition
-from generator.plan.routed import Destination, Plan, Rule, build_plan, positions
+from generator.plan.routed import Destination, Plan, Rule, build_routed_plan, positions
 from generator.spec.v1alpha1 import Rollout
 
 
@@ -23,7 +23,7 @@ def plan_document(rollout: Rollout, source: str) -> dict:
         from generator.views.text import other_document
 
         return other_document(rollout, source)
-    live = build_plan(rollout, source)
+    live = build_routed_plan(rollout, source)
     canary = rollout.spec.canary
     live_position = canary.position if canary is not None else 0
     return {
@@ -37,7 +37,7 @@ def plan_document(rollout: Rollout, source: str) -> dict:
                       for w in live.workloads],
         "rules": [_rule_json(r) for r in live.rules],
         "positions": [{"position": p, "live": p == live_position,
-                       "rules": [_rule_json(r) for r in build_plan(rollout, source, p).rules]}
+                       "rules": [_rule_json(r) for r in build_routed_plan(rollout, source, p).rules]}
                       for p in positions(rollout)],
     }
 
@@ -95,7 +95,7 @@ def mermaid_flowchart(rollout: Rollout, source: str) -> str:
         from generator.views.text import other_flowchart
 
         return other_flowchart(rollout, source)
-    plan = build_plan(rollout, source)
+    plan = build_routed_plan(rollout, source)
     chart = _Flowchart(plan)
     where = f"{plan.name}.{plan.namespace}:{plan.port}"
     chart.lines.append(f"  requests([{_label(f'requests to {where}', f'{plan.mesh}, {plan.stage}')}])")

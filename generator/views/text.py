@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from generator.plan.queries import describe_evidence, describe_flagger_evidence
-from generator.plan.routed import Destination, HeaderCondition, Plan, Rule, build_plan, positions
+from generator.plan.routed import Destination, HeaderCondition, Plan, Rule, build_routed_plan, positions
 from generator.spec.v1alpha1 import Rollout
 
 
@@ -71,7 +71,7 @@ def plan_table(rollout: Rollout, source: str) -> str:
     """Each position of the rollout with its weights and routing; the live one is marked."""
     if rollout.kind == "Platform" or getattr(rollout.spec, "delivery", "manual") == "flagger":
         return other_table(rollout, source)
-    live = build_plan(rollout, source)
+    live = build_routed_plan(rollout, source)
     spec = rollout.spec
     lines = [f"{live.name} in {live.namespace} ({spec.mesh}, {live.stage}) from {source}"]
     if spec.canary is None:
@@ -86,7 +86,7 @@ def plan_table(rollout: Rollout, source: str) -> str:
     head = ["", "position", f"{canary.stable} (stable)", f"{canary.canary} (canary)", "routing"]
     rows = [head]
     for pos in positions(rollout):
-        p = build_plan(rollout, source, pos)
+        p = build_routed_plan(rollout, source, pos)
         split = next(r for r in p.rules if not r.matches)
         weights = {d.version: d.weight for d in split.destinations}
         routing = "; ".join(describe_rule(p, r) for r in p.rules if r.matches) or "weights only"

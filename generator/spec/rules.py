@@ -1,0 +1,19 @@
+"""The meaning rules of each delivery engine, in the order their findings are reported."""
+
+from __future__ import annotations
+
+from generator.spec import checks, flagger_checks, platform_checks
+from generator.spec.checks import Finding
+from generator.spec.kinds import engine_of
+
+# The Flagger rules run for manual rollouts too: they refuse the Flagger-only blocks there.
+RULES = {
+    "manual": checks.RULES + flagger_checks.RULES,
+    "flagger": checks.SHARED_RULES + flagger_checks.RULES,
+    "platform": platform_checks.RULES,
+}
+
+
+def check_document(document) -> list[Finding]:
+    """Every finding of the rules of the document's engine."""
+    return [finding for rule in RULES[engine_of(document)] for finding in rule(document)]

@@ -1,0 +1,35 @@
+"""The delivery engine is decided once (`spec.kinds.engine_of`) and every layer keys one table by it."""
+
+from pathlib import Path
+
+import pytest
+
+from generator.plan.engines import PLANNERS, build_plan
+from generator.plan.flagger import plan_flagger
+from generator.plan.platform import build_platform_plan
+from generator.plan.routed import build_routed_plan
+from generator.spec.kinds import ENGINE_NAMES, engine_of
+from generator.spec.load import read_spec
+from generator.spec.rules import RULES
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted((ROOT / "specs").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("table", [RULES, PLANNERS], ids=["spec rules", "plan builders"])
+def test_every_engine_table_registers_exactly_the_engines(table):
+    assert tuple(table) == ENGINE_NAMES
+
+
+def test_the_examples_cover_every_engine():
+    engines = {engine_of(read_spec(path, ROOT).rollout) for path in EXAMPLES}
+    assert engines == set(ENGINE_NAMES)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_an_example_is_planned_by_the_builder_of_its_engine(path):
+    spec = read_spec(path, ROOT)
+    engine = engine_of(spec.rollout)
+    assert engine == ("platform" if spec.kind == "Platform" else spec.rollout.spec.delivery)
+    builder = {"manual": build_routed_plan, "flagger": plan_flagger, "platform": build_platform_plan}[engine]
+    assert build_plan(spec.rollout, spec.source) == builder(spec.rollout, spec.source)

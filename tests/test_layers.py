@@ -1,0 +1,215 @@
+"""Imports point one way: leaves ← spec ← plan ← constructs ← output | views ← app ← cli.
+
+Every `import` / `from … import` of every rollgen module counts, inside functions too (a lazy import is
+still a dependency) and under TYPE_CHECKING as well. A module may import a module of a lower layer, or
+one of its own package. Read with `ast` only: nothing of rollgen is imported, so import order cannot
+hide an edge.
+
+KNOWN_UPWARD and KNOWN_LAZY list what the tree still does wrong; they may only shrink. A new upward or
+lazy import fails, and so does fixing one without deleting its entry (the lists stay exact).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "generator"
+LEAVES = {"generator", "generator.diagnostics", "generator.names", "generator.mesh"}
+RANK = {"leaf": 0, "spec": 1, "plan": 2, "constructs": 3, "output": 4, "views": 4, "app": 5, "cli": 6, "__main__": 7}
+# modules of the app layer besides app.py: check.py stays apart so `rollgen check` on up-to-date output
+# loads neither the model nor cdk8s
+APP = {"generator.app", "generator.check"}
+# Lazy on purpose, for start-up time: the CLI's fast path (nothing stale: no pydantic, no cdk8s),
+# check's fast path, and cdk8s started only when something is synthesized. Downward only, like any import.
+LAZY_ON_PURPOSE = {"generator.cli", "generator.check", "generator.output.render", "generator.output.workers",
+                   "generator.constructs.runtime", "generator.constructs.core"}
+
+# (importer, imported) pairs that point to a later layer today
+KNOWN_UPWARD = {
+    ('generator.plan.flagger', 'generator.constructs.routes'),
+    ('generator.spec.analysis_checks', 'generator.plan.flagger'),
+    ('generator.spec.analysis_checks', 'generator.plan.promql'),
+    ('generator.spec.analysis_checks', 'generator.plan.queries'),
+    ('generator.spec.checks', 'generator.plan.patterns'),
+    ('generator.spec.edit', 'generator.plan.patterns'),
+    ('generator.spec.load', 'generator.output.sources'),
+}
+# (importer, imported) pairs imported inside a function today, outside LAZY_ON_PURPOSE
+KNOWN_LAZY = {
+    ('generator.app', 'generator.plan.platform'),
+    ('generator.output.emergency', 'generator.plan.patterns'),
+    ('generator.output.emergency', 'generator.spec.edit'),
+    ('generator.output.helm', 'generator.output.render'),
+    ('generator.output.helm', 'generator.plan.routed'),
+    ('generator.output.helm', 'generator.spec.yamlio'),
+    ('generator.plan.flagger', 'generator.constructs.routes'),
+    ('generator.plan.flagger', 'generator.plan.queries'),
+    ('generator.plan.flagger', 'generator.spec.flagger_checks'),
+    ('generator.plan.flagger', 'generator.spec.pod'),
+    ('generator.plan.patterns', 'generator.plan.routed'),
+    ('generator.plan.queries', 'generator.plan.flagger'),
+    ('generator.plan.queries', 'generator.spec.flagger_checks'),
+    ('generator.plan.routed', 'generator.plan.patterns'),
+    ('generator.plan.routed', 'generator.plan.queries'),
+    ('generator.spec.analysis_checks', 'generator.plan.flagger'),
+    ('generator.spec.analysis_checks', 'generator.plan.queries'),
+    ('generator.spec.analysis_checks', 'generator.spec.flagger_checks'),
+    ('generator.spec.checks', 'generator.plan.patterns'),
+    ('generator.spec.checks', 'generator.spec.analysis_checks'),
+    ('generator.spec.checks', 'generator.spec.pod'),
+    ('generator.spec.checks', 'generator.spec.podrules'),
+    ('generator.spec.edit', 'generator.diagnostics'),
+    ('generator.spec.edit', 'generator.plan.patterns'),
+    ('generator.spec.edit', 'generator.spec.flagger_checks'),
+    ('generator.spec.edit', 'generator.spec.load'),
+    ('generator.spec.flagger_checks', 'generator.spec.pod'),
+    ('generator.spec.schema', 'generator.spec.platform'),
+    ('generator.spec.schema', 'generator.spec.v1alpha1'),
+    ('generator.spec.yamlio', 'generator.diagnostics'),
+    ('generator.views.mermaid', 'generator.views.text'),
+    ('generator.views.text', 'generator.diagnostics'),
+    ('generator.views.text', 'generator.names'),
+    ('generator.views.text', 'generator.plan.flagger'),
+    ('generator.views.text', 'generator.plan.platform'),
+    ('generator.views.text', 'generator.spec.flagger_checks'),
+}
+# the import cycles left today (each a set of modules that import each other, directly or not)
+KNOWN_CYCLES = [
+    ['generator.constructs.routes', 'generator.plan.flagger', 'generator.plan.patterns', 'generator.plan.queries', 'generator.plan.routed', 'generator.spec.analysis_checks', 'generator.spec.checks', 'generator.spec.flagger_checks'],
+    ['generator.spec.flagger', 'generator.spec.v1alpha1'],
+]
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))
+           if "schemas" not in p.relative_to(PACKAGE).parts and "__pycache__" not in p.parts}
+
+
+def layer(module: str) -> str:
+    if module in LEAVES:
+        return "leaf"
+    if module in APP:
+        return "app"
+    return module.split(".")[1]
+
+
+def imports(module: str):
+    """(imported module, line, inside a function) for every rollgen import of `module`."""
+    path = MODULES[module]
+    tree = ast.parse(path.read_text("utf-8"))
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    in_function = {id(n) for f in ast.walk(tree) if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
+                   for n in ast.walk(f)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1] + ([base] if base else []))
+            # `from generator.plan import routed` names a module, `from generator.plan.routed import Plan` a name
+            targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in MODULES else base for a in node.names]
+        else:
+            continue
+        for target in targets:
+            while target and target not in MODULES:
+                target = target.rpartition(".")[0]
+            if target and target != module and target.startswith("generator"):
+                yield target, node.lineno, id(node) in in_function
+
+
+EDGES = [(m, t, line, lazy) for m in MODULES for t, line, lazy in imports(m)]
+
+
+def allowed(importer: str, imported: str) -> bool:
+    a, b = layer(importer), layer(imported)
+    if a == "leaf":
+        return b == "leaf"
+    if {a, b} == {"output", "views"}:
+        return False
+    return a == b or RANK[b] < RANK[a]
+
+
+def upward() -> set[tuple[str, str]]:
+    return {(m, t) for m, t, _, _ in EDGES if not allowed(m, t)}
+
+
+def lazy() -> set[tuple[str, str]]:
+    return {(m, t) for m, t, _, is_lazy in EDGES if is_lazy and m not in LAZY_ON_PURPOSE}
+
+
+def cycles() -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan), function-level imports included."""
+    graph = {m: sorted({t for mm, t, _, _ in EDGES if mm == m}) for m in MODULES}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in graph:
+        if v not in index:
+            visit(v)
+    return sorted(found)
+
+
+def test_every_module_has_a_layer():
+    assert {layer(m) for m in MODULES} <= set(RANK) | {"leaf"}
+
+
+def test_no_module_imports_from_a_later_layer():
+    edges = {(m, t): line for m, t, line, _ in EDGES}
+    new = sorted(f"{m}:{edges[m, t]} imports {t} ({layer(m)} may not import {layer(t)})"
+                 for m, t in upward() - KNOWN_UPWARD)
+    assert new == []
+    assert sorted(KNOWN_UPWARD - upward()) == [], "fixed: delete these from KNOWN_UPWARD"
+
+
+def test_imports_inside_functions_only_where_start_up_time_needs_them():
+    new = sorted(lazy() - KNOWN_LAZY)
+    assert new == [], "import these at module level (a lazy import hides a dependency)"
+    assert sorted(KNOWN_LAZY - lazy()) == [], "fixed: delete these from KNOWN_LAZY"
+
+
+def test_no_new_import_cycle():
+    assert cycles() == KNOWN_CYCLES
+
+
+def test_the_layer_rule_itself():
+    """The rule the tests above apply, on names rather than on the tree."""
+    assert allowed("generator.plan.routed", "generator.spec.v1alpha1")
+    assert allowed("generator.cli", "generator.app")
+    assert allowed("generator.output.helm", "generator.plan.routed")
+    assert allowed("generator.spec.checks", "generator.names")
+    assert not allowed("generator.spec.checks", "generator.plan.patterns")
+    assert not allowed("generator.plan.flagger", "generator.constructs.routes")
+    assert not allowed("generator.views.text", "generator.output.render")
+    assert not allowed("generator.names", "generator.spec.v1alpha1")
+    assert not allowed("generator.app", "generator.cli")
