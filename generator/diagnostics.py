@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, asdict
+from pathlib import Path
 from typing import Iterable
 
 # Exit codes (see STYLE): 0 ok, 1 invalid input or stale output, 2 usage (click exits with it), 3 internal error.
@@ -111,3 +112,11 @@ class InvalidInput(Exception):
     def __init__(self, diagnostics: list[Diagnostic]):
         super().__init__("\n".join(d.render() for d in diagnostics))
         self.diagnostics = diagnostics
+
+
+def display_path(path: Path, cwd: Path) -> str:
+    """Paths relative to the working directory where possible: stable across machines."""
+    try:
+        return path.resolve().relative_to(cwd.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()

@@ -33,7 +33,6 @@ KNOWN_UPWARD = {
     ('generator.spec.analysis_checks', 'generator.plan.queries'),
     ('generator.spec.checks', 'generator.plan.patterns'),
     ('generator.spec.edit', 'generator.plan.patterns'),
-    ('generator.spec.load', 'generator.output.sources'),
 }
 # (importer, imported) pairs imported inside a function today, outside LAZY_ON_PURPOSE
 KNOWN_LAZY = {

@@ -21,10 +21,10 @@ from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
 from generator import __version__
-from generator.diagnostics import Diagnostic
+from generator.diagnostics import Diagnostic, display_path
 from generator.output.store import (DEFAULT_OUTPUT_FORMAT, SpecRecord, State, Verified, entry_digest, read_regular, read_state,
                      read_verified, sha)
-from generator.output.sources import display_path, find_specs
+from generator.output.sources import find_specs
 
 # The record's entry for files generated from all specs together (kustomizations of namespaces and of
 # the output root, a chart's Chart.yaml and values.yaml). Never a spec path: it has no suffix.

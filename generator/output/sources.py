@@ -6,18 +6,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from generator.diagnostics import Diagnostic
+from generator.diagnostics import Diagnostic, display_path
 from generator.output.store import STATE_FILE, read_state
 
 SPEC_SUFFIXES = (".yaml", ".yml")
-
-
-def display_path(path: Path, cwd: Path) -> str:
-    """Paths relative to the working directory where possible: stable across machines."""
-    try:
-        return path.resolve().relative_to(cwd.resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
 
 
 def find_specs(targets: list[Path]) -> tuple[list[Path], list[Diagnostic]]:

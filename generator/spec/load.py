@@ -8,10 +8,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from generator.diagnostics import Diagnostic, InvalidInput, format_path
+from generator.diagnostics import display_path, Diagnostic, InvalidInput, format_path
 from generator.spec.schema import check_schema, kind_model, spec_kind
 from generator.spec.rules import check_document
-from generator.output.sources import SPEC_SUFFIXES, display_path, find_specs  # noqa: F401 - re-exported
 from generator.spec.v1alpha1 import Rollout
 from generator.spec.yamlio import Located, load_yaml, read_limited
 
