@@ -76,7 +76,6 @@ KNOWN_LAZY = {
 # the import cycles left today (each a set of modules that import each other, directly or not)
 KNOWN_CYCLES = [
     ['generator.constructs.routes', 'generator.plan.flagger', 'generator.plan.patterns', 'generator.plan.queries', 'generator.plan.routed', 'generator.spec.analysis_checks', 'generator.spec.checks', 'generator.spec.flagger_checks'],
-    ['generator.spec.flagger', 'generator.spec.v1alpha1'],
 ]
 
 

@@ -13,7 +13,7 @@ from typing import Any, Literal, Optional
 from pydantic import Field
 
 import generator.names as c
-from generator.spec.v1alpha1 import NAME_PATTERN, Model
+from generator.spec.base import NAME_PATTERN, Model
 
 # Durations as Flagger's Canary CRD accepts them (its pattern is `^[0-9]+(m|s)`): seconds or minutes.
 FLAGGER_DURATION_PATTERN = r"^([0-9]+(ms|s|m))+$"

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 import generator.names as c
+from generator.spec.base import NAME_PATTERN, Model
+from generator.spec.flagger import FlaggerSettings, Webhook
 
-NAME_PATTERN = c.DNS1123_LABEL
 HEADER_PATTERN = c.HEADER_PATTERN
 LABEL_KEY_PATTERN = c.LABEL_KEY_PATTERN
 LABEL_VALUE_PATTERN = c.LABEL_VALUE_PATTERN
@@ -24,13 +25,6 @@ HOST_PATTERN = c.HOST_PATTERN
 DURATION_PATTERN = r"^(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?$"
 # Prometheus label names; names starting with `__` are reserved for Prometheus itself.
 PROM_LABEL_PATTERN = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
-
-
-class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
-
-
-from generator.spec.flagger import FlaggerSettings, Webhook  # noqa: E402  (they build on Model, defined above)
 
 
 class Metadata(Model):
