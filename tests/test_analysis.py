@@ -295,8 +295,8 @@ def test_validate_warns_when_a_step_is_held_too_short(tmp_path):
 def _fake(**strategy):
     from types import SimpleNamespace as NS
 
-    spec = NS(**{"canary": None, "blueGreen": None, "abTest": None, "versions": [], **strategy})
-    return NS(spec=spec)
+    spec = NS(**{"delivery": "manual", "canary": None, "blueGreen": None, "abTest": None, "versions": [], **strategy})
+    return NS(kind="Rollout", spec=spec)
 
 
 def test_a_blue_green_preview_is_under_test_against_the_active_version():
