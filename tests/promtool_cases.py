@@ -23,9 +23,9 @@ from decimal import Decimal
 
 from generator.plan.queries import (ALERT_ERRORS, ALERT_LATENCY, ALERT_NO_TRAFFIC, _percentile, alert_labels,
                                 latency_threshold, metrics_source, versions_under_test)
-from generator.spec.flagger_checks import is_flagger
 from generator.plan.promql import parse_duration
 from generator.spec.v1alpha1 import Rollout
+from generator.spec.kinds import engine_of
 
 SCRAPE = 15  # seconds between synthetic samples
 RPS = 40  # requests/s the version under test receives in the scenarios with traffic
@@ -43,7 +43,7 @@ def request_labels(rollout: Rollout, version: str, code: int, *, service: str | 
     name = service or rollout.metadata.name
     ns = namespace or rollout.metadata.namespace
     # With Flagger a version under test is a workload (`<name>` or `<name>-primary`), as Flagger names them.
-    flagger = is_flagger(rollout)
+    flagger = engine_of(rollout) == "flagger"
     workload = (service or version) if flagger else f"{name}-{version}"
     if source == "istio":
         counted = rollout.spec.analysis.reporter  # the proxy whose reports the queries count

@@ -48,19 +48,16 @@ KNOWN_LAZY = {
     ('generator.plan.flagger', 'generator.spec.pod'),
     ('generator.plan.patterns', 'generator.plan.routed'),
     ('generator.plan.queries', 'generator.plan.flagger'),
-    ('generator.plan.queries', 'generator.spec.flagger_checks'),
     ('generator.plan.routed', 'generator.plan.patterns'),
     ('generator.plan.routed', 'generator.plan.queries'),
     ('generator.spec.analysis_checks', 'generator.plan.flagger'),
     ('generator.spec.analysis_checks', 'generator.plan.queries'),
-    ('generator.spec.analysis_checks', 'generator.spec.flagger_checks'),
     ('generator.spec.checks', 'generator.plan.patterns'),
     ('generator.spec.checks', 'generator.spec.analysis_checks'),
     ('generator.spec.checks', 'generator.spec.pod'),
     ('generator.spec.checks', 'generator.spec.podrules'),
     ('generator.spec.edit', 'generator.diagnostics'),
     ('generator.spec.edit', 'generator.plan.patterns'),
-    ('generator.spec.edit', 'generator.spec.flagger_checks'),
     ('generator.spec.edit', 'generator.spec.load'),
     ('generator.spec.flagger_checks', 'generator.spec.pod'),
     ('generator.spec.schema', 'generator.spec.platform'),
@@ -71,7 +68,6 @@ KNOWN_LAZY = {
     ('generator.views.text', 'generator.names'),
     ('generator.views.text', 'generator.plan.flagger'),
     ('generator.views.text', 'generator.plan.platform'),
-    ('generator.views.text', 'generator.spec.flagger_checks'),
 }
 # the import cycles left today (each a set of modules that import each other, directly or not)
 KNOWN_CYCLES = [

@@ -16,6 +16,7 @@ import generator.plan.stats as stats
 from generator.plan.routed import canary_weights
 from generator.plan.promql import format_duration, matcher, number, parse_duration, selector
 from generator.spec.v1alpha1 import Analysis, MetricsSelector, Rollout
+from generator.spec.kinds import engine_of
 
 
 @dataclass(frozen=True)
@@ -34,10 +35,9 @@ def versions_under_test(rollout: Rollout, position: int | None = None) -> tuple[
     """The versions a spec is testing at `position` (default: the live one): a canary's new version,
     a blue/green preview, every A/B variant (compared with the first). A steady-state service tests
     nothing. A new strategy plugs into queries, alerts and evidence by adding its case here."""
-    from generator.spec.flagger_checks import is_flagger
 
     spec = rollout.spec
-    if is_flagger(rollout):
+    if engine_of(rollout) == "flagger":
         # Flagger runs the new version as the Deployment `<name>` and the old one as `<name>-primary`.
         name = rollout.metadata.name
         return (VersionUnderTest(name, "flagger", c.flagger_primary_name(name), None),)
@@ -92,11 +92,10 @@ class Source:
     error_meaning: str
 
     def matchers(self, rollout: Rollout, version: str) -> list[str]:
-        from generator.spec.flagger_checks import is_flagger
 
         name, ns = rollout.metadata.name, rollout.metadata.namespace
         # With Flagger a "version" is a workload: `<name>` (the canary) or `<name>-primary`.
-        flagger = is_flagger(rollout)
+        flagger = engine_of(rollout) == "flagger"
         workload = version if flagger else c.deployment_name(name, version)
         if self.name == "istio":
             # The reports of one proxy only (`analysis.reporter`; a request between two sidecars is
@@ -190,10 +189,9 @@ def _percentile(rollout: Rollout) -> float:
     analysis = rollout.spec.analysis
     if analysis is None or analysis.latency is None:
         return 95
-    from generator.spec.flagger_checks import is_flagger
 
     # Flagger's builtin request-duration is P99: alerts watch what Flagger checks unless told otherwise.
-    if is_flagger(rollout) and "percentile" not in analysis.latency.model_fields_set:
+    if engine_of(rollout) == "flagger" and "percentile" not in analysis.latency.model_fields_set:
         return 99
     return analysis.latency.percentile
 
@@ -340,11 +338,10 @@ def evidence_target(rollout: Rollout) -> tuple[float, float, int] | None:
 
 def canary_evidence(rollout: Rollout) -> list[stats.StepEvidence]:
     """For each canary step: the traffic the canary gets and the time it needs (needs expectedRate)."""
-    from generator.spec.flagger_checks import is_flagger
 
     analysis, canary = rollout.spec.analysis, rollout.spec.canary
     target = evidence_target(rollout)
-    if canary is None or target is None or analysis.expectedRate is None or is_flagger(rollout):
+    if canary is None or target is None or analysis.expectedRate is None or engine_of(rollout) == "flagger":
         return []
     window = parse_duration(analysis.window) / 1000
     return [stats.step_evidence(i + 1, share, analysis.expectedRate, window, target[2])
@@ -362,10 +359,9 @@ def flagger_check_evidence(rollout: Rollout) -> list[stats.StepEvidence]:
     window) and the time those requests take. Flagger judges every check on its window alone, so a
     window that holds fewer requests than `evidence_target` needs cannot tell the rates apart."""
     from generator.plan.flagger import canary_step_weights
-    from generator.spec.flagger_checks import is_flagger
 
     analysis, canary = rollout.spec.analysis, rollout.spec.canary
-    if not is_flagger(rollout) or canary is None or analysis is None or analysis.expectedRate is None:
+    if engine_of(rollout) != "flagger" or canary is None or analysis is None or analysis.expectedRate is None:
         return []
     target = evidence_target(rollout)
     if target is None:

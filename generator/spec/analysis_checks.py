@@ -8,13 +8,13 @@ from typing import Iterator
 from generator.plan.promql import format_duration, parse_duration
 from generator.spec.checks import Finding
 from generator.spec.v1alpha1 import Rollout
+from generator.spec.kinds import engine_of
 
 RESERVED_ALERT_LABELS = ("service", "namespace", "version")
 
 
 def _durations(rollout: Rollout) -> Iterator[tuple[tuple, str, bool]]:
     """(path, value, may be zero) of every duration in the spec."""
-    from generator.spec.flagger_checks import is_flagger
 
     spec = rollout.spec
     if spec.canary is not None and spec.canary.stepDuration is not None:
@@ -23,7 +23,7 @@ def _durations(rollout: Rollout) -> Iterator[tuple[tuple, str, bool]]:
     if a is not None:
         yield ("spec", "analysis", "window"), a.window, False
         yield ("spec", "analysis", "for"), a.for_, True
-        if not is_flagger(rollout):  # Flagger's own rule holds its interval to 10s or more
+        if engine_of(rollout) != "flagger":  # Flagger's own rule holds its interval to 10s or more
             yield ("spec", "analysis", "interval"), a.interval, False
         if a.latency is not None:
             yield ("spec", "analysis", "latency", "max"), a.latency.max, False
@@ -46,10 +46,9 @@ def check_durations(rollout: Rollout) -> Iterator[Finding]:
 def check_analysis(rollout: Rollout) -> Iterator[Finding]:
     from generator.plan.queries import evidence_shortfalls, flagger_check_window, flagger_evidence_shortfall, metrics_source, \
         versions_under_test
-    from generator.spec.flagger_checks import is_flagger
 
     spec = rollout.spec
-    flagger = is_flagger(rollout)
+    flagger = engine_of(rollout) == "flagger"
     a = spec.analysis
     if a is None:
         return
@@ -131,10 +130,9 @@ def check_analysis(rollout: Rollout) -> Iterator[Finding]:
 def _canary_weights(rollout: Rollout) -> list[int]:
     """The canary's share at each step: the manual steps, or the weights Flagger walks through."""
     from generator.plan.flagger import canary_step_weights
-    from generator.spec.flagger_checks import is_flagger
 
     canary = rollout.spec.canary
-    if not is_flagger(rollout):
+    if engine_of(rollout) != "flagger":
         return list(canary.steps or [])
     return canary_step_weights(canary.stepWeight, canary.maxWeight, tuple(canary.steps or ()))
 

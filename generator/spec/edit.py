@@ -15,6 +15,7 @@ from pathlib import Path
 
 from generator.diagnostics import Diagnostic, InvalidInput
 from generator.spec.load import LoadedSpec, parse_spec, read_spec
+from generator.spec.kinds import engine_of
 
 # Indentation styles tried when re-emitting a spec (mapping, sequence, offset); the one that
 # reproduces the unedited file best is used, so an edit changes only the lines it means to.
@@ -233,11 +234,10 @@ def _no_moves(spec: LoadedSpec, verb: str) -> InvalidInput:
 def refuse_unmovable(spec: LoadedSpec, verb: str) -> None:
     """Platform specs have nothing to move, and Flagger moves its rollouts itself."""
     from generator.spec.load import require_rollout
-    from generator.spec.flagger_checks import is_flagger
 
     require_rollout(spec, verb.replace(" ", ""))
 
-    if is_flagger(spec.rollout):
+    if engine_of(spec.rollout) == "flagger":
         name, ns = spec.rollout.metadata.name, spec.rollout.metadata.namespace
         if verb == "promote":
             raise _refuse(spec, ("spec", "delivery"), "with `delivery: flagger`, Flagger promotes by itself when "

@@ -35,10 +35,6 @@ CHECK_BLOCKS = ("successRate", "latency", "requestRate")  # analysis checks with
 MIN_INTERVAL_SECONDS = 10  # Flagger runs an analysis at most every 10s (shorter intervals are raised)
 
 
-def is_flagger(rollout) -> bool:
-    return engine_of(rollout) == "flagger"
-
-
 def provider_of(rollout) -> str:
     settings = rollout.spec.flagger
     if settings is not None and settings.provider is not None:
@@ -62,7 +58,7 @@ def flagger_seconds(text: str) -> float | None:
 
 
 def check_manual_has_no_flagger_blocks(rollout) -> Iterator[Finding]:
-    if is_flagger(rollout):
+    if engine_of(rollout) == "flagger":
         return
     for name in ("webhooks", "flagger"):
         value = getattr(rollout.spec, name, None)
@@ -100,7 +96,7 @@ def check_manual_has_no_flagger_blocks(rollout) -> Iterator[Finding]:
 
 
 def check_workload(rollout) -> Iterator[Finding]:
-    if not is_flagger(rollout):
+    if engine_of(rollout) != "flagger":
         return
     spec = rollout.spec
     if spec.versions:
@@ -169,7 +165,7 @@ def _check_autoscaling(rollout) -> Iterator[Finding]:
 
 
 def check_strategy(rollout) -> Iterator[Finding]:
-    if not is_flagger(rollout):
+    if engine_of(rollout) != "flagger":
         return
     spec = rollout.spec
     strategy = strategy_of(rollout)
@@ -270,7 +266,7 @@ def _check_canary(canary, base: tuple) -> Iterator[Finding]:
 
 
 def check_routing_blocks(rollout) -> Iterator[Finding]:
-    if not is_flagger(rollout):
+    if engine_of(rollout) != "flagger":
         return
     for name in ("routes", "default"):
         if getattr(rollout.spec, name, None):
@@ -279,7 +275,7 @@ def check_routing_blocks(rollout) -> Iterator[Finding]:
 
 
 def check_provider(rollout) -> Iterator[Finding]:
-    if not is_flagger(rollout) or rollout.spec.flagger is None or rollout.spec.flagger.provider is None:
+    if engine_of(rollout) != "flagger" or rollout.spec.flagger is None or rollout.spec.flagger.provider is None:
         return
     provider, mesh = rollout.spec.flagger.provider, rollout.spec.mesh
     if provider not in PROVIDERS[mesh]:
@@ -295,7 +291,7 @@ def check_provider(rollout) -> Iterator[Finding]:
 
 def check_edge(rollout) -> Iterator[Finding]:
     """Ingress gateways, timeouts, retries and traffic policy: what the provider's router can write."""
-    if not is_flagger(rollout):
+    if engine_of(rollout) != "flagger":
         return
     spec = rollout.spec
     provider = provider_of(rollout)
@@ -327,7 +323,7 @@ def check_edge(rollout) -> Iterator[Finding]:
 
 
 def check_analysis(rollout) -> Iterator[Finding]:
-    if not is_flagger(rollout):
+    if engine_of(rollout) != "flagger":
         return
     analysis = getattr(rollout.spec, "analysis", None)
     if analysis is None:
@@ -361,7 +357,7 @@ def check_analysis(rollout) -> Iterator[Finding]:
 
 
 def check_webhooks(rollout) -> Iterator[Finding]:
-    if not is_flagger(rollout):
+    if engine_of(rollout) != "flagger":
         return
     spec = rollout.spec
     seen: dict[str, int] = {}
@@ -407,7 +403,7 @@ def check_webhooks(rollout) -> Iterator[Finding]:
 
 
 def check_alert_channels(rollout) -> Iterator[Finding]:
-    settings = rollout.spec.flagger if is_flagger(rollout) else None
+    settings = rollout.spec.flagger if engine_of(rollout) == "flagger" else None
     if settings is None:
         return
     seen: set[str] = set()

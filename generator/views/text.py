@@ -5,6 +5,7 @@ from __future__ import annotations
 from generator.plan.queries import describe_evidence, describe_flagger_evidence
 from generator.plan.routed import Destination, HeaderCondition, Plan, Rule, build_routed_plan, positions
 from generator.spec.v1alpha1 import Rollout
+from generator.spec.kinds import engine_of
 
 
 def describe_condition(cond: HeaderCondition) -> str:
@@ -119,9 +120,8 @@ def status_commands_text(loaded) -> str:
         title = f"Flagger install {plan.name} in {ns} from {loaded.source}"
     else:
         from generator.plan.flagger import plan_flagger, status_commands
-        from generator.spec.flagger_checks import is_flagger
 
-        if not is_flagger(loaded.rollout):
+        if engine_of(loaded.rollout) != "flagger":
             raise InvalidInput([Diagnostic(loaded.source, *loaded.located.position(("spec",)), "spec",
                                            "status-commands monitors Flagger rollouts; this one is delivered manually",
                                            "use `rollgen plan` to see its positions, or set `delivery: flagger`")])
