@@ -16,7 +16,8 @@ from conftest import FLAGGER_EXAMPLES, MANUAL_EXAMPLES, SPECS, compile_spec_text
 from generator.plan.queries import (error_threshold, latency_threshold, rules_file, version_queries,
                                 versions_under_test)
 from generator.spec.load import parse_spec
-from generator.plan.promql import format_duration, parse_duration, string_literal
+from generator.plan.promql import string_literal
+from generator.spec.facts import format_duration, parse_duration
 from promtool_cases import rules_test
 
 ANALYSED = sorted(p.name for p in SPECS.glob("*.yaml") if "\n  analysis:" in p.read_text())

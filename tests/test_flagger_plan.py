@@ -10,7 +10,7 @@ import pytest
 from generator.plan.flagger import (AlertInput, AppSelector, FlaggerInputs, WebhookInput, analysis_steps,
                                     build_flagger_plan, flagger_match, latency_query, plan_webhook,
                                     status_commands, success_rate_query)
-from generator.plan.routed import HeaderCondition, WorkloadPlan
+from generator.plan.model import HeaderCondition, WorkloadPlan
 
 WORKLOAD = WorkloadPlan("", "backend", "backend:v2", 3, {})
 BASE = FlaggerInputs(source="s.yaml", name="backend", namespace="production", labels={}, mesh="istio",

@@ -12,8 +12,9 @@ import re2
 import yaml
 
 from conftest import CONFORM, MANUAL_EXAMPLES, ORACLE, SPECS, compile_spec_text, documents_by_kind, require
-from generator.plan.patterns import cluster_service, cookie_regex, precedence_keeps_order, set_cookie
-from generator.plan.routed import HeaderCondition, Rule
+from generator.plan.patterns import cookie_regex, precedence_keeps_order, set_cookie
+from generator.spec.facts import cluster_service
+from generator.plan.model import HeaderCondition, Rule
 from routing import route, set_cookies
 
 

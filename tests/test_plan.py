@@ -6,7 +6,8 @@ import pytest
 
 from conftest import SPECS, run_cli
 from generator.spec.load import parse_spec
-from generator.plan.routed import build_routed_plan, canary_weights, positions
+from generator.plan.routed import build_routed_plan, positions
+from generator.spec.facts import canary_weights
 
 
 @pytest.mark.parametrize("steps,position,expected", [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import generator.names as c
-from generator.plan.routed import Plan, WorkloadPlan
+from generator.plan.model import Plan, WorkloadPlan
 from generator.constructs.runtime import emit
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import generator.names as c
-from generator.plan.routed import Destination, Plan, Rule
+from generator.plan.model import Destination, Plan, Rule
 from generator.constructs.runtime import emit
 
 API = "networking.istio.io/v1"

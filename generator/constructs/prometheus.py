@@ -4,7 +4,7 @@ Prometheus rules file in a ConfigMap (the reference's `canary-alerts` form)."""
 from __future__ import annotations
 
 import generator.names as c
-from generator.plan.routed import Plan
+from generator.plan.model import Plan
 from generator.spec.yamlio import dump_document
 from generator.constructs.runtime import emit
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import generator.names as c
-from generator.plan.patterns import cluster_service, precedence_keeps_order, regex_escape
-from generator.plan.routed import Destination, HeaderCondition, Plan, Rule
+from generator.plan.patterns import precedence_keeps_order
+from generator.spec.facts import cluster_service
+from generator.plan.model import Destination, HeaderCondition, Plan, Rule
 from generator.constructs.runtime import emit
+from generator.plan.patterns import header_regex
 
 FLAVOURS = {
     # mesh: (apiVersion, parentRef group, backendRef group) naming the core API group.
@@ -15,15 +17,6 @@ FLAVOURS = {
     "linkerd": ("policy.linkerd.io/v1beta2", "core", ""),
     "gateway-api": ("gateway.networking.k8s.io/v1", "", ""),
 }
-
-def header_regex(cond: HeaderCondition) -> str:
-    """A RegularExpression value with whole-value semantics whatever the implementation's default
-    (RE2 full match in Envoy, search in others): anchored explicitly."""
-    if cond.kind == "prefix":
-        return "^" + regex_escape(cond.value) + ".*$"
-    if cond.anchored:
-        return cond.value
-    return "^(?:" + cond.value + ")$"
 
 
 def header_match(cond: HeaderCondition) -> dict:

@@ -16,14 +16,14 @@ from generator.spec.load import LoadedSpec
 from generator.plan.patterns import emergency_version
 from generator.plan.routed import build_routed_plan
 from generator.output.render import header, synthesize
+from generator.spec.edit import refuse_unmovable
+from generator.spec.facts import after_cutover
 
 ROUTING_KINDS = ("DestinationRule", "VirtualService", "HTTPRoute")
 
 
 def follow_up(spec: LoadedSpec) -> str:
     """The spec edits that make Git agree with the emergency routing (`rollback` where it applies)."""
-    from generator.plan.patterns import after_cutover
-
     rollout, source = spec.rollout.spec, spec.source
     steps = []
     if rollout.canary is not None:
@@ -53,8 +53,6 @@ def _apply_note(spec: LoadedSpec) -> str:
 
 def emergency_manifests(spec: LoadedSpec) -> str:
     """A multi-document YAML stream for `kubectl apply -f -`."""
-    from generator.spec.edit import refuse_unmovable
-
     refuse_unmovable(spec, "roll back")
     plan = build_routed_plan(spec.rollout, spec.source, emergency=True)
     with tempfile.TemporaryDirectory(prefix="rollgen-cdk8s-") as scratch:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import generator.names as c
-from generator.plan.routed import Plan
+from generator.plan.model import Plan
 from generator.spec.yamlio import dump_document
 
 

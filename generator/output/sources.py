@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from generator.diagnostics import Diagnostic, display_path
+from generator.diagnostics import Diagnostic
 from generator.output.store import STATE_FILE, read_state
 
 SPEC_SUFFIXES = (".yaml", ".yml")

@@ -30,8 +30,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 import generator.names as c
-from generator.plan.routed import HeaderCondition, WorkloadPlan
-from generator.plan.promql import parse_duration
+from generator.plan.model import HeaderCondition, WorkloadPlan
+from generator.spec.facts import parse_duration
+from generator.spec.facts import canary_step_weights
+from generator.plan.patterns import header_regex
+from generator.plan.queries import AlertsPlan, rules_file
+from generator.spec.flagger_checks import provider_of, strategy_of
+from generator.spec.pod import merge_pod
 
 CANARY_API = "flagger.app/v1beta1"
 
@@ -75,7 +80,6 @@ class AlertInput:
 @dataclass(frozen=True)
 class AppSelector:
     """Label names of the app's own metrics (analysis metrics source `app`)."""
-
     namespace: str = "namespace"
     workload: str = "app"
     code: str = "code"
@@ -84,7 +88,6 @@ class AppSelector:
 @dataclass(frozen=True)
 class AutoscalerPlan:
     """The HorizontalPodAutoscaler holding Flagger's target: `min` = `max` pins the count."""
-
     min: int
     max: int
     cpu: int | None  # target average utilisation of the container's CPU request, percent; None: pinned
@@ -94,7 +97,6 @@ class AutoscalerPlan:
 @dataclass(frozen=True)
 class FlaggerInputs:
     """Everything the Flagger plan needs, mapped once from the spec (see `flagger_inputs`)."""
-
     source: str
     name: str
     namespace: str
@@ -145,7 +147,6 @@ class FlaggerInputs:
 @dataclass(frozen=True)
 class MetricPlan:
     """One entry of `analysis.metrics`: a builtin (template None) or a MetricTemplate reference."""
-
     name: str
     interval: str
     min: float | None = None
@@ -206,7 +207,6 @@ class AnalysisPlan:
 @dataclass(frozen=True)
 class StatusRulePlan:
     """A PrometheusRule on Flagger's flagger_canary_status: 2 = the analysis failed and rolled back."""
-
     alert: str
     expr: str
     for_: str
@@ -248,7 +248,6 @@ def flagger_match(alternatives: tuple[tuple[HeaderCondition, ...], ...], provide
     """`analysis.match` (Istio HTTPMatchRequest form, which every provider reads): one entry per
     alternative (OR), its headers ANDed. Flagger's Gateway API router only maps exact and regex, so a
     prefix becomes the anchored regex that means the same."""
-    from generator.constructs.routes import header_regex
 
     out = []
     for alternative in alternatives:
@@ -506,20 +505,6 @@ def build_flagger_plan(inputs: FlaggerInputs) -> FlaggerPlan:
     )
 
 
-def canary_step_weights(step_weight: int | None, max_weight: int | None, step_weights: tuple[int, ...]) -> list[int]:
-    """The canary weights Flagger walks through (nextStepWeight): `stepWeights` as given, or
-    `stepWeight` added while below `maxWeight` (default 100), capping only at 100 (scheduler.go)."""
-    if step_weights:
-        return list(step_weights)
-    if not step_weight:
-        return []
-    top, weight, out = max_weight or 100, 0, []
-    while weight < top:
-        weight = min(weight + step_weight, 100)
-        out.append(weight)
-    return out
-
-
 def analysis_steps(plan: FlaggerPlan) -> list[int]:
     """The canary weights Flagger walks through, for `plan` and the docs."""
     a = plan.analysis
@@ -543,8 +528,6 @@ def status_commands(plan: FlaggerPlan) -> list[tuple[str, str]]:
 
 def flagger_workload(rollout) -> WorkloadPlan:
     """Flagger's target: one Deployment `<name>` running `workload.image` (a full reference)."""
-    from generator.spec.pod import merge_pod
-
     spec, name = rollout.spec, rollout.metadata.name
     container = {"name": spec.workload.container or name, "image": spec.workload.image,
                  "ports": [{"name": "http", "containerPort": spec.service.targetPort or spec.service.port,
@@ -588,8 +571,6 @@ def retries_dict(retries) -> dict | None:
 
 def flagger_inputs(rollout, source: str) -> FlaggerInputs:
     """The one mapping from a `delivery: flagger` spec to the plan's inputs (the spec was checked)."""
-    from generator.spec.flagger_checks import provider_of, strategy_of
-
     spec, meta = rollout.spec, rollout.metadata
     strategy = strategy_of(rollout)
     block = getattr(spec, strategy)
@@ -665,7 +646,6 @@ def status_rule_dict(rule: StatusRulePlan) -> dict:
 def plan_flagger_alerts(rollout, plan: FlaggerPlan):
     """The analysis alerts of the canary workload plus the rule on Flagger's status, delivered as the
     analysis says (PrometheusRule or ConfigMap, `<name>-canary-alerts`)."""
-    from generator.plan.queries import AlertsPlan, rules_file
 
     analysis = rollout.spec.analysis
     if plan.status_rule is None:

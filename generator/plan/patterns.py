@@ -6,11 +6,9 @@ a route's host lands in the cluster, and the routing rules of each strategy.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-
-import generator.names as c
 from generator.spec.v1alpha1 import Rollout
+from generator.spec.facts import after_cutover
+from generator.plan.model import Destination, HeaderCondition, Rule
 
 _REGEX_SPECIAL = set("\\.^$|?*+()[]{}")
 
@@ -42,55 +40,6 @@ def set_cookie(name: str, value: str, max_age: int | None) -> str:
     return "; ".join(parts)
 
 
-@dataclass(frozen=True)
-class ClusterService:
-    name: str
-    namespace: str
-
-
-_SVC_HOST = re.compile(r"^(?P<name>[a-z0-9]([-a-z0-9]*[a-z0-9])?)\.(?P<ns>[a-z0-9]([-a-z0-9]*[a-z0-9])?)"
-                       r"\.svc(?:\." + re.escape(c.DEFAULT_CLUSTER_DOMAIN) + r")?$")
-_LABEL = re.compile(c.DNS1123_LABEL)
-
-
-def cluster_service(host: str, namespace: str) -> ClusterService | None:
-    """The Service a host names (`name`, `name.ns.svc`, `name.ns.svc.cluster.local`), else None.
-
-    Two-label names (`name.ns`) are refused on purpose: outside the cluster's search path they are
-    ordinary DNS names, so they cannot be told apart from an external host."""
-    if _LABEL.match(host) and len(host) <= c.MAX_LABEL:
-        return ClusterService(host, namespace)
-    m = _SVC_HOST.match(host)
-    if m and len(m.group("name")) <= c.MAX_LABEL:
-        return ClusterService(m.group("name"), m.group("ns"))
-    return None
-
-
-def strategy_of(rollout: Rollout) -> str | None:
-    """`canary`, `blueGreen`, `abTest` or None (the first one set, when a spec sets several)."""
-    spec = rollout.spec
-    for name in ("canary", "blueGreen", "abTest"):
-        if getattr(spec, name) is not None:
-            return name
-    return None
-
-
-def routed_versions(rollout: Rollout) -> list[str]:
-    """Versions a spec sends traffic to (or keeps ready for a cutover), in spec order."""
-    spec = rollout.spec
-    used: list[str] = []
-    if spec.canary is not None:
-        used += [spec.canary.stable, spec.canary.canary]
-    if spec.blueGreen is not None:
-        used += [v for v in (spec.blueGreen.active, spec.blueGreen.preview) if v]
-    if spec.abTest is not None:
-        used += [v.version for v in spec.abTest.variants or ()]
-    used += [r.version for r in spec.routes or () if r.version]
-    if spec.default:
-        used.append(spec.default)
-    return list(dict.fromkeys(used))
-
-
 def kept_versions(rollout: Rollout) -> list[str]:
     """Versions that get their own Service `<name>-<version>` even when no rule routes to them now:
     both sides of a blue/green, so a cutover or a rollback only edits the route."""
@@ -102,8 +51,6 @@ def kept_versions(rollout: Rollout) -> list[str]:
 
 def route_rules(rollout: Rollout) -> tuple:
     """`spec.routes`, in order: one rule each, before the strategy's rules."""
-    from generator.plan.routed import Destination, HeaderCondition, Rule
-
     via_service = rollout.spec.blueGreen is not None
     out = []
     for i, route in enumerate(rollout.spec.routes or ()):
@@ -118,7 +65,6 @@ def route_rules(rollout: Rollout) -> tuple:
 def strategy_rules(rollout: Rollout) -> tuple[str, tuple] | None:
     """(stage, rules) for blue/green, A/B tests and default-routed specs; None for a canary or a plain
     steady service (the plan handles those)."""
-    from generator.plan.routed import Destination, HeaderCondition, Rule
 
     spec = rollout.spec
     if spec.blueGreen is not None:
@@ -160,13 +106,6 @@ def emergency_version(rollout: Rollout) -> str:
     return spec.default or spec.versions[0].name
 
 
-def after_cutover(bg) -> bool:
-    """Whether a blue/green's preview is the version that was live before the cutover: `promote`
-    swaps active and preview and removes `test`, so a preview without a test match has been live
-    (this is what `rollback` switches back to); with a test match it has never served production."""
-    return bg.preview is not None and bg.test is None
-
-
 def blue_green_fallback(bg) -> str:
     """Where a blue/green rollback sends every request: the previous version after a cutover, else
     the active one (only the test match is dropped)."""
@@ -175,8 +114,6 @@ def blue_green_fallback(bg) -> str:
 
 def emergency_rules(rollout: Rollout) -> tuple:
     """One rule, every request to the emergency version: no testers, no test match, no routes."""
-    from generator.plan.routed import Destination, Rule
-
     dest = Destination(emergency_version(rollout), version_service=rollout.spec.blueGreen is not None)
     return (Rule("rollback", (), (dest,)),)
 
@@ -193,3 +130,13 @@ def precedence_keeps_order(rules) -> bool:
             return False
         most = min(counts) if most is None else min(most, min(counts))
     return True
+
+
+def header_regex(cond: HeaderCondition) -> str:
+    """A RegularExpression value with whole-value semantics whatever the implementation's default
+    (RE2 full match in Envoy, search in others): anchored explicitly."""
+    if cond.kind == "prefix":
+        return "^" + regex_escape(cond.value) + ".*$"
+    if cond.anchored:
+        return cond.value
+    return "^(?:" + cond.value + ")$"

@@ -13,10 +13,10 @@ from decimal import Decimal
 
 import generator.names as c
 import generator.plan.stats as stats
-from generator.plan.routed import canary_weights
-from generator.plan.promql import format_duration, matcher, number, parse_duration, selector
+from generator.plan.promql import matcher, number, selector
 from generator.spec.v1alpha1 import Analysis, MetricsSelector, Rollout
 from generator.spec.kinds import engine_of
+from generator.spec.facts import canary_step_weights, canary_weights, format_duration, parse_duration
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,6 @@ def advice(tested: VersionUnderTest) -> str:
 @dataclass(frozen=True)
 class Source:
     """Where request counts and latencies of one version come from."""
-
     name: str
     requests: str  # counter of requests (or responses)
     duration: str  # histogram buckets
@@ -172,7 +171,6 @@ def quantile(percentile: float) -> Decimal:
 @dataclass(frozen=True)
 class Queries:
     """The three PromQL queries for one version."""
-
     version: str
     role: str
     error_ratio: str
@@ -302,7 +300,6 @@ def rules_file(rollout: Rollout) -> dict | None:
 @dataclass(frozen=True)
 class AlertsPlan:
     """What the analysis emits: the rules file and how it is delivered."""
-
     delivery: str  # prometheusRule | configMap
     name: str
     labels: dict = field(hash=False)
@@ -338,7 +335,6 @@ def evidence_target(rollout: Rollout) -> tuple[float, float, int] | None:
 
 def canary_evidence(rollout: Rollout) -> list[stats.StepEvidence]:
     """For each canary step: the traffic the canary gets and the time it needs (needs expectedRate)."""
-
     analysis, canary = rollout.spec.analysis, rollout.spec.canary
     target = evidence_target(rollout)
     if canary is None or target is None or analysis.expectedRate is None or engine_of(rollout) == "flagger":
@@ -358,7 +354,6 @@ def flagger_check_evidence(rollout: Rollout) -> list[stats.StepEvidence]:
     """For each weight Flagger gives a canary: the requests one metric check sees (over the check
     window) and the time those requests take. Flagger judges every check on its window alone, so a
     window that holds fewer requests than `evidence_target` needs cannot tell the rates apart."""
-    from generator.plan.flagger import canary_step_weights
 
     analysis, canary = rollout.spec.analysis, rollout.spec.canary
     if engine_of(rollout) != "flagger" or canary is None or analysis is None or analysis.expectedRate is None:

@@ -5,93 +5,13 @@ No cdk8s, no files, no click. Constructs turn a plan into objects; tests check m
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-
 import generator.names as c
 from generator.spec.pod import merge_pod
-from generator.spec.v1alpha1 import HeaderMatch, Rollout
-
-if TYPE_CHECKING:
-    from generator.plan.queries import AlertsPlan
-
-
-@dataclass(frozen=True)
-class HeaderCondition:
-    """One request header test: kind is exact | prefix | regex (regex matches the whole value)."""
-
-    header: str
-    kind: str
-    value: str
-    meaning: str | None = field(default=None, compare=False)  # how to show it to people, when not obvious
-    anchored: bool = False  # a regex that already spans the whole value (^...$): written as it is
-
-    @classmethod
-    def of(cls, match: HeaderMatch) -> "HeaderCondition":
-        return cls(match.header, match.kind, match.value)
-
-
-@dataclass(frozen=True)
-class Destination:
-    """Where a rule sends traffic: a version of this service, the service itself (version and host
-    both None), or another host. `weight` is None when it is the rule's only destination.
-    `version_service` sends a version's traffic through its own Service `<name>-<version>` (blue/green)
-    rather than a subset of the service; `response_headers` are added to the responses it sends back
-    (alongside the application's own headers of the same name, never replacing them)."""
-
-    version: str | None = None
-    host: str | None = None
-    port: int | None = None
-    weight: int | None = None
-    response_headers: tuple[tuple[str, str], ...] = ()
-    version_service: bool = False
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One routing rule. `matches` is a list of alternatives (OR), each a list of header conditions
-    (AND); an empty list matches every request. Rules are evaluated in order; first match wins."""
-
-    name: str
-    matches: tuple[tuple[HeaderCondition, ...], ...]
-    destinations: tuple[Destination, ...]
-
-
-@dataclass(frozen=True)
-class WorkloadPlan:
-    version: str
-    name: str
-    image: str
-    replicas: int
-    pod: dict = field(hash=False, compare=False)
-
-
-@dataclass(frozen=True)
-class Plan:
-    source: str
-    name: str
-    namespace: str
-    labels: dict = field(hash=False)
-    mesh: str
-    port: int
-    target_port: int
-    stage: str  # steady | canary | blue-green | ab-test | routes | emergency
-    workloads: tuple[WorkloadPlan, ...]
-    subsets: tuple[str, ...]  # Istio DestinationRule subsets, one per version
-    version_services: tuple[str, ...]  # versions that get their own Service `<name>-<version>`
-    # The version the app-wide Service `<name>` selects when the spec runs only one; None: every version.
-    only_version: str | None
-    rules: tuple[Rule, ...]
-    alerts: AlertsPlan | None = field(default=None, hash=False, compare=False)  # analysis alert rules
-
-    def service_host(self) -> str:
-        return self.name
-
-
-def canary_weights(steps: list[int], position: int) -> tuple[int, int]:
-    """(stable, canary) percentages at a position: integers that sum to 100."""
-    share = steps[position - 1] if position > 0 else 0
-    return 100 - share, share
+from generator.spec.v1alpha1 import Rollout
+from generator.spec.facts import canary_weights
+from generator.plan.model import Destination, HeaderCondition, Plan, Rule, WorkloadPlan
+from generator.plan.patterns import emergency_rules, kept_versions, route_rules, strategy_rules
+from generator.plan.queries import plan_alerts
 
 
 def object_labels(rollout: Rollout) -> dict[str, str]:
@@ -117,7 +37,6 @@ def plan_rules(rollout: Rollout, position: int | None = None,
                emergency: bool = False) -> tuple[str, tuple[Rule, ...]]:
     """The routing rules (and the stage they belong to), at `position` or the spec's live one.
     `emergency`: everything on the version a rollback returns to, no header rules at all."""
-    from generator.plan.patterns import emergency_rules, route_rules, strategy_rules
 
     if emergency:
         return "emergency", emergency_rules(rollout)
@@ -142,7 +61,6 @@ def plan_rules(rollout: Rollout, position: int | None = None,
 
 
 def build_routed_plan(rollout: Rollout, source: str, position: int | None = None, emergency: bool = False) -> Plan:
-    from generator.plan.patterns import kept_versions
 
     spec = rollout.spec
     stage, rules = plan_rules(rollout, position, emergency)
@@ -174,7 +92,6 @@ def build_routed_plan(rollout: Rollout, source: str, position: int | None = None
 
 
 def _plan_alerts(rollout: Rollout):
-    from generator.plan.queries import plan_alerts
 
     return plan_alerts(rollout, object_labels(rollout))
 

@@ -5,17 +5,17 @@ from __future__ import annotations
 import math
 from typing import Iterator
 
-from generator.plan.promql import format_duration, parse_duration
 from generator.spec.checks import Finding
 from generator.spec.v1alpha1 import Rollout
 from generator.spec.kinds import engine_of
+from generator.plan.queries import evidence_shortfalls, flagger_check_window, flagger_evidence_shortfall, metrics_source, versions_under_test
+from generator.spec.facts import canary_step_weights, format_duration, parse_duration
 
 RESERVED_ALERT_LABELS = ("service", "namespace", "version")
 
 
 def _durations(rollout: Rollout) -> Iterator[tuple[tuple, str, bool]]:
     """(path, value, may be zero) of every duration in the spec."""
-
     spec = rollout.spec
     if spec.canary is not None and spec.canary.stepDuration is not None:
         yield ("spec", "canary", "stepDuration"), spec.canary.stepDuration, False
@@ -44,8 +44,6 @@ def check_durations(rollout: Rollout) -> Iterator[Finding]:
 
 
 def check_analysis(rollout: Rollout) -> Iterator[Finding]:
-    from generator.plan.queries import evidence_shortfalls, flagger_check_window, flagger_evidence_shortfall, metrics_source, \
-        versions_under_test
 
     spec = rollout.spec
     flagger = engine_of(rollout) == "flagger"
@@ -129,8 +127,6 @@ def check_analysis(rollout: Rollout) -> Iterator[Finding]:
 
 def _canary_weights(rollout: Rollout) -> list[int]:
     """The canary's share at each step: the manual steps, or the weights Flagger walks through."""
-    from generator.plan.flagger import canary_step_weights
-
     canary = rollout.spec.canary
     if engine_of(rollout) != "flagger":
         return list(canary.steps or [])

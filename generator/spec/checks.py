@@ -12,6 +12,9 @@ from typing import Iterator
 
 import generator.names as c
 from generator.spec.v1alpha1 import HeaderMatch, Rollout
+from generator.spec.facts import cluster_service, routed_versions, strategy_of
+from generator.spec.pod import merge_pod, podspec_errors
+from generator.spec.podrules import label_key_error, pod_value_problems
 
 # An image reference: [registry[:port]/]path[:tag][@digest]
 _IMAGE = re.compile(
@@ -151,7 +154,6 @@ def check_canary(rollout: Rollout) -> Iterator[Finding]:
 
 
 def check_traffic(rollout: Rollout) -> Iterator[Finding]:
-    from generator.plan.patterns import routed_versions, strategy_of
 
     spec = rollout.spec
     if (spec.blueGreen is not None and spec.blueGreen.active is None) or \
@@ -179,7 +181,6 @@ def check_traffic(rollout: Rollout) -> Iterator[Finding]:
 
 
 def check_labels(rollout: Rollout) -> Iterator[Finding]:
-    from generator.spec.podrules import label_key_error
 
     for key in rollout.metadata.labels:
         problem = label_key_error(key)
@@ -193,8 +194,6 @@ def check_labels(rollout: Rollout) -> Iterator[Finding]:
 
 
 def check_pod(rollout: Rollout) -> Iterator[Finding]:
-    from generator.spec.pod import merge_pod, podspec_errors
-    from generator.spec.podrules import pod_value_problems
 
     fragment = rollout.spec.workload.pod
     if fragment is None:
@@ -254,15 +253,7 @@ def check_pod(rollout: Rollout) -> Iterator[Finding]:
             yield Finding(base + path, problem.message, problem.hint, severity=problem.severity, key=problem.key)
 
 
-def check_analysis_rules(rollout: Rollout) -> Iterator[Finding]:
-    import generator.spec.analysis_checks as analysis_checks
-
-    for rule in analysis_checks.RULES:
-        yield from rule(rollout)
-
-
 def check_strategy(rollout: Rollout) -> Iterator[Finding]:
-    from generator.plan.patterns import strategy_of
 
     spec = rollout.spec
     given = [k for k in ("canary", "blueGreen", "abTest") if getattr(spec, k) is not None]
@@ -352,7 +343,6 @@ def check_ab_test(rollout: Rollout) -> Iterator[Finding]:
 
 
 def check_routes(rollout: Rollout) -> Iterator[Finding]:
-    from generator.plan.patterns import cluster_service, strategy_of
 
     spec = rollout.spec
     routes = spec.routes or []
@@ -425,8 +415,8 @@ def check_rule_count(rollout: Rollout) -> Iterator[Finding]:
 
 
 RULES = (check_labels, check_versions, check_images, check_strategy, check_canary, check_blue_green, check_ab_test, check_routes,
-         check_rule_count, check_traffic, check_pod, check_analysis_rules)
+         check_rule_count, check_traffic, check_pod)
 
 
 # Rules that hold for every delivery; the others describe rollgen's own routing of named versions.
-SHARED_RULES = (check_labels, check_strategy, check_pod, check_analysis_rules)
+SHARED_RULES = (check_labels, check_strategy, check_pod)

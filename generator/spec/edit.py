@@ -13,9 +13,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator.diagnostics import Diagnostic, InvalidInput
-from generator.spec.load import LoadedSpec, parse_spec, read_spec
 from generator.spec.kinds import engine_of
+from generator.diagnostics import Diagnostic, InvalidInput, format_path
+from generator.spec.facts import after_cutover
+from generator.spec.load import LoadedSpec, parse_spec, read_spec, require_rollout
 
 # Indentation styles tried when re-emitting a spec (mapping, sequence, offset); the one that
 # reproduces the unedited file best is used, so an edit changes only the lines it means to.
@@ -25,7 +26,6 @@ _INDENTS = ((2, 4, 2), (2, 2, 0), (4, 6, 4), (4, 4, 0), (4, 4, 2), (2, 3, 1))
 @dataclass(frozen=True)
 class Edit:
     """A spec before and after one move, with a one-line account of it."""
-
     source: str
     old_text: str
     new_text: str
@@ -43,7 +43,6 @@ class Edit:
 
 class _Document:
     """A spec loaded for a round-trip edit."""
-
     def __init__(self, text: str):
         from ruamel.yaml import YAML
 
@@ -145,7 +144,6 @@ def _like(old, new: str):
 
 
 def _refuse(spec: LoadedSpec, path: tuple, message: str, hint: str = "", key: bool = False) -> InvalidInput:
-    from generator.diagnostics import format_path
 
     line, col = spec.located.position(path, key=key)
     return InvalidInput([Diagnostic(spec.source, line, col, format_path(path), message, hint)])
@@ -233,8 +231,6 @@ def _no_moves(spec: LoadedSpec, verb: str) -> InvalidInput:
 
 def refuse_unmovable(spec: LoadedSpec, verb: str) -> None:
     """Platform specs have nothing to move, and Flagger moves its rollouts itself."""
-    from generator.spec.load import require_rollout
-
     require_rollout(spec, verb.replace(" ", ""))
 
     if engine_of(spec.rollout) == "flagger":
@@ -285,7 +281,6 @@ def rollback(spec: LoadedSpec, text: str) -> Edit:
         summary = f"canary position {canary.position} → 0: all traffic back on {canary.stable!r}"
     elif rollout.blueGreen is not None:
         bg = rollout.blueGreen
-        from generator.plan.patterns import after_cutover
 
         if bg.preview is not None and not after_cutover(bg):
             # `promote` removes the test match, so with one the preview has never been live.

@@ -13,6 +13,7 @@ from typing import Iterator
 import generator.names as c
 from generator.spec.checks import Finding, check_header_match, parse_image
 from generator.spec.kinds import engine_of
+from generator.spec.pod import merge_pod
 
 # `kubernetes` routes nothing (Flagger switches the Service's selector), so it runs beside any mesh.
 PROVIDERS = {"istio": ("istio", "gatewayapi:v1", "kubernetes"), "linkerd": ("linkerd", "gatewayapi:v1", "kubernetes"),
@@ -120,8 +121,6 @@ def check_workload(rollout) -> Iterator[Finding]:
 
 def app_container(rollout) -> dict:
     """The application container as the Deployment will run it (the pod fragment merged in)."""
-    from generator.spec.pod import merge_pod
-
     name = rollout.spec.workload.container or rollout.metadata.name
     pod, index = merge_pod(rollout.spec.workload.pod, {"name": name})
     return pod["containers"][index]

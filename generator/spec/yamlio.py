@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from generator.diagnostics import Diagnostic, InvalidInput
+from generator.diagnostics import Diagnostic, InvalidInput, format_path
 
 try:  # libyaml when present: several times faster for both directions
     _Loader = yaml.CSafeLoader
@@ -26,7 +26,6 @@ MAX_DEPTH = 64
 @dataclass
 class Located:
     """A parsed document plus where each value and each mapping key sits in the file."""
-
     data: Any
     values: dict[tuple, tuple[int, int]] = field(default_factory=dict)
     keys: dict[tuple, tuple[int, int]] = field(default_factory=dict)
@@ -60,7 +59,6 @@ class _Builder:
         self.errors: list[Diagnostic] = []
 
     def error(self, node: yaml.Node, path: tuple, message: str, hint: str = "") -> None:
-        from generator.diagnostics import format_path
 
         self.errors.append(
             Diagnostic(self.filename, node.start_mark.line + 1, node.start_mark.column + 1,
@@ -149,7 +147,6 @@ def _spaces(n: int) -> str:
 
 class _Lines:
     """The text's lines, for saying in plain words where YAML's structure went wrong."""
-
     def __init__(self, text: str):
         self.lines = text.split("\n")
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from generator.views.text import describe_condition
-from generator.plan.routed import Destination, Plan, Rule, build_routed_plan, positions
+from generator.plan.routed import build_routed_plan, positions
+from generator.plan.model import Destination, Plan, Rule
 from generator.spec.v1alpha1 import Rollout
 
 

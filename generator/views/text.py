@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import generator.names as c
 from generator.plan.queries import describe_evidence, describe_flagger_evidence
-from generator.plan.routed import Destination, HeaderCondition, Plan, Rule, build_routed_plan, positions
+from generator.plan.routed import build_routed_plan, positions
+from generator.plan.model import Destination, HeaderCondition, Plan, Rule
 from generator.spec.v1alpha1 import Rollout
 from generator.spec.kinds import engine_of
+from generator.diagnostics import Diagnostic, InvalidInput
+from generator.plan.flagger import analysis_steps, plan_flagger, status_commands
+from generator.plan.platform import build_platform_plan, install_commands
 
 
 def describe_condition(cond: HeaderCondition) -> str:
@@ -105,10 +110,7 @@ def plan_table(rollout: Rollout, source: str) -> str:
 
 def status_commands_text(loaded) -> str:
     """`rollgen status-commands`: the monitoring commands of a Flagger rollout or a Platform install."""
-    from generator.diagnostics import Diagnostic, InvalidInput
-
     if loaded.kind == "Platform":
-        from generator.plan.platform import build_platform_plan
 
         plan = build_platform_plan(loaded.rollout, loaded.source)
         ns = plan.namespace
@@ -119,7 +121,6 @@ def status_commands_text(loaded) -> str:
                     ("every canary", "kubectl get canaries --all-namespaces")]
         title = f"Flagger install {plan.name} in {ns} from {loaded.source}"
     else:
-        from generator.plan.flagger import plan_flagger, status_commands
 
         if engine_of(loaded.rollout) != "flagger":
             raise InvalidInput([Diagnostic(loaded.source, *loaded.located.position(("spec",)), "spec",
@@ -138,7 +139,6 @@ def status_commands_text(loaded) -> str:
 def other_table(document, source: str) -> str:
     """`plan` for a Platform (its install, imperatively) and for a Flagger rollout (what Flagger will do)."""
     if document.kind == "Platform":
-        from generator.plan.platform import build_platform_plan, install_commands
 
         plan = build_platform_plan(document, source)
         lines = [f"Flagger install {plan.name} in {plan.namespace} from {source}", "",
@@ -146,7 +146,6 @@ def other_table(document, source: str) -> str:
                  "commands would:", ""]
         lines += install_commands(plan)
         return "\n".join(lines) + "\n"
-    from generator.plan.flagger import analysis_steps, plan_flagger
 
     plan = plan_flagger(document, source)
     a = plan.analysis
@@ -177,7 +176,6 @@ def other_table(document, source: str) -> str:
 def other_document(document, source: str) -> dict:
     """`plan --format json` for a Platform (its releases) and a Flagger rollout (what Flagger will do)."""
     if document.kind == "Platform":
-        from generator.plan.platform import build_platform_plan
 
         plan = build_platform_plan(document, source)
         return {"source": source, "kind": "Platform", "name": plan.name, "namespace": plan.namespace,
@@ -187,8 +185,6 @@ def other_document(document, source: str) -> dict:
                               "namespace": r.target_namespace or plan.namespace, "values": r.values,
                               **({"watches": r.watches} if r.watches is not None else {})}
                              for r in plan.releases]}
-    import generator.names as conventions
-    from generator.plan.flagger import analysis_steps, plan_flagger
 
     plan = plan_flagger(document, source)
     a = plan.analysis
@@ -198,7 +194,7 @@ def other_document(document, source: str) -> dict:
         "target": {"deployment": plan.workload.name, "image": plan.workload.image, "replicas": plan.replicas,
                    **({"autoscaling": {"min": plan.autoscaler.min, "max": plan.autoscaler.max,
                                        "cpu": plan.autoscaler.cpu}} if plan.replicas is None else {}),
-                   "primary": conventions.flagger_primary_name(plan.name)},
+                   "primary": c.flagger_primary_name(plan.name)},
         "interval": a.interval, "threshold": a.threshold,
         "weights": analysis_steps(plan), "iterations": a.iterations, "match": [dict(m) for m in a.match],
         "metrics": [{"name": m.name, "interval": m.interval, "min": m.min, "max": m.max, "template": m.template}
@@ -210,12 +206,10 @@ def other_document(document, source: str) -> dict:
 def other_flowchart(document, source: str) -> str:
     """`plan --format mermaid` for a Flagger rollout: requests to the apex Service, split by Flagger
     between the primary and the canary as the strategy says."""
-    import generator.names as conventions
-    from generator.plan.flagger import analysis_steps, plan_flagger
 
     plan = plan_flagger(document, source)
     a = plan.analysis
-    primary = conventions.flagger_primary_name(plan.name)
+    primary = c.flagger_primary_name(plan.name)
     if a.strategy == "canary":
         canary_edge = "weight " + " → ".join(f"{w}%" for w in analysis_steps(plan)) + ", then promoted"
         primary_edge = "the rest"
