@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from generator.constructs.charts import CHARTS, ROUTERS
+from generator.mesh import MESHES
 from generator.plan.engines import PLANNERS, build_plan
 from generator.plan.flagger import plan_flagger
 from generator.plan.platform import build_platform_plan
@@ -16,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "specs").glob("*.yaml"))
 
 
-@pytest.mark.parametrize("table", [RULES, PLANNERS], ids=["spec rules", "plan builders"])
+@pytest.mark.parametrize("table", [RULES, PLANNERS, CHARTS], ids=["spec rules", "plan builders", "chart builders"])
 def test_every_engine_table_registers_exactly_the_engines(table):
     assert tuple(table) == ENGINE_NAMES
 
@@ -33,3 +35,33 @@ def test_an_example_is_planned_by_the_builder_of_its_engine(path):
     assert engine == ("platform" if spec.kind == "Platform" else spec.rollout.spec.delivery)
     builder = {"manual": build_routed_plan, "flagger": plan_flagger, "platform": build_platform_plan}[engine]
     assert build_plan(spec.rollout, spec.source) == builder(spec.rollout, spec.source)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_a_plan_names_the_engine_that_built_it(path):
+    spec = read_spec(path, ROOT)
+    assert build_plan(spec.rollout, spec.source).engine == engine_of(spec.rollout)
+
+
+def test_the_mesh_table_covers_the_spec_language():
+    from typing import get_args
+
+    from generator.spec.v1alpha1 import RolloutSpec
+
+    assert set(MESHES) == set(get_args(RolloutSpec.model_fields["mesh"].annotation))
+
+
+def test_every_mesh_has_a_router_its_providers_and_a_known_metrics_source():
+    from typing import get_args
+
+    from generator.spec.flagger import FlaggerSettings
+    from generator.spec.v1alpha1 import Analysis
+
+    providers = set(get_args(get_args(FlaggerSettings.model_fields["provider"].annotation)[0]))
+    sources = set(get_args(get_args(Analysis.model_fields["metrics"].annotation)[0]))
+    for name, mesh in MESHES.items():
+        assert mesh.route.kind in ROUTERS, name
+        assert mesh.default_provider in mesh.providers and set(mesh.providers) <= providers, name
+        assert mesh.metrics in sources, name
+        # Services per version exactly where there are no Istio subsets to tell versions apart
+        assert mesh.per_version_services == (mesh.route.kind != "VirtualService"), name

@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 import generator.names as c
+from generator.mesh import MESHES
 from generator.plan.patterns import precedence_keeps_order
 from generator.spec.facts import cluster_service
 from generator.plan.model import Destination, HeaderCondition, Plan, Rule
 from generator.constructs.runtime import emit
 from generator.plan.patterns import header_regex
-
-FLAVOURS = {
-    # mesh: (apiVersion, parentRef group, backendRef group) naming the core API group.
-    # Linkerd's CRD defaults an omitted parentRef group to policy.linkerd.io (and kind to Server):
-    # the route would then attach to nothing, so group and kind are always written out, as
-    # Linkerd's own documentation writes them (`group: core`).
-    "linkerd": ("policy.linkerd.io/v1beta2", "core", ""),
-    "gateway-api": ("gateway.networking.k8s.io/v1", "", ""),
-}
 
 
 def header_match(cond: HeaderCondition) -> dict:
@@ -57,7 +49,8 @@ def route_rule(plan: Plan, rule: Rule, group: str) -> dict:
 
 class HTTPRoute:
     def __init__(self, chart, plan: Plan):
-        api_version, parent_group, group = FLAVOURS[plan.mesh]
+        route = MESHES[plan.mesh].route
+        api_version, parent_group, group = route.api_version, route.parent_group, route.backend_group
         if not precedence_keeps_order(plan.rules):
             raise ValueError("these rules would not keep their order under HTTPRoute precedence")
         self.obj = emit(chart, api_version, "HTTPRoute", c.routing_name(plan.name), plan.labels, {

@@ -28,8 +28,10 @@ own status metric. Facts about Flagger (v1.44) this module encodes, each checked
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import ClassVar
 
 import generator.names as c
+from generator.mesh import default_metrics
 from generator.plan.model import HeaderCondition, WorkloadPlan
 from generator.spec.facts import parse_duration
 from generator.spec.facts import canary_step_weights
@@ -234,11 +236,7 @@ class FlaggerPlan:
     autoscaler: AutoscalerPlan | None = None  # the HPA the Canary references
     progress_deadline: int | None = None
     alerts: object = None  # analysis.AlertsPlan: the status rule beside the analysis alerts, when wanted
-
-    # The plan protocol render.py relies on.
-    @property
-    def mesh(self) -> str:
-        return "flagger"
+    engine: ClassVar[str] = "flagger"
 
 
 # --- match conditions -------------------------------------------------------------------------
@@ -319,7 +317,7 @@ def metrics_source(inputs: FlaggerInputs) -> str:
     """Which metrics the MetricTemplates query: the spec's choice, else what the mesh exports."""
     if inputs.metrics_source:
         return inputs.metrics_source
-    return {"istio": "istio", "linkerd": "linkerd"}.get(inputs.mesh, "app")
+    return default_metrics(inputs.mesh)
 
 
 def builtins_usable(inputs: FlaggerInputs) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from generator.spec.v1alpha1 import HeaderMatch
 
@@ -78,6 +78,7 @@ class Plan:
     only_version: str | None
     rules: tuple[Rule, ...]
     alerts: AlertsPlan | None = field(default=None, hash=False, compare=False)  # analysis alert rules
+    engine: ClassVar[str] = "manual"
 
     def service_host(self) -> str:
         return self.name

@@ -7,6 +7,7 @@ No cdk8s, no files. `constructs/flux.py` turns it into a Flux HelmRepository and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 from urllib.parse import urlparse
 
 import generator.names as c
@@ -81,6 +82,7 @@ class PlatformPlan:
     releases: tuple[HelmReleasePlan, ...]
     mesh: str = "istio"
     namespace_object: NamespacePlan | None = None
+    engine: ClassVar[str] = "platform"
 
     @property
     def flagger_releases(self) -> tuple[HelmReleasePlan, ...]:

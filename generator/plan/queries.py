@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import generator.names as c
+from generator.mesh import default_metrics
 import generator.plan.stats as stats
 from generator.plan.promql import matcher, number, selector
 from generator.spec.v1alpha1 import Analysis, MetricsSelector, Rollout
@@ -129,7 +130,7 @@ def metrics_source(rollout: Rollout) -> str:
     analysis = rollout.spec.analysis
     if analysis is not None and analysis.metrics is not None:
         return analysis.metrics
-    return {"istio": "istio", "linkerd": "linkerd"}.get(rollout.spec.mesh, "app")
+    return default_metrics(rollout.spec.mesh)
 
 
 def source_for(rollout: Rollout) -> Source:

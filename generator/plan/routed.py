@@ -6,6 +6,7 @@ No cdk8s, no files, no click. Constructs turn a plan into objects; tests check m
 from __future__ import annotations
 
 import generator.names as c
+from generator.mesh import MESHES
 from generator.spec.pod import merge_pod
 from generator.spec.v1alpha1 import Rollout
 from generator.spec.facts import canary_weights
@@ -64,7 +65,7 @@ def build_routed_plan(rollout: Rollout, source: str, position: int | None = None
 
     spec = rollout.spec
     stage, rules = plan_rules(rollout, position, emergency)
-    per_version = spec.mesh in ("linkerd", "gateway-api")
+    per_version = MESHES[spec.mesh].per_version_services
     routed = [d.version for r in rules for d in r.destinations
               if d.version is not None and (per_version or d.version_service)]
     routed += kept_versions(rollout)

@@ -11,16 +11,11 @@ import re
 from typing import Iterator
 
 import generator.names as c
+from generator.mesh import MESHES, default_metrics
 from generator.spec.checks import Finding, check_header_match, parse_image
 from generator.spec.kinds import engine_of
 from generator.spec.pod import merge_pod
 
-# `kubernetes` routes nothing (Flagger switches the Service's selector), so it runs beside any mesh.
-PROVIDERS = {"istio": ("istio", "gatewayapi:v1", "kubernetes"), "linkerd": ("linkerd", "gatewayapi:v1", "kubernetes"),
-             "gateway-api": ("gatewayapi:v1", "kubernetes")}
-# Linkerd's default is the Gateway API, as in Flagger's Linkerd guide: the `linkerd` provider writes an SMI
-# TrafficSplit, which Linkerd 2.12+ honours only with the linkerd-smi extension.
-DEFAULT_PROVIDER = {"istio": "istio", "linkerd": "gatewayapi:v1", "gateway-api": "gatewayapi:v1"}
 STRATEGIES = {"istio": ("canary", "blueGreen", "abTest"), "linkerd": ("canary", "blueGreen"),
               "gatewayapi:v1": ("canary", "blueGreen", "abTest"), "kubernetes": ("blueGreen",)}
 # What Flagger's router for each provider writes from the Canary's service options (router/istio.go,
@@ -40,7 +35,7 @@ def provider_of(rollout) -> str:
     settings = rollout.spec.flagger
     if settings is not None and settings.provider is not None:
         return settings.provider
-    return DEFAULT_PROVIDER[rollout.spec.mesh]
+    return MESHES[rollout.spec.mesh].default_provider
 
 
 def strategy_of(rollout) -> str | None:
@@ -277,9 +272,9 @@ def check_provider(rollout) -> Iterator[Finding]:
     if engine_of(rollout) != "flagger" or rollout.spec.flagger is None or rollout.spec.flagger.provider is None:
         return
     provider, mesh = rollout.spec.flagger.provider, rollout.spec.mesh
-    if provider not in PROVIDERS[mesh]:
+    if provider not in MESHES[mesh].providers:
         yield Finding(("spec", "flagger", "provider"), f"mesh {mesh} cannot carry Flagger's {provider!r} provider",
-                      "use one of: " + ", ".join(PROVIDERS[mesh]))
+                      "use one of: " + ", ".join(MESHES[mesh].providers))
     elif provider == "linkerd":
         yield Finding(("spec", "flagger", "provider"),
                       "Flagger's linkerd provider writes an SMI TrafficSplit, which Linkerd 2.12 and later honour "
@@ -342,7 +337,7 @@ def check_analysis(rollout) -> Iterator[Finding]:
         elif path == base + ("interval",) and seconds < MIN_INTERVAL_SECONDS:
             yield Finding(path, f"Flagger runs an analysis at most every {MIN_INTERVAL_SECONDS}s, "
                           f"got {value!r}", f"use `{MIN_INTERVAL_SECONDS}s` or more")
-    source = analysis.metrics or {"istio": "istio", "linkerd": "linkerd"}.get(rollout.spec.mesh, "app")
+    source = analysis.metrics or default_metrics(rollout.spec.mesh)
     if source == "app" and analysis.selector is not None and analysis.selector.service != "app":
         yield Finding(base + ("selector", "service"),
                       f"with Flagger, the canary's series are told from the primary's by the pods' `app` label "

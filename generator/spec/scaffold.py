@@ -10,13 +10,9 @@ import os
 from pathlib import Path
 from typing import Callable
 
+from generator.mesh import MESHES
 from generator.names import API_VERSION
 
-MESH_NOTES = {
-    "istio": "Istio: a DestinationRule (one subset per version) and a VirtualService",
-    "linkerd": "Linkerd: per-version Services and a policy.linkerd.io HTTPRoute",
-    "gateway-api": "Gateway API (GAMMA): per-version Services and a gateway.networking.k8s.io HTTPRoute",
-}
 
 
 def _steady(name: str) -> str:
@@ -135,7 +131,7 @@ metadata:
   namespace: {namespace}
   # labels: {{team: payments}}   # optional, added to every generated object
 spec:
-  mesh: {mesh:<20} # {MESH_NOTES[mesh]}
+  mesh: {mesh:<20} # {MESHES[mesh].scaffold_note}
   service:
     port: 8080               # the port the Service exposes
     # targetPort: 8080       # the container's port; default = port
@@ -149,7 +145,7 @@ spec:
     #       resources: {{requests: {{cpu: 100m, memory: 128Mi}}}}
 """
     if strategy.startswith("flagger-"):
-        head = head.replace(f"spec:\n  mesh: {mesh:<20} # {MESH_NOTES[mesh]}\n",
+        head = head.replace(f"spec:\n  mesh: {mesh:<20} # {MESHES[mesh].scaffold_note}\n",
                             f"spec:\n  delivery: flagger          # Flagger shifts traffic, analyses, promotes or rolls back\n"
                             f"  mesh: {mesh:<20} # Flagger generates the routing and the Services\n")
         head = head.replace(f"    image: {name:<17} # image repository; a version's tag is its name unless it sets image\n",

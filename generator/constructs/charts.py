@@ -1,0 +1,73 @@
+"""One chart per plan, built by the chart builder of the plan's delivery engine (CHARTS)."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from generator.constructs import core, flagger, flux, istio, prometheus, routes
+from generator.mesh import MESHES
+
+
+def platform_chart(synth, plan):
+    """A platform install: its namespace if it creates it, the chart repository, then one HelmRelease per
+    release."""
+    chart = synth.chart(plan.namespace)
+    if plan.namespace_object is not None:
+        ns = plan.namespace_object
+        core.Namespace(chart, ns.name, {**plan.labels, **ns.labels}, ns.annotations)
+    flux.HelmRepository(chart, plan)
+    for release in plan.releases:
+        flux.HelmRelease(chart, plan, release)
+    return chart
+
+
+def flagger_chart(synth, plan):
+    """A rollout Flagger delivers: its target Deployment and what Flagger reads, nothing Flagger owns."""
+    chart = synth.chart(plan.namespace)
+    core.Deployment(chart, plan, plan.workload)
+    if plan.autoscaler is not None:
+        core.HorizontalPodAutoscaler(chart, plan, plan.workload.name, plan.autoscaler)
+    flagger.Canary(chart, plan)
+    for template in plan.templates:
+        flagger.MetricTemplate(chart, plan, template)
+    for provider in plan.alert_providers:
+        flagger.AlertProvider(chart, plan, provider)
+    if plan.alerts is not None:
+        prometheus.alerts(chart, plan)
+    return chart
+
+
+def _istio_routes(chart, plan) -> None:
+    if plan.subsets:
+        istio.DestinationRule(chart, plan)
+    istio.VirtualService(chart, plan)
+
+
+def _http_route(chart, plan) -> None:
+    routes.HTTPRoute(chart, plan)
+
+
+# the routing objects of a routed plan, by the kind of route its mesh takes (mesh.RouteAPI.kind)
+ROUTERS: dict[str, Callable] = {"VirtualService": _istio_routes, "HTTPRoute": _http_route}
+
+
+def routed_chart(synth, plan):
+    """A rollout rollgen routes itself: workloads, Services, the mesh's routing objects, alerts."""
+    chart = synth.chart(plan.namespace)
+    for workload in plan.workloads:
+        core.Deployment(chart, plan, workload)
+    core.Service(chart, plan)
+    for version in plan.version_services:
+        core.Service(chart, plan, version)
+    ROUTERS[MESHES[plan.mesh].route.kind](chart, plan)
+    if plan.alerts is not None:
+        prometheus.alerts(chart, plan)
+    return chart
+
+
+CHARTS: dict[str, Callable] = {"manual": routed_chart, "flagger": flagger_chart, "platform": platform_chart}
+
+
+def build_chart(synth, plan):
+    """All objects of one plan in one chart, in a fixed order."""
+    return CHARTS[plan.engine](synth, plan)

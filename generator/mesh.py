@@ -1,0 +1,58 @@
+"""What each service mesh can do, in one table: how routes are written, whether every version gets its
+own Service, which metrics it exports, and which Flagger providers run on it. Checks, plans and
+constructs ask here instead of testing the mesh's name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RouteAPI:
+    """The routing object rollgen writes: an Istio VirtualService (with a DestinationRule of subsets),
+    or a GAMMA HTTPRoute attached to the Service (apiVersion, parentRef group, backendRef group)."""
+
+    kind: str  # "VirtualService" | "HTTPRoute"
+    api_version: str
+    parent_group: str = ""
+    backend_group: str = ""
+
+
+@dataclass(frozen=True)
+class Mesh:
+    route: RouteAPI
+    per_version_services: bool  # versions are told apart by Services `<name>-<version>` (not subsets)
+    metrics: str  # the metrics source when a spec names none: the mesh's own, or the app's
+    providers: tuple[str, ...]  # Flagger providers that run beside this mesh
+    default_provider: str
+    scaffold_note: str  # what `rollgen init` says the mesh gets
+
+
+# `kubernetes` routes nothing (Flagger switches the Service's selector), so it runs beside any mesh.
+# Linkerd's default provider is the Gateway API, as in Flagger's Linkerd guide: the `linkerd` provider
+# writes an SMI TrafficSplit, which Linkerd 2.12+ honours only with the linkerd-smi extension.
+# Linkerd's CRD defaults an omitted parentRef group to policy.linkerd.io (and kind to Server): the route
+# would then attach to nothing, so group and kind are always written out, as Linkerd's own documentation
+# writes them (`group: core`).
+MESHES: dict[str, Mesh] = {
+    "istio": Mesh(
+        route=RouteAPI("VirtualService", "networking.istio.io/v1"),
+        per_version_services=False, metrics="istio",
+        providers=("istio", "gatewayapi:v1", "kubernetes"), default_provider="istio",
+        scaffold_note="Istio: a DestinationRule (one subset per version) and a VirtualService"),
+    "linkerd": Mesh(
+        route=RouteAPI("HTTPRoute", "policy.linkerd.io/v1beta2", parent_group="core"),
+        per_version_services=True, metrics="linkerd",
+        providers=("linkerd", "gatewayapi:v1", "kubernetes"), default_provider="gatewayapi:v1",
+        scaffold_note="Linkerd: per-version Services and a policy.linkerd.io HTTPRoute"),
+    "gateway-api": Mesh(
+        route=RouteAPI("HTTPRoute", "gateway.networking.k8s.io/v1"),
+        per_version_services=True, metrics="app",
+        providers=("gatewayapi:v1", "kubernetes"), default_provider="gatewayapi:v1",
+        scaffold_note="Gateway API (GAMMA): per-version Services and a gateway.networking.k8s.io HTTPRoute"),
+}
+
+
+def default_metrics(mesh: str) -> str:
+    """The metrics source of a spec on `mesh` that names none."""
+    return MESHES[mesh].metrics
