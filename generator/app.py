@@ -62,7 +62,7 @@ def compile_specs(specs: list[LoadedSpec], advance: Callable[[int], None] | None
     is told as each batch of n specs is done, for a progress bar."""
     if not specs:
         return {}
-    plans = [build_plan(s.rollout, s.source) for s in specs]
+    plans = [build_plan(s.document, s.source) for s in specs]
     with tempfile.TemporaryDirectory(prefix="rollgen-cdk8s-") as scratch:
         rendered = synthesize(plans, scratch, advance)
     return {s.source: files for s, files in zip(specs, rendered)}
@@ -76,7 +76,7 @@ class GenerateResult:
 
 
 @dataclass
-class Build:
+class Pending:
     """What a write would produce for the stale specs (and the shared files), not yet written."""
 
     report: Report
@@ -130,26 +130,26 @@ def platforms_of(loaded: list[LoadedSpec], records: dict[str, list[str]], cwd: P
             continue  # gone or broken: the survey drops or reports it
         if spec.kind == "Platform":
             specs.append(spec)
-    return [(build_platform_plan(sp.rollout, sp.source), sp) for sp in specs]
+    return [(build_platform_plan(sp.document, sp.source), sp) for sp in specs]
 
 
-def build(s: Survey, cwd: Path, fmt: OutputFormat, progress: Progress | None = None) -> Build:
+def prepare(surveyed: Survey, cwd: Path, fmt: OutputFormat, progress: Progress | None = None) -> Pending:
     """Load and compile the stale specs of a survey, and recompute the shared files."""
     progress = progress or _no_progress
     # Entries of specs not compiled now stay as they are: the record holds bytes, not trust (the cache
     # written after this run vouches only for what this compiler produced; see verified_after).
-    state = State(dict(s.state.specs), s.state.output_format)
-    result = Build(Report(list(s.missing)), state, dropped=set(s.dropped))
-    if not s.paths and not s.missing:
-        shown = ", ".join(sorted(s.dirs)) or "the targets"
+    state = State(dict(surveyed.state.specs), surveyed.state.output_format)
+    result = Pending(Report(list(surveyed.missing)), state, dropped=set(surveyed.dropped))
+    if not surveyed.paths and not surveyed.missing:
+        shown = ", ".join(sorted(surveyed.dirs)) or "the targets"
         result.report.extend([Diagnostic(shown, 0, 0, "", "no spec files (*.yaml, *.yml) found")])
-    loaded = _load(s.stale, cwd, result.report, progress, "validating")
+    loaded = _load(surveyed.stale, cwd, result.report, progress, "validating")
     context: list[LoadedSpec] = []
     if fmt.needs_every_spec:
         # A format whose shared files describe every spec (a chart's values.yaml) reads them all.
-        others = [p for p in s.paths if s.sources[p] in s.fresh]
+        others = [p for p in surveyed.paths if surveyed.sources[p] in surveyed.fresh]
         keep = [Path(src) if Path(src).is_absolute() else cwd / src for src in state.specs
-                if src not in s.dropped and src != SHARED_SOURCE and src not in s.sources.values()]
+                if src not in surveyed.dropped and src != SHARED_SOURCE and src not in surveyed.sources.values()]
         context = _load(others + keep, cwd, result.report, progress, "reading")
     if result.report.errors:
         return result
@@ -192,26 +192,25 @@ def generate(targets: list[Path], outdir: Path, cwd: Path, fmt: OutputFormat | N
     if surveyed is not None and surveyed.up_to_date:
         return GenerateResult(Report(), Change(unchanged=sorted(surveyed.fresh_files() + surveyed.shared_files())))
     with locked(outdir, on_wait):
-        s = surveyed
-        if s is None or read_state(outdir).to_text() != s.state.to_text():
-            s = survey(targets, outdir, cwd, fmt.name, force=s.force if s is not None else False)
-        return _generate(s, outdir, cwd, fmt, progress)
+        if surveyed is None or read_state(outdir).to_text() != surveyed.state.to_text():
+            surveyed = survey(targets, outdir, cwd, fmt.name, force=surveyed.force if surveyed is not None else False)
+        return _generate_locked(surveyed, outdir, cwd, fmt, progress)
 
 
-def _generate(s: Survey, outdir: Path, cwd: Path, fmt: OutputFormat, progress: Progress | None) -> GenerateResult:
-    if s.up_to_date:
-        return GenerateResult(Report(), Change(unchanged=sorted(s.fresh_files() + s.shared_files())))
-    b = build(s, cwd, fmt, progress)
-    if b.report.errors:
-        return GenerateResult(b.report)
-    to_write, stale, problems = plan_changes(outdir, b.state, b.new, b.dropped)
+def _generate_locked(surveyed: Survey, outdir: Path, cwd: Path, fmt: OutputFormat, progress: Progress | None) -> GenerateResult:
+    if surveyed.up_to_date:
+        return GenerateResult(Report(), Change(unchanged=sorted(surveyed.fresh_files() + surveyed.shared_files())))
+    pending = prepare(surveyed, cwd, fmt, progress)
+    if pending.report.errors:
+        return GenerateResult(pending.report)
+    to_write, stale, problems = plan_changes(outdir, pending.state, pending.new, pending.dropped)
     if problems:
-        b.report.extend(name_shared(problems, outdir))
-        return GenerateResult(b.report)
-    change = apply_changes(outdir, b.state, b.new, b.digests, b.dropped, to_write, stale, output_format=fmt.name)
-    write_verified(outdir, verified_after(s, final_state(b.state, b.new, b.digests, b.dropped, fmt.name), set(b.new)))
-    change.unchanged = sorted(change.unchanged + s.fresh_files())
-    return GenerateResult(b.report, change, compiled=len(b.new) - 1)
+        pending.report.extend(name_shared(problems, outdir))
+        return GenerateResult(pending.report)
+    change = apply_changes(outdir, pending.state, pending.new, pending.digests, pending.dropped, to_write, stale, output_format=fmt.name)
+    write_verified(outdir, verified_after(surveyed, final_state(pending.state, pending.new, pending.digests, pending.dropped, fmt.name), set(pending.new)))
+    change.unchanged = sorted(change.unchanged + surveyed.fresh_files())
+    return GenerateResult(pending.report, change, compiled=len(pending.new) - 1)
 
 
 def name_shared(problems: list[Diagnostic], outdir: Path) -> list[Diagnostic]:
@@ -219,18 +218,18 @@ def name_shared(problems: list[Diagnostic], outdir: Path) -> list[Diagnostic]:
     return [replace(d, file=outdir.as_posix()) if d.file == SHARED_SOURCE else d for d in problems]
 
 
-def expected_record(b: Build, fmt: OutputFormat) -> str:
+def expected_record(pending: Pending, fmt: OutputFormat) -> str:
     """The record text a generate would leave behind."""
-    return final_state(b.state, b.new, b.digests, b.dropped, fmt.name).to_text()
+    return final_state(pending.state, pending.new, pending.digests, pending.dropped, fmt.name).to_text()
 
 
-def verified_after(s: Survey, final: State, compiled: set[str]) -> Verified:
+def verified_after(surveyed: Survey, final: State, compiled: set[str]) -> Verified:
     """The cache after a write: the entries this compiler produced now, and those it had verified
     before that are still in the record unchanged."""
-    before = s.verified.specs if s.same_generator else {}
+    before = surveyed.verified.specs if surveyed.same_generator else {}
     specs = {}
     for source, rec in final.specs.items():
         digest = entry_digest(rec)
         if source in compiled or before.get(source) == digest:
             specs[source] = digest
-    return Verified(s.generator, final.output_format, specs)
+    return Verified(surveyed.generator, final.output_format, specs)

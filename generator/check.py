@@ -77,23 +77,23 @@ def compare(outdir: Path, expected: dict[str, str], removed: list[str]) -> list[
 def check(targets: list[Path], outdir: Path, cwd: Path, fmt=None, progress=None,
           surveyed: Survey | None = None) -> CheckResult:
     name = fmt.name if fmt is not None else DEFAULT_OUTPUT_FORMAT
-    s = surveyed or survey(targets, outdir, cwd, name)
-    if s.up_to_date:
-        return CheckResult(Report(), specs=len(s.paths))
+    surveyed = surveyed or survey(targets, outdir, cwd, name)
+    if surveyed.up_to_date:
+        return CheckResult(Report(), specs=len(surveyed.paths))
     from generator.output.formats import manifests
     from generator.output.store import plan_changes
-    from generator.app import build, expected_record, name_shared
+    from generator.app import prepare, expected_record, name_shared
 
     fmt = fmt or manifests()
-    b = build(s, cwd, fmt, progress)
-    result = CheckResult(b.report, specs=len(s.paths))
-    if b.report.errors:
+    pending = prepare(surveyed, cwd, fmt, progress)
+    result = CheckResult(pending.report, specs=len(surveyed.paths))
+    if pending.report.errors:
         return result
-    to_write, stale, problems = plan_changes(outdir, b.state, b.new, b.dropped)
+    to_write, stale, problems = plan_changes(outdir, pending.state, pending.new, pending.dropped)
     if problems:
-        b.report.extend(name_shared(problems, outdir))
+        pending.report.extend(name_shared(problems, outdir))
         return result
     expected = dict(to_write)
-    expected[STATE_FILE] = expected_record(b, fmt)
+    expected[STATE_FILE] = expected_record(pending, fmt)
     result.drift = compare(outdir, expected, stale)
     return result

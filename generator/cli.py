@@ -306,7 +306,7 @@ def plan(spec: str, fmt: str) -> None:
         except InvalidInput as exc:
             _emit_json(Report(exc.diagnostics), plan=None)
             sys.exit(EXIT_INVALID)
-        _emit_json(Report(list(loaded.warnings)), plan=plan_document(loaded.rollout, loaded.source))
+        _emit_json(Report(list(loaded.warnings)), plan=plan_document(loaded.document, loaded.source))
         return
     loaded = read_spec(Path(spec), Path.cwd())
     _print_report(Report(list(loaded.warnings)))
@@ -316,11 +316,11 @@ def plan(spec: str, fmt: str) -> None:
 
         require_rollout(loaded, "plan --format mermaid")
 
-        click.echo(mermaid_flowchart(loaded.rollout, loaded.source), nl=False)
+        click.echo(mermaid_flowchart(loaded.document, loaded.source), nl=False)
         return
     from generator.views.text import plan_table
 
-    click.echo(plan_table(loaded.rollout, loaded.source), nl=False)
+    click.echo(plan_table(loaded.document, loaded.source), nl=False)
 
 
 @cli.command(context_settings=CONTEXT)
@@ -499,7 +499,7 @@ def queries(spec: str) -> None:
     loaded = read_spec(Path(spec), Path.cwd())
     require_rollout(loaded, "queries")
     _print_report(Report(list(loaded.warnings)))
-    click.echo(queries_text(loaded.rollout, loaded.source), nl=False)
+    click.echo(queries_text(loaded.document, loaded.source), nl=False)
 
 
 @cli.command("status-commands", context_settings=CONTEXT)

@@ -115,7 +115,7 @@ def test_values_cannot_escape_a_promql_string():
 # --- exact queries per metrics source ----------------------------------------------------------------
 
 def test_istio_alerts_use_server_side_reports_of_the_canary_workload_in_its_namespace():
-    rules = rules_file(load("payments.yaml").rollout)["groups"][0]
+    rules = rules_file(load("payments.yaml").document)["groups"][0]
     assert rules["name"] == "canary.production.payments" and rules["interval"] == "30s"
     errors, latency, traffic = rules["rules"]
     sel = ('reporter="destination", destination_workload_namespace="production", '
@@ -142,7 +142,7 @@ def test_istio_alerts_use_server_side_reports_of_the_canary_workload_in_its_name
 
 
 def test_linkerd_alerts_use_inbound_proxy_metrics_of_the_canary_deployment():
-    rules = rules_file(load("ledger.yaml").rollout)["groups"][0]["rules"]
+    rules = rules_file(load("ledger.yaml").document)["groups"][0]["rules"]
     errors, latency, traffic = rules
     sel = 'direction="inbound", namespace="production", deployment="ledger-v2"'
     assert errors["expr"] == (
@@ -155,7 +155,7 @@ def test_linkerd_alerts_use_inbound_proxy_metrics_of_the_canary_deployment():
 
 
 def test_app_alerts_use_the_configured_label_names_and_a_seconds_histogram():
-    rules = rules_file(load("search.yaml").rollout)["groups"][0]
+    rules = rules_file(load("search.yaml").document)["groups"][0]
     assert rules["interval"] == "15s"
     errors, latency = rules["rules"]
     sel = 'namespace="shop", service="search", version="v2"'
@@ -169,7 +169,7 @@ def test_app_alerts_use_the_configured_label_names_and_a_seconds_histogram():
 
 def test_app_selector_defaults_to_the_pod_labels_rollgen_sets():
     spec = parse_spec(with_analysis("    metrics: app\n    successRate: {min: 99}", mesh="gateway-api").encode(), "s.yaml")
-    q = version_queries(spec.rollout, "v2", "canary")
+    q = version_queries(spec.document, "v2", "canary")
     assert 'http_requests_total{namespace="production", app="backend", version="v2", code=~"5.."}' in q.error_ratio
 
 
@@ -177,7 +177,7 @@ def test_metrics_source_defaults_from_the_mesh():
     for mesh, metric in (("istio", "istio_requests_total"), ("linkerd", "response_total"),
                          ("gateway-api", "http_requests_total")):
         spec = parse_spec(with_analysis("    successRate: {min: 99}", mesh=mesh).encode(), "s.yaml")
-        assert metric + "{" in version_queries(spec.rollout, "v2", "canary").request_rate
+        assert metric + "{" in version_queries(spec.document, "v2", "canary").request_rate
 
 
 # --- alert objects -----------------------------------------------------------------------------------
@@ -216,8 +216,8 @@ def test_alerts_none_emits_no_alert_object():
 def test_at_position_zero_the_canary_is_not_expected_to_get_traffic():
     spec = parse_spec(with_analysis("    successRate: {min: 99}\n    requestRate: {min: 1}",
                                     canary="steps: [10, 100]\n    position: 0").encode(), "s.yaml")
-    assert versions_under_test(spec.rollout)[0].share == 0
-    alerts = [r["alert"] for r in rules_file(spec.rollout)["groups"][0]["rules"]]
+    assert versions_under_test(spec.document)[0].share == 0
+    alerts = [r["alert"] for r in rules_file(spec.document)["groups"][0]["rules"]]
     assert alerts == ["CanaryHighErrorRate"]
 
 
@@ -240,7 +240,7 @@ def test_generated_alerts_pass_promtool_unit_tests(name, tmp_path):
     docs = compile_spec_text((SPECS / name).read_text(), f"specs/{name}")
     rules = alert_rules(docs)
     (tmp_path / "rules.yaml").write_text(yaml.safe_dump(rules, sort_keys=False))
-    (tmp_path / "test.yaml").write_text(yaml.safe_dump(rules_test(spec.rollout, rules, "rules.yaml"), sort_keys=False))
+    (tmp_path / "test.yaml").write_text(yaml.safe_dump(rules_test(spec.document, rules, "rules.yaml"), sort_keys=False))
     check = subprocess.run([binary, "check", "rules", "rules.yaml"], cwd=tmp_path, capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
     run = subprocess.run([binary, "test", "rules", "test.yaml"], cwd=tmp_path, capture_output=True, text=True)
@@ -251,11 +251,11 @@ def test_promtool_cases_catch_a_rule_that_ignores_the_threshold(tmp_path):
     """The unit tests are not vacuous: a rule whose threshold is off makes them fail."""
     binary = promtool()
     spec = load("payments.yaml")
-    rules = rules_file(spec.rollout)
+    rules = rules_file(spec.document)
     errors = rules["groups"][0]["rules"][0]
     errors["expr"] = errors["expr"].replace("> 0.01", "> 0.5")
     (tmp_path / "rules.yaml").write_text(yaml.safe_dump(rules, sort_keys=False))
-    (tmp_path / "test.yaml").write_text(yaml.safe_dump(rules_test(spec.rollout, rules, "rules.yaml"), sort_keys=False))
+    (tmp_path / "test.yaml").write_text(yaml.safe_dump(rules_test(spec.document, rules, "rules.yaml"), sort_keys=False))
     run = subprocess.run([binary, "test", "rules", "test.yaml"], cwd=tmp_path, capture_output=True, text=True)
     assert run.returncode != 0 and "CanaryHighErrorRate" in run.stdout + run.stderr
 
@@ -339,7 +339,7 @@ def test_every_printed_query_is_valid_promql(name):
 
     from generator.plan.queries import all_queries
 
-    for q in all_queries(load(name).rollout):
+    for q in all_queries(load(name).document):
         for expr in (q.error_ratio, q.latency, q.request_rate):
             promql_parser.parse(expr)
 
@@ -390,7 +390,7 @@ def test_a_blue_green_preview_gets_error_and_latency_alerts_but_no_traffic_expec
 
 
 def test_every_ab_variant_gets_its_own_alerts():
-    rules = rules_file(load("storefront.yaml").rollout)["groups"][0]["rules"]
+    rules = rules_file(load("storefront.yaml").document)["groups"][0]["rules"]
     assert [(r["alert"], r["labels"]["version"]) for r in rules] == [
         (alert, version) for version in ("variant-a", "variant-b")
         for alert in ("CanaryHighErrorRate", "CanaryHighLatency", "CanaryNoTraffic")]
@@ -415,11 +415,11 @@ def test_istio_alerts_count_the_reports_of_the_chosen_proxy_and_pass_promtool(re
     text = (SPECS / "payments.yaml").read_text().replace(
         "    metrics: istio ", f"    reporter: {reporter}\n    metrics: istio ", 1)
     spec = parse_spec(text.encode(), "specs/payments.yaml")
-    rules = rules_file(spec.rollout)
+    rules = rules_file(spec.document)
     assert all(f'reporter="{reporter}"' in r["expr"] for r in rules["groups"][0]["rules"])
     assert "destination_service_name" not in str(rules)
     (tmp_path / "rules.yaml").write_text(yaml.safe_dump(rules, sort_keys=False))
-    (tmp_path / "test.yaml").write_text(yaml.safe_dump(rules_test(spec.rollout, rules, "rules.yaml"), sort_keys=False))
+    (tmp_path / "test.yaml").write_text(yaml.safe_dump(rules_test(spec.document, rules, "rules.yaml"), sort_keys=False))
     run = subprocess.run([binary, "test", "rules", "test.yaml"], cwd=tmp_path, capture_output=True, text=True)
     assert run.returncode == 0, run.stdout + run.stderr
 
@@ -427,6 +427,6 @@ def test_istio_alerts_count_the_reports_of_the_chosen_proxy_and_pass_promtool(re
 def test_queries_output_uses_the_reporter_of_the_analysis():
     text = (SPECS / "payments.yaml").read_text().replace("    metrics: istio ", "    reporter: source\n    metrics: istio ", 1)
     spec = parse_spec(text.encode(), "specs/payments.yaml")
-    q = version_queries(spec.rollout, "v2", "canary")
+    q = version_queries(spec.document, "v2", "canary")
     assert 'reporter="source", destination_workload_namespace="production", destination_workload="payments-v2"' \
         in q.error_ratio

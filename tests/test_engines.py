@@ -24,23 +24,23 @@ def test_every_engine_table_registers_exactly_the_engines(table):
 
 
 def test_the_examples_cover_every_engine():
-    engines = {engine_of(read_spec(path, ROOT).rollout) for path in EXAMPLES}
+    engines = {engine_of(read_spec(path, ROOT).document) for path in EXAMPLES}
     assert engines == set(ENGINE_NAMES)
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_an_example_is_planned_by_the_builder_of_its_engine(path):
     spec = read_spec(path, ROOT)
-    engine = engine_of(spec.rollout)
-    assert engine == ("platform" if spec.kind == "Platform" else spec.rollout.spec.delivery)
+    engine = engine_of(spec.document)
+    assert engine == ("platform" if spec.kind == "Platform" else spec.document.spec.delivery)
     builder = {"manual": build_routed_plan, "flagger": plan_flagger, "platform": build_platform_plan}[engine]
-    assert build_plan(spec.rollout, spec.source) == builder(spec.rollout, spec.source)
+    assert build_plan(spec.document, spec.source) == builder(spec.document, spec.source)
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_a_plan_names_the_engine_that_built_it(path):
     spec = read_spec(path, ROOT)
-    assert build_plan(spec.rollout, spec.source).engine == engine_of(spec.rollout)
+    assert build_plan(spec.document, spec.source).engine == engine_of(spec.document)
 
 
 def test_the_mesh_table_covers_the_spec_language():

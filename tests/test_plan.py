@@ -24,10 +24,10 @@ def test_canary_weights_are_integers_that_sum_to_100(steps, position, expected):
 @pytest.mark.parametrize("name", ["backend.yaml", "orders.yaml", "checkout.yaml"])
 def test_every_position_keeps_object_names_and_only_moves_weights(name):
     spec = parse_spec((SPECS / name).read_bytes(), name)
-    canary = spec.rollout.spec.canary
+    canary = spec.document.spec.canary
     seen = []
-    for pos in positions(spec.rollout):
-        plan = build_routed_plan(spec.rollout, name, pos)
+    for pos in positions(spec.document):
+        plan = build_routed_plan(spec.document, name, pos)
         split = plan.rules[-1]
         weights = {d.version: d.weight for d in split.destinations}
         assert weights[canary.stable] + weights[canary.canary] == 100

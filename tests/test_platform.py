@@ -78,7 +78,7 @@ def test_merge_values_is_deep_and_sorted():
 
 
 def test_platform_plan_keeps_the_install_in_the_platform_namespace():
-    plan = build_platform_plan(parse_spec(PLATFORM.encode(), "p.yaml").rollout, "p.yaml")
+    plan = build_platform_plan(parse_spec(PLATFORM.encode(), "p.yaml").document, "p.yaml")
     assert plan.namespace == "linkerd" and plan.name == "flagger"
     assert [r.name for r in plan.releases] == ["flagger", "flagger-loadtester"]
 
@@ -202,7 +202,7 @@ def test_every_flagger_rollouts_default_webhook_url_names_the_load_tester_of_its
                  for t in loadtester_releases(example(name))}
     for name in FLAGGER_EXAMPLES:
         spec = parse_spec((SPECS / name).read_bytes(), name)
-        plan = plan_flagger(spec.rollout, name)
+        plan = plan_flagger(spec.document, name)
         for hook in plan.analysis.webhooks:
             assert hook.url.startswith(f"http://flagger-loadtester.{plan.namespace}/"), (name, hook.url)
             assert plan.namespace in installed
@@ -259,7 +259,7 @@ def test_platforms_watching_distinct_namespaces_coexist(tmp_path):
 def test_install_commands_show_every_release_with_its_nested_values():
     from generator.plan.platform import install_commands
 
-    plan = build_platform_plan(parse_spec((SPECS / "flagger-linkerd.yaml").read_bytes(), "p.yaml").rollout, "p.yaml")
+    plan = build_platform_plan(parse_spec((SPECS / "flagger-linkerd.yaml").read_bytes(), "p.yaml").document, "p.yaml")
     text = "\n".join(install_commands(plan))
     assert "kubectl create namespace flagger-system" in text
     assert "kubectl annotate namespace flagger-system linkerd.io/inject=enabled" in text
@@ -319,19 +319,19 @@ def test_metric_templates_query_the_prometheus_the_meshs_platform_uses():
     the mesh's Prometheus, the same one the Platform gives Flagger's builtins."""
     servers = {}
     for name in PLATFORM_EXAMPLES:
-        plan = build_platform_plan(parse_spec((SPECS / name).read_bytes(), name).rollout, name)
+        plan = build_platform_plan(parse_spec((SPECS / name).read_bytes(), name).document, name)
         for release in plan.releases:
             if "metricsServer" in release.values:
                 servers[plan.mesh] = release.values["metricsServer"]
     checked = 0
     for name in FLAGGER_EXAMPLES:
         spec = parse_spec((SPECS / name).read_bytes(), name)
-        if spec.rollout.spec.flagger is not None and "metricsServer" in spec.rollout.spec.flagger.model_fields_set:
+        if spec.document.spec.flagger is not None and "metricsServer" in spec.document.spec.flagger.model_fields_set:
             continue
-        if spec.rollout.spec.mesh not in servers:
+        if spec.document.spec.mesh not in servers:
             continue
-        plan = plan_flagger(spec.rollout, name)
+        plan = plan_flagger(spec.document, name)
         for template in plan.templates:
-            assert template.address == servers[spec.rollout.spec.mesh], (name, template.address)
+            assert template.address == servers[spec.document.spec.mesh], (name, template.address)
             checked += 1
     assert checked

@@ -40,8 +40,8 @@ def rollgen(*args: str, cwd: Path, seed: str = "0") -> subprocess.CompletedProce
 @given(spec_texts())
 def test_every_valid_spec_is_accepted_and_plans_integer_weights_that_sum_to_100(text: str):
     loaded = parse_spec(text.encode(), "spec.yaml")
-    for at in positions(loaded.rollout):
-        plan = build_routed_plan(loaded.rollout, "spec.yaml", at)
+    for at in positions(loaded.document):
+        plan = build_routed_plan(loaded.document, "spec.yaml", at)
         for rule in plan.rules:
             weights = [d.weight for d in rule.destinations if d.weight is not None]
             assert not weights or (sum(weights) == 100 and all(0 <= w <= 100 for w in weights))

@@ -59,7 +59,7 @@ def object_claim(namespace: str, kind: str, name: str, hint: str = VERSION_HINT)
 def spec_claims(spec) -> list[Claim]:
     """What one valid spec claims, from the spec alone: its directory, and the Services its
     namespace will hold (its own, each version's `<name>-<version>`, and Flagger's)."""
-    document = spec.rollout
+    document = spec.document
     namespace, name = document.metadata.namespace, document.metadata.name
     claims = [service_claim(namespace, name)]
     engine = engine_of(document)

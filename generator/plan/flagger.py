@@ -37,7 +37,8 @@ from generator.spec.facts import parse_duration
 from generator.spec.facts import canary_step_weights
 from generator.plan.patterns import header_regex
 from generator.plan.queries import AlertsPlan, rules_file
-from generator.spec.flagger_checks import provider_of, strategy_of
+from generator.spec.facts import only_strategy
+from generator.spec.flagger_checks import provider_of
 from generator.spec.pod import merge_pod
 
 CANARY_API = "flagger.app/v1beta1"
@@ -313,7 +314,7 @@ def request_rate_query(inputs: FlaggerInputs, source: str) -> str:
     return f"sum(rate({metric}{_selector(inputs, source)}[{{{{ interval }}}}]))\n"
 
 
-def metrics_source(inputs: FlaggerInputs) -> str:
+def templates_source(inputs: FlaggerInputs) -> str:
     """Which metrics the MetricTemplates query: the spec's choice, else what the mesh exports."""
     if inputs.metrics_source:
         return inputs.metrics_source
@@ -326,12 +327,12 @@ def builtins_usable(inputs: FlaggerInputs) -> bool:
     builtin = BUILTIN_SOURCE.get(inputs.provider)
     if builtin == "istio" and inputs.reporter != ISTIO_BUILTIN_REPORTER:
         return False
-    return builtin is not None and metrics_source(inputs) == builtin
+    return builtin is not None and templates_source(inputs) == builtin
 
 
 def plan_metrics(inputs: FlaggerInputs) -> tuple[tuple[MetricPlan, ...], tuple[MetricTemplatePlan, ...]]:
     interval = inputs.metric_interval or inputs.interval
-    source = metrics_source(inputs)
+    source = templates_source(inputs)
     builtin = builtins_usable(inputs)
     metrics: list[MetricPlan] = []
     templates: list[MetricTemplatePlan] = []
@@ -387,7 +388,7 @@ def plan_webhook(hook: WebhookInput, loadtester: str) -> WebhookPlan:
     return WebhookPlan(hook.name, hook.type, url, hook.timeout, metadata)
 
 
-def plan_alerts(inputs: FlaggerInputs) -> tuple[tuple[AlertProviderPlan, ...], tuple[CanaryAlertPlan, ...]]:
+def plan_alert_providers(inputs: FlaggerInputs) -> tuple[tuple[AlertProviderPlan, ...], tuple[CanaryAlertPlan, ...]]:
     providers, alerts = [], []
     for alert in inputs.alerts:
         if alert.provider_ref is not None:
@@ -467,7 +468,7 @@ def service_options(inputs: FlaggerInputs) -> dict:
 
 def build_flagger_plan(inputs: FlaggerInputs) -> FlaggerPlan:
     metrics, templates = plan_metrics(inputs)
-    providers, alerts = plan_alerts(inputs)
+    providers, alerts = plan_alert_providers(inputs)
     canary = inputs.strategy == "canary"
     analysis = AnalysisPlan(
         strategy=inputs.strategy,
@@ -570,7 +571,7 @@ def retries_dict(retries) -> dict | None:
 def flagger_inputs(rollout, source: str) -> FlaggerInputs:
     """The one mapping from a `delivery: flagger` spec to the plan's inputs (the spec was checked)."""
     spec, meta = rollout.spec, rollout.metadata
-    strategy = strategy_of(rollout)
+    strategy = only_strategy(rollout)
     block = getattr(spec, strategy)
     analysis = spec.analysis
     settings = spec.flagger

@@ -171,7 +171,7 @@ def _drop_version(doc: _Document, name: str) -> None:
 
 def _finalize_to(spec: LoadedSpec, doc: _Document, block: str, keep: str, drop: str) -> str:
     """Steady state on `keep`: the strategy block and the `drop` version go; routes keep working."""
-    rollout = spec.rollout.spec
+    rollout = spec.document.spec
     for i, route in enumerate(rollout.routes or ()):
         if route.version == drop:
             raise _refuse(spec, ("spec", "routes", i, "version"),
@@ -186,7 +186,7 @@ def _finalize_to(spec: LoadedSpec, doc: _Document, block: str, keep: str, drop: 
 
 
 def _promote_canary(spec: LoadedSpec, doc: _Document, finalize: bool) -> str:
-    canary = spec.rollout.spec.canary
+    canary = spec.document.spec.canary
     last = len(canary.steps)
     path = ("spec", "canary", "position")
     if finalize:
@@ -204,7 +204,7 @@ def _promote_canary(spec: LoadedSpec, doc: _Document, finalize: bool) -> str:
 
 
 def _swap_blue_green(spec: LoadedSpec, doc: _Document, verb: str) -> str:
-    bg = spec.rollout.spec.blueGreen
+    bg = spec.document.spec.blueGreen
     if bg.preview is None:
         raise _refuse(spec, ("spec", "blueGreen"), f"nothing to {verb}: the blue/green has no `preview` version",
                       "add `preview: <version>` (the version to switch to)", key=True)
@@ -220,7 +220,7 @@ def _swap_blue_green(spec: LoadedSpec, doc: _Document, verb: str) -> str:
 
 
 def _no_moves(spec: LoadedSpec, verb: str) -> InvalidInput:
-    rollout = spec.rollout.spec
+    rollout = spec.document.spec
     if rollout.abTest is not None:
         return _refuse(spec, ("spec", "abTest"), f"an A/B test has no order of steps to {verb}",
                        "change the variants' weights, or end the test with a canary or blue/green to the winner",
@@ -233,8 +233,8 @@ def refuse_unmovable(spec: LoadedSpec, verb: str) -> None:
     """Platform specs have nothing to move, and Flagger moves its rollouts itself."""
     require_rollout(spec, verb.replace(" ", ""))
 
-    if engine_of(spec.rollout) == "flagger":
-        name, ns = spec.rollout.metadata.name, spec.rollout.metadata.namespace
+    if engine_of(spec.document) == "flagger":
+        name, ns = spec.document.metadata.name, spec.document.metadata.namespace
         if verb == "promote":
             raise _refuse(spec, ("spec", "delivery"), "with `delivery: flagger`, Flagger promotes by itself when "
                           "the analysis passes", "release by changing `workload.image`; to approve each promotion "
@@ -251,7 +251,7 @@ def promote(spec: LoadedSpec, text: str, finalize: bool = False) -> Edit:
     blueGreen: swap active and preview (or, with `finalize`, steady state on active)."""
     refuse_unmovable(spec, "promote")
     doc = _Document(text)
-    rollout = spec.rollout.spec
+    rollout = spec.document.spec
     if rollout.canary is not None:
         summary = _promote_canary(spec, doc, finalize)
     elif rollout.blueGreen is not None:
@@ -271,7 +271,7 @@ def promote(spec: LoadedSpec, text: str, finalize: bool = False) -> Edit:
 def rollback(spec: LoadedSpec, text: str) -> Edit:
     """canary: position 0 (everything on stable); blueGreen: back to the version kept as preview."""
     refuse_unmovable(spec, "roll back")
-    rollout = spec.rollout.spec
+    rollout = spec.document.spec
     doc = _Document(text)
     if rollout.canary is not None:
         canary = rollout.canary

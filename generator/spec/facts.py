@@ -46,6 +46,13 @@ def strategy_of(rollout: Rollout) -> str | None:
     return None
 
 
+def only_strategy(rollout: Rollout) -> str | None:
+    """The strategy when exactly one is set, else None (the checks refuse two)."""
+    spec = rollout.spec
+    given = [name for name in ("canary", "blueGreen", "abTest") if getattr(spec, name, None) is not None]
+    return given[0] if len(given) == 1 else None
+
+
 def routed_versions(rollout: Rollout) -> list[str]:
     """Versions a spec sends traffic to (or keeps ready for a cutover), in spec order."""
     spec = rollout.spec

@@ -13,6 +13,7 @@ from typing import Iterator
 import generator.names as c
 from generator.mesh import MESHES, default_metrics
 from generator.spec.checks import Finding, check_header_match, parse_image
+from generator.spec.facts import only_strategy
 from generator.spec.kinds import engine_of
 from generator.spec.pod import merge_pod
 
@@ -36,12 +37,6 @@ def provider_of(rollout) -> str:
     if settings is not None and settings.provider is not None:
         return settings.provider
     return MESHES[rollout.spec.mesh].default_provider
-
-
-def strategy_of(rollout) -> str | None:
-    spec = rollout.spec
-    given = [name for name in ("canary", "blueGreen", "abTest") if getattr(spec, name, None) is not None]
-    return given[0] if len(given) == 1 else None
 
 
 def flagger_seconds(text: str) -> float | None:
@@ -162,7 +157,7 @@ def check_strategy(rollout) -> Iterator[Finding]:
     if engine_of(rollout) != "flagger":
         return
     spec = rollout.spec
-    strategy = strategy_of(rollout)
+    strategy = only_strategy(rollout)
     given = [name for name in ("canary", "blueGreen", "abTest") if getattr(spec, name, None) is not None]
     if not given:
         yield Finding(("spec", "delivery"), "Flagger needs a strategy: `canary`, `blueGreen` or `abTest`",

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from generator.diagnostics import display_path, Diagnostic, InvalidInput, format_path
 from generator.spec.schema import check_schema, kind_model, spec_kind
 from generator.spec.rules import check_document
+from generator.spec.platform import Platform
 from generator.spec.v1alpha1 import Rollout
 from generator.spec.yamlio import Located, load_yaml, read_limited
 
@@ -20,14 +21,14 @@ class LoadedSpec:
     """A valid spec, with where it came from and what was said about it."""
 
     source: str  # the path as shown to the user and written into generated headers
-    rollout: Rollout  # the spec's document: a Rollout, or a Platform for `kind: Platform`
+    document: Rollout | Platform  # a Rollout, or a Platform for `kind: Platform`
     digest: str
     located: Located
     warnings: list[Diagnostic] = field(default_factory=list)
 
     @property
     def kind(self) -> str:
-        return self.rollout.kind
+        return self.document.kind
 
 
 def _located_findings(located: Located, filename: str, findings) -> list[Diagnostic]:

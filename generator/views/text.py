@@ -112,7 +112,7 @@ def status_commands_text(loaded) -> str:
     """`rollgen status-commands`: the monitoring commands of a Flagger rollout or a Platform install."""
     if loaded.kind == "Platform":
 
-        plan = build_platform_plan(loaded.rollout, loaded.source)
+        plan = build_platform_plan(loaded.document, loaded.source)
         ns = plan.namespace
         commands = [("Flux releases", f"flux -n {ns} get helmreleases"),
                     ("chart repository", f"flux -n {ns} get sources helm {plan.repository}"),
@@ -122,11 +122,11 @@ def status_commands_text(loaded) -> str:
         title = f"Flagger install {plan.name} in {ns} from {loaded.source}"
     else:
 
-        if engine_of(loaded.rollout) != "flagger":
+        if engine_of(loaded.document) != "flagger":
             raise InvalidInput([Diagnostic(loaded.source, *loaded.located.position(("spec",)), "spec",
                                            "status-commands monitors Flagger rollouts; this one is delivered manually",
                                            "use `rollgen plan` to see its positions, or set `delivery: flagger`")])
-        plan = plan_flagger(loaded.rollout, loaded.source)
+        plan = plan_flagger(loaded.document, loaded.source)
         commands = status_commands(plan)
         title = f"{plan.name} in {plan.namespace} (Flagger, {plan.provider}, {plan.analysis.strategy}) from {loaded.source}"
     lines = [title, ""]
