@@ -299,7 +299,7 @@ def plan(spec: str, fmt: str) -> None:
     from generator.spec.load import read_spec
 
     if fmt == "json":
-        from generator.views.mermaid import plan_document
+        from generator.views.engines import plan_document
 
         try:
             loaded = read_spec(Path(spec), Path.cwd())
@@ -312,13 +312,13 @@ def plan(spec: str, fmt: str) -> None:
     _print_report(Report(list(loaded.warnings)))
     if fmt == "mermaid":
         from generator.spec.load import require_rollout
-        from generator.views.mermaid import mermaid_flowchart
+        from generator.views.engines import plan_flowchart
 
         require_rollout(loaded, "plan --format mermaid")
 
-        click.echo(mermaid_flowchart(loaded.document, loaded.source), nl=False)
+        click.echo(plan_flowchart(loaded.document, loaded.source), nl=False)
         return
-    from generator.views.text import plan_table
+    from generator.views.engines import plan_table
 
     click.echo(plan_table(loaded.document, loaded.source), nl=False)
 
@@ -515,7 +515,7 @@ def status_commands(spec: str) -> None:
     Example:
       rollgen status-commands specs/flagger-canary-istio.yaml
     """
-    from generator.views.text import status_commands_text
+    from generator.views.engines import status_commands_text
     from generator.spec.load import read_spec
 
     loaded = read_spec(Path(spec), Path.cwd())

@@ -13,12 +13,13 @@ from generator.plan.routed import build_routed_plan
 from generator.spec.kinds import ENGINE_NAMES, engine_of
 from generator.spec.load import read_spec
 from generator.spec.rules import RULES
+from generator.views.engines import VIEWS
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "specs").glob("*.yaml"))
 
 
-@pytest.mark.parametrize("table", [RULES, PLANNERS, CHARTS], ids=["spec rules", "plan builders", "chart builders"])
+@pytest.mark.parametrize("table", [RULES, PLANNERS, CHARTS, VIEWS], ids=["spec rules", "plan builders", "chart builders", "views"])
 def test_every_engine_table_registers_exactly_the_engines(table):
     assert tuple(table) == ENGINE_NAMES
 

@@ -37,7 +37,6 @@ KNOWN_LAZY = {
     ('generator.output.helm', 'generator.spec.yamlio'),
     ('generator.spec.schema', 'generator.spec.platform'),
     ('generator.spec.schema', 'generator.spec.v1alpha1'),
-    ('generator.views.mermaid', 'generator.views.text'),
 }
 
 

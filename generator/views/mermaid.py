@@ -1,46 +1,17 @@
-"""Machine-readable and diagrammatic views of a plan: `plan --format json` and `--format mermaid`.
+"""`plan --format mermaid`: where requests go, one flowchart function per delivery engine.
 
-Both are driven by the plan's rules (ordered, first match wins, weighted destinations), so every
-strategy the planner knows is drawn without code of its own here.
+The routed flowchart is driven by the plan's rules (ordered, first match wins, weighted destinations),
+so every strategy the planner knows is drawn without code of its own here.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
+import generator.names as c
+from generator.plan.flagger import analysis_steps, plan_flagger
 from generator.views.text import describe_condition
-from generator.plan.routed import build_routed_plan, positions
+from generator.plan.routed import build_routed_plan
 from generator.plan.model import Destination, Plan, Rule
 from generator.spec.v1alpha1 import Rollout
-
-
-def _rule_json(rule: Rule) -> dict:
-    return asdict(rule)
-
-
-def plan_document(rollout: Rollout, source: str) -> dict:
-    """The live plan and the routing at every position, as plain JSON data."""
-    if rollout.kind == "Platform" or rollout.spec.delivery == "flagger":
-        from generator.views.text import other_document
-
-        return other_document(rollout, source)
-    live = build_routed_plan(rollout, source)
-    canary = rollout.spec.canary
-    live_position = canary.position if canary is not None else 0
-    return {
-        "source": source,
-        "name": live.name,
-        "namespace": live.namespace,
-        "mesh": live.mesh,
-        "stage": live.stage,
-        "position": live_position,
-        "workloads": [{"version": w.version, "name": w.name, "image": w.image, "replicas": w.replicas}
-                      for w in live.workloads],
-        "rules": [_rule_json(r) for r in live.rules],
-        "positions": [{"position": p, "live": p == live_position,
-                       "rules": [_rule_json(r) for r in build_routed_plan(rollout, source, p).rules]}
-                      for p in positions(rollout)],
-    }
 
 
 def _escape(text: str) -> str:
@@ -90,12 +61,8 @@ class _Flowchart:
             self.lines.append(f"  {source} {arrow}|{_label(text)}| {self.target(d)}")
 
 
-def mermaid_flowchart(rollout: Rollout, source: str) -> str:
+def routed_flowchart(rollout: Rollout, source: str) -> str:
     """Where requests go at the live position: rules in order (first match wins), weights on edges."""
-    if rollout.spec.delivery == "flagger":  # Platform specs are refused by the command (nothing to draw)
-        from generator.views.text import other_flowchart
-
-        return other_flowchart(rollout, source)
     plan = build_routed_plan(rollout, source)
     chart = _Flowchart(plan)
     where = f"{plan.name}.{plan.namespace}:{plan.port}"
@@ -122,3 +89,33 @@ def mermaid_flowchart(rollout: Rollout, source: str) -> str:
         chart.lines.append(f"  unrouted[{_label('no route (404)')}]")
         chart.lines.append(f"  {previous} -->|{_label(edge)}| unrouted")
     return "\n".join(chart.lines) + "\n"
+
+
+def flagger_flowchart(document, source: str) -> str:
+    """`plan --format mermaid` for a Flagger rollout: requests to the apex Service, split by Flagger
+    between the primary and the canary as the strategy says."""
+    plan = plan_flagger(document, source)
+    a = plan.analysis
+    primary = c.flagger_primary_name(plan.name)
+    if a.strategy == "canary":
+        canary_edge = "weight " + " → ".join(f"{w}%" for w in analysis_steps(plan)) + ", then promoted"
+        primary_edge = "the rest"
+    elif a.strategy == "abTest":
+        canary_edge = " or ".join(" and ".join(f"{h} {next(iter(v))} {next(iter(v.values()))}"
+                                               for h, v in m["headers"].items()) for m in a.match)
+        canary_edge += f" ({a.iterations} runs)"
+        primary_edge = "everyone else"
+    else:
+        canary_edge = f"no live traffic for {a.iterations} runs, then all"
+        primary_edge = "all until the switch"
+
+    def label(*lines: str) -> str:
+        return '"' + "<br/>".join(line.replace('"', "#quot;") for line in lines) + '"'
+
+    lines = ["flowchart LR",
+             f"  requests([{label(f'requests to {plan.name}.{plan.namespace}:{plan.port}', f'Flagger, {plan.provider}')}])",
+             f"  canary[{label(f'{plan.name}-canary', plan.workload.image)}]",
+             f"  primary[{label(f'{primary}', 'the released version')}]",
+             f"  requests -->|{label(canary_edge)}| canary",
+             f"  requests -->|{label(primary_edge)}| primary"]
+    return "\n".join(lines) + "\n"

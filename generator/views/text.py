@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import generator.names as c
 from generator.plan.queries import describe_evidence, describe_flagger_evidence
 from generator.plan.routed import build_routed_plan, positions
 from generator.plan.model import Destination, HeaderCondition, Plan, Rule
 from generator.spec.v1alpha1 import Rollout
-from generator.spec.kinds import engine_of
 from generator.diagnostics import Diagnostic, InvalidInput
 from generator.plan.flagger import analysis_steps, plan_flagger, status_commands
 from generator.plan.platform import build_platform_plan, install_commands
@@ -73,10 +71,8 @@ def describe_rule(plan: Plan, rule: Rule) -> str:
     return f"{cond} → {where}"
 
 
-def plan_table(rollout: Rollout, source: str) -> str:
+def routed_table(rollout: Rollout, source: str) -> str:
     """Each position of the rollout with its weights and routing; the live one is marked."""
-    if rollout.kind == "Platform" or getattr(rollout.spec, "delivery", "manual") == "flagger":
-        return other_table(rollout, source)
     live = build_routed_plan(rollout, source)
     spec = rollout.spec
     lines = [f"{live.name} in {live.namespace} ({spec.mesh}, {live.stage}) from {source}"]
@@ -108,27 +104,7 @@ def plan_table(rollout: Rollout, source: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def status_commands_text(loaded) -> str:
-    """`rollgen status-commands`: the monitoring commands of a Flagger rollout or a Platform install."""
-    if loaded.kind == "Platform":
-
-        plan = build_platform_plan(loaded.document, loaded.source)
-        ns = plan.namespace
-        commands = [("Flux releases", f"flux -n {ns} get helmreleases"),
-                    ("chart repository", f"flux -n {ns} get sources helm {plan.repository}"),
-                    *((f"Flagger's log ({r.watches or 'every namespace'})", f"kubectl -n {ns} logs deployment/{r.name} -f")
-                      for r in plan.flagger_releases),
-                    ("every canary", "kubectl get canaries --all-namespaces")]
-        title = f"Flagger install {plan.name} in {ns} from {loaded.source}"
-    else:
-
-        if engine_of(loaded.document) != "flagger":
-            raise InvalidInput([Diagnostic(loaded.source, *loaded.located.position(("spec",)), "spec",
-                                           "status-commands monitors Flagger rollouts; this one is delivered manually",
-                                           "use `rollgen plan` to see its positions, or set `delivery: flagger`")])
-        plan = plan_flagger(loaded.document, loaded.source)
-        commands = status_commands(plan)
-        title = f"{plan.name} in {plan.namespace} (Flagger, {plan.provider}, {plan.analysis.strategy}) from {loaded.source}"
+def _commands_text(title: str, commands) -> str:
     lines = [title, ""]
     for what, command in commands:
         lines.append(f"# {what}")
@@ -136,17 +112,44 @@ def status_commands_text(loaded) -> str:
     return "\n".join(lines) + "\n"
 
 
-def other_table(document, source: str) -> str:
-    """`plan` for a Platform (its install, imperatively) and for a Flagger rollout (what Flagger will do)."""
-    if document.kind == "Platform":
+def platform_commands(loaded) -> str:
+    """`rollgen status-commands` of a Platform: the Flux and Flagger commands that check the install."""
+    plan = build_platform_plan(loaded.document, loaded.source)
+    ns = plan.namespace
+    commands = [("Flux releases", f"flux -n {ns} get helmreleases"),
+                ("chart repository", f"flux -n {ns} get sources helm {plan.repository}"),
+                *((f"Flagger's log ({r.watches or 'every namespace'})", f"kubectl -n {ns} logs deployment/{r.name} -f")
+                  for r in plan.flagger_releases),
+                ("every canary", "kubectl get canaries --all-namespaces")]
+    return _commands_text(f"Flagger install {plan.name} in {ns} from {loaded.source}", commands)
 
-        plan = build_platform_plan(document, source)
-        lines = [f"Flagger install {plan.name} in {plan.namespace} from {source}", "",
-                 "Flux installs and upgrades, from the generated HelmRepository and HelmReleases, what these "
-                 "commands would:", ""]
-        lines += install_commands(plan)
-        return "\n".join(lines) + "\n"
 
+def flagger_commands(loaded) -> str:
+    """`rollgen status-commands` of a Flagger rollout: watch, describe, events."""
+    plan = plan_flagger(loaded.document, loaded.source)
+    title = f"{plan.name} in {plan.namespace} (Flagger, {plan.provider}, {plan.analysis.strategy}) from {loaded.source}"
+    return _commands_text(title, status_commands(plan))
+
+
+def manual_commands(loaded) -> str:
+    """A manual rollout has no controller to monitor: a located refusal."""
+    raise InvalidInput([Diagnostic(loaded.source, *loaded.located.position(("spec",)), "spec",
+                                   "status-commands monitors Flagger rollouts; this one is delivered manually",
+                                   "use `rollgen plan` to see its positions, or set `delivery: flagger`")])
+
+
+def platform_table(document, source: str) -> str:
+    """`plan` for a Platform: its install, imperatively."""
+    plan = build_platform_plan(document, source)
+    lines = [f"Flagger install {plan.name} in {plan.namespace} from {source}", "",
+             "Flux installs and upgrades, from the generated HelmRepository and HelmReleases, what these "
+             "commands would:", ""]
+    lines += install_commands(plan)
+    return "\n".join(lines) + "\n"
+
+
+def flagger_table(document, source: str) -> str:
+    """`plan` for a Flagger rollout: what Flagger will do."""
     plan = plan_flagger(document, source)
     a = plan.analysis
     lines = [f"{plan.name} in {plan.namespace} (Flagger, provider {plan.provider}) from {source}", ""]
@@ -170,65 +173,4 @@ def other_table(document, source: str) -> str:
     for h in a.webhooks:
         lines.append(f"webhook: {h.name} ({h.type}) → {h.url}")
     lines.extend(describe_flagger_evidence(document))
-    return "\n".join(lines) + "\n"
-
-
-def other_document(document, source: str) -> dict:
-    """`plan --format json` for a Platform (its releases) and a Flagger rollout (what Flagger will do)."""
-    if document.kind == "Platform":
-
-        plan = build_platform_plan(document, source)
-        return {"source": source, "kind": "Platform", "name": plan.name, "namespace": plan.namespace,
-                "repository": {"name": plan.repository, "url": plan.repository_url, "type": plan.repository_type},
-                "mesh": plan.mesh,
-                "releases": [{"name": r.name, "chart": r.chart, "version": r.version,
-                              "namespace": r.target_namespace or plan.namespace, "values": r.values,
-                              **({"watches": r.watches} if r.watches is not None else {})}
-                             for r in plan.releases]}
-
-    plan = plan_flagger(document, source)
-    a = plan.analysis
-    return {
-        "source": source, "kind": "Rollout", "delivery": "flagger", "name": plan.name,
-        "namespace": plan.namespace, "provider": plan.provider, "strategy": a.strategy,
-        "target": {"deployment": plan.workload.name, "image": plan.workload.image, "replicas": plan.replicas,
-                   **({"autoscaling": {"min": plan.autoscaler.min, "max": plan.autoscaler.max,
-                                       "cpu": plan.autoscaler.cpu}} if plan.replicas is None else {}),
-                   "primary": c.flagger_primary_name(plan.name)},
-        "interval": a.interval, "threshold": a.threshold,
-        "weights": analysis_steps(plan), "iterations": a.iterations, "match": [dict(m) for m in a.match],
-        "metrics": [{"name": m.name, "interval": m.interval, "min": m.min, "max": m.max, "template": m.template}
-                    for m in a.metrics],
-        "webhooks": [{"name": h.name, "type": h.type, "url": h.url} for h in a.webhooks],
-    }
-
-
-def other_flowchart(document, source: str) -> str:
-    """`plan --format mermaid` for a Flagger rollout: requests to the apex Service, split by Flagger
-    between the primary and the canary as the strategy says."""
-
-    plan = plan_flagger(document, source)
-    a = plan.analysis
-    primary = c.flagger_primary_name(plan.name)
-    if a.strategy == "canary":
-        canary_edge = "weight " + " → ".join(f"{w}%" for w in analysis_steps(plan)) + ", then promoted"
-        primary_edge = "the rest"
-    elif a.strategy == "abTest":
-        canary_edge = " or ".join(" and ".join(f"{h} {next(iter(v))} {next(iter(v.values()))}"
-                                               for h, v in m["headers"].items()) for m in a.match)
-        canary_edge += f" ({a.iterations} runs)"
-        primary_edge = "everyone else"
-    else:
-        canary_edge = f"no live traffic for {a.iterations} runs, then all"
-        primary_edge = "all until the switch"
-
-    def label(*lines: str) -> str:
-        return '"' + "<br/>".join(line.replace('"', "#quot;") for line in lines) + '"'
-
-    lines = ["flowchart LR",
-             f"  requests([{label(f'requests to {plan.name}.{plan.namespace}:{plan.port}', f'Flagger, {plan.provider}')}])",
-             f"  canary[{label(f'{plan.name}-canary', plan.workload.image)}]",
-             f"  primary[{label(f'{primary}', 'the released version')}]",
-             f"  requests -->|{label(canary_edge)}| canary",
-             f"  requests -->|{label(primary_edge)}| primary"]
     return "\n".join(lines) + "\n"
