@@ -21,6 +21,7 @@ from generator.output.store import (Change, State, Verified, apply_changes, entr
                      read_state, sha, write_verified)
 from generator.plan.engines import build_plan
 from generator.output.render import RenderedFile, synthesize
+from generator.plan.platform import build_platform_plan
 
 # progress(label, total) -> a context yielding advance(n); only the CLI decides whether to show one.
 Progress = Callable[[str, int], ContextManager[Callable[[int], None]]]
@@ -78,7 +79,6 @@ class GenerateResult:
 @dataclass
 class Pending:
     """What a write would produce for the stale specs (and the shared files), not yet written."""
-
     report: Report
     state: State
     new: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -116,7 +116,6 @@ def _compile(specs: list[LoadedSpec], progress: Progress) -> dict[str, list[Rend
 def platforms_of(loaded: list[LoadedSpec], records: dict[str, list[str]], cwd: Path) -> list:
     """(plan, spec) of every Platform in the output tree: those loaded now, and those generated earlier
     (their records hold a HelmRepository), read again (a Platform spec is small)."""
-    from generator.plan.platform import build_platform_plan
 
     specs = [sp for sp in loaded if sp.kind == "Platform"]
     have = {sp.source for sp in loaded}
