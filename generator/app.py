@@ -16,7 +16,8 @@ from generator.diagnostics import Diagnostic, InvalidInput, Report, display_path
 from generator.output.formats import OutputFormat, manifests
 from generator.output.incremental import SHARED_SOURCE, Survey, survey
 from generator.output.sources import find_specs
-from generator.spec.load import LoadedSpec, read_spec
+from generator.spec.load import LoadedSpec
+from generator.plan.checks import read_spec
 from generator.output.store import (Change, State, Verified, apply_changes, entry_digest, final_state, locked, plan_changes,
                      read_state, sha, write_verified)
 from generator.plan.engines import build_plan

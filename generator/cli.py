@@ -296,7 +296,7 @@ def plan(spec: str, fmt: str) -> None:
       rollgen plan specs/backend.yaml --format mermaid
       rollgen plan specs/backend.yaml --format json
     """
-    from generator.spec.load import read_spec
+    from generator.plan.checks import read_spec
 
     if fmt == "json":
         from generator.views.engines import plan_document
@@ -372,7 +372,7 @@ def init(name: str, mesh: str, strategy: str, namespace: str, target: str | None
       rollgen init backend --mesh istio --strategy canary
       rollgen init orders --mesh linkerd --strategy steady -n shop -o -
     """
-    from generator.spec.load import parse_spec
+    from generator.plan.checks import parse_spec
     from generator.spec.scaffold import scaffold_spec, schema_reference
 
     out = Path(target) if target else DEFAULT_SPECS / f"{name}.yaml"
@@ -396,9 +396,10 @@ def _move(spec: str, outdir: str, dry_run: bool, step) -> None:
     """Shared by promote and rollback: edit the spec, show the diff, regenerate its output."""
     from generator.spec.edit import load_for_edit, write_spec
     from generator.app import generate as run
+    from generator.plan.checks import check_document
 
     path = Path(spec)
-    loaded, text = load_for_edit(path, Path.cwd())
+    loaded, text = load_for_edit(path, Path.cwd(), check_document)
     _print_report(Report(list(loaded.warnings)))
     edit = step(loaded, text)
     click.echo(edit.diff(), nl=False)
@@ -469,7 +470,7 @@ def rollback(spec: str, dry_run: bool, emergency: bool, outdir: str) -> None:
     """
     if emergency:
         from generator.output.emergency import emergency_manifests
-        from generator.spec.load import read_spec
+        from generator.plan.checks import read_spec
 
         loaded = read_spec(Path(spec), Path.cwd())
         _print_report(Report(list(loaded.warnings)))
@@ -494,7 +495,8 @@ def queries(spec: str) -> None:
       rollgen queries specs/backend.yaml
     """
     from generator.plan.queries import queries_text
-    from generator.spec.load import read_spec, require_rollout
+    from generator.spec.load import require_rollout
+    from generator.plan.checks import read_spec
 
     loaded = read_spec(Path(spec), Path.cwd())
     require_rollout(loaded, "queries")
@@ -516,7 +518,7 @@ def status_commands(spec: str) -> None:
       rollgen status-commands specs/flagger-canary-istio.yaml
     """
     from generator.views.engines import status_commands_text
-    from generator.spec.load import read_spec
+    from generator.plan.checks import read_spec
 
     loaded = read_spec(Path(spec), Path.cwd())
     _print_report(Report(list(loaded.warnings)))

@@ -60,7 +60,7 @@ def run_cli(*args: str, cwd: Path | None = None, input: str | None = None):
 
 def compile_spec_text(text: str, name: str = "spec.yaml") -> dict[str, dict]:
     """Compile one spec (given as text) and return {relative path: document}."""
-    from generator.spec.load import parse_spec
+    from generator.plan.checks import parse_spec
     from generator.app import compile_specs
 
     spec = parse_spec(text.encode(), name)

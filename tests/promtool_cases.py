@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from generator.plan.queries import (ALERT_ERRORS, ALERT_LATENCY, ALERT_NO_TRAFFIC, _percentile, alert_labels,
-                                latency_threshold, metrics_source, versions_under_test)
+from generator.plan.queries import ALERT_ERRORS, ALERT_LATENCY, ALERT_NO_TRAFFIC, _percentile, alert_labels, latency_threshold, versions_under_test
+from generator.spec.facts import metrics_source
 from generator.spec.facts import parse_duration
 from generator.spec.v1alpha1 import Rollout
 from generator.spec.kinds import engine_of

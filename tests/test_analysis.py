@@ -15,7 +15,7 @@ import yaml
 from conftest import FLAGGER_EXAMPLES, MANUAL_EXAMPLES, SPECS, compile_spec_text, documents_by_kind, run_cli
 from generator.plan.queries import (error_threshold, latency_threshold, rules_file, version_queries,
                                 versions_under_test)
-from generator.spec.load import parse_spec
+from generator.plan.checks import parse_spec
 from generator.plan.promql import string_literal
 from generator.spec.facts import format_duration, parse_duration
 from promtool_cases import rules_test

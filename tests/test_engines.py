@@ -11,7 +11,7 @@ from generator.plan.flagger import plan_flagger
 from generator.plan.platform import build_platform_plan
 from generator.plan.routed import build_routed_plan
 from generator.spec.kinds import ENGINE_NAMES, engine_of
-from generator.spec.load import read_spec
+from generator.plan.checks import read_spec
 from generator.spec.rules import RULES
 from generator.views.engines import VIEWS
 

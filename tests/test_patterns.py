@@ -287,7 +287,7 @@ def test_the_cookie_is_added_so_the_applications_own_set_cookie_survives():
 
 
 def _warnings(text: str) -> list[str]:
-    from generator.spec.load import parse_spec
+    from generator.plan.checks import parse_spec
 
     return [f"{d.path}: {d.message}" for d in parse_spec(text.encode(), "spec.yaml").warnings]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import SPECS, run_cli
-from generator.spec.load import parse_spec
+from generator.plan.checks import parse_spec
 from generator.plan.routed import build_routed_plan, positions
 from generator.spec.facts import canary_weights
 

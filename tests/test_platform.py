@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import PLATFORM_EXAMPLES, SPECS, compile_spec_text, documents_by_kind, run_cli
-from generator.spec.load import parse_spec
+from generator.plan.checks import parse_spec
 from generator.plan.flagger import plan_flagger
 from generator.plan.platform import build_platform_plan, merge_values
 

@@ -18,7 +18,7 @@ from conftest import CONFORM, ORACLE, require, run_cli
 from strategies import MESHES, STRATEGIES, mutated_specs, spec_texts, valid_specs
 
 from generator.diagnostics import InvalidInput
-from generator.spec.load import parse_spec
+from generator.plan.checks import parse_spec
 from generator.plan.routed import build_routed_plan, positions
 
 CORPUS_SIZE = 120

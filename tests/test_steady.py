@@ -15,7 +15,7 @@ import yaml
 from conftest import compile_spec_text
 from generator.spec.edit import promote
 from generator.output.emergency import emergency_manifests
-from generator.spec.load import parse_spec
+from generator.plan.checks import parse_spec
 from routing import serving
 
 MESHES = ("istio", "linkerd", "gateway-api")

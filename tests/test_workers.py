@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import generator.output.workers as workers
-from generator.spec.load import parse_spec
+from generator.plan.checks import parse_spec
 from generator.app import compile_specs
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))

@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import generator.names as c
-from generator.mesh import default_metrics
 import generator.plan.stats as stats
 from generator.plan.promql import matcher, number, selector
 from generator.spec.v1alpha1 import Analysis, MetricsSelector, Rollout
 from generator.spec.kinds import engine_of
 from generator.spec.facts import canary_step_weights, canary_weights, format_duration, parse_duration
+from generator.spec.facts import metrics_source
 
 
 @dataclass(frozen=True)
@@ -123,14 +123,6 @@ def reporter(analysis: Analysis | None) -> str:
 
 def app_selector(analysis: Analysis | None) -> MetricsSelector:
     return (analysis.selector if analysis is not None and analysis.selector is not None else MetricsSelector())
-
-
-def metrics_source(rollout: Rollout) -> str:
-    """The analysis' metrics source, defaulting from the mesh."""
-    analysis = rollout.spec.analysis
-    if analysis is not None and analysis.metrics is not None:
-        return analysis.metrics
-    return default_metrics(rollout.spec.mesh)
 
 
 def source_for(rollout: Rollout) -> Source:

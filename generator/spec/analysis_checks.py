@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from typing import Iterator
 
 from generator.spec.checks import Finding
 from generator.spec.v1alpha1 import Rollout
 from generator.spec.kinds import engine_of
-from generator.plan.queries import evidence_shortfalls, flagger_check_window, flagger_evidence_shortfall, metrics_source, versions_under_test
-from generator.spec.facts import canary_step_weights, format_duration, parse_duration
+from generator.spec.facts import metrics_source, parse_duration
 
 RESERVED_ALERT_LABELS = ("service", "namespace", "version")
 
@@ -87,50 +85,6 @@ def check_analysis(rollout: Rollout) -> Iterator[Finding]:
         yield Finding(base + ("evidence", "margin"),
                       f"must be less than successRate.min ({a.successRate.min:g}), got {a.evidence.margin:g}",
                       "the margin is how far below the required success rate a worse version lies")
-    if not versions_under_test(rollout):
-        yield Finding(base, "no version is under test (a service in steady state): no alerts are generated",
-                      "`rollgen queries` still prints the service's queries", severity="warning")
-    if a.expectedRate is not None and a.successRate is None:
-        yield Finding(base + ("expectedRate",), "evidence is computed for successRate; none is set",
-                      "add `successRate: {min: 99}`", severity="warning")
-    if a.requestRate is not None and a.expectedRate is not None and spec.canary is not None:
-        starved = [(i + 1, s) for i, s in enumerate(_canary_weights(rollout))
-                   if a.expectedRate * s / 100 < a.requestRate.min]
-        if starved:
-            step, share = starved[0]
-            effect = ("Flagger's request-rate check fails at that weight, so every release is rolled back "
-                      "although the routing works" if flagger else "CanaryNoTraffic would fire although the routing works")
-            yield Finding(base + ("requestRate", "min"),
-                          f"at step {step} ({share}%) the canary can expect only "
-                          f"{a.expectedRate * share / 100:g} requests/s, below requestRate.min "
-                          f"{a.requestRate.min:g}: {effect}"
-                          + (f" (steps {', '.join(str(s) for s, _ in starved)})" if len(starved) > 1 else ""),
-                          "lower requestRate.min or give the canary a larger first step", severity="warning")
-    for row, hold in evidence_shortfalls(rollout):
-        yield Finding(("spec", "canary", "stepDuration"),
-                      f"step {row.step} ({row.share}%) is held for {spec.canary.stepDuration} but the canary needs "
-                      f"{format_duration(round(row.seconds_needed * 1000))} at {row.rate:.3g} requests/s to "
-                      f"collect the {row.needed} requests that tell its success rate apart",
-                      "hold the step longer, raise its share, or accept weaker evidence "
-                      "(analysis.evidence); `rollgen plan` shows every step", severity="warning")
-    short = flagger_evidence_shortfall(rollout)
-    if short is not None:
-        window = flagger_check_window(rollout)
-        yield Finding(base + ("window",) if "window" in a.model_fields_set else base + ("expectedRate",),
-                      f"at weight {short.share}% each {window} check sees about {short.per_window:.0f} requests of the "
-                      f"canary, fewer than the {short.needed} that tell its success rate apart: Flagger would pass or "
-                      "fail it on noise",
-                      f"set `analysis.window: {math.ceil(short.seconds_needed / 60)}m` (the checks' range), or "
-                      "start from a larger weight; "
-                      "`rollgen plan` shows every step", severity="warning")
-
-
-def _canary_weights(rollout: Rollout) -> list[int]:
-    """The canary's share at each step: the manual steps, or the weights Flagger walks through."""
-    canary = rollout.spec.canary
-    if engine_of(rollout) != "flagger":
-        return list(canary.steps or [])
-    return canary_step_weights(canary.stepWeight, canary.maxWeight, tuple(canary.steps or ()))
 
 
 def check_significance(rollout: Rollout) -> Iterator[Finding]:

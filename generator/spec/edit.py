@@ -17,6 +17,7 @@ from generator.spec.kinds import engine_of
 from generator.diagnostics import Diagnostic, InvalidInput, format_path
 from generator.spec.facts import after_cutover
 from generator.spec.load import LoadedSpec, parse_spec, read_spec, require_rollout
+from generator.spec.rules import check_document
 
 # Indentation styles tried when re-emitting a spec (mapping, sequence, offset); the one that
 # reproduces the unedited file best is used, so an edit changes only the lines it means to.
@@ -305,9 +306,9 @@ def _checked(spec: LoadedSpec, old: str, new: str, summary: str) -> Edit:
     return Edit(spec.source, old, new, summary)
 
 
-def load_for_edit(path: Path, cwd: Path) -> tuple[LoadedSpec, str]:
-    """A valid spec and its text (an invalid spec is reported, never edited)."""
-    spec = read_spec(path, cwd)
+def load_for_edit(path: Path, cwd: Path, rules=check_document) -> tuple[LoadedSpec, str]:
+    """A valid spec and its text (an invalid spec is reported, never edited); `rules` as read_spec's."""
+    spec = read_spec(path, cwd, rules)
     return spec, path.read_bytes().decode("utf-8-sig")
 
 

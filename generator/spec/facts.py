@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 
 import generator.names as c
+from generator.mesh import default_metrics
 from generator.spec.v1alpha1 import Rollout
 
 
@@ -124,3 +125,11 @@ def canary_weights(steps: list[int], position: int) -> tuple[int, int]:
     """(stable, canary) percentages at a position: integers that sum to 100."""
     share = steps[position - 1] if position > 0 else 0
     return 100 - share, share
+
+
+def metrics_source(rollout: Rollout) -> str:
+    """The analysis' metrics source, defaulting from the mesh."""
+    analysis = rollout.spec.analysis
+    if analysis is not None and analysis.metrics is not None:
+        return analysis.metrics
+    return default_metrics(rollout.spec.mesh)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from pydantic import ValidationError
 
@@ -49,8 +50,9 @@ def require_rollout(spec: LoadedSpec, command: str) -> None:
                                        "status-commands` on it")])
 
 
-def parse_spec(raw: bytes, source: str) -> LoadedSpec:
-    """Validate one spec's bytes. Raises InvalidInput with every error found."""
+def parse_spec(raw: bytes, source: str, rules: Callable = check_document) -> LoadedSpec:
+    """Validate one spec's bytes with the meaning `rules` (a document's findings). Raises InvalidInput
+    with every error found."""
     located = load_yaml(raw, source)
     if not isinstance(located.data, dict):
         raise InvalidInput([Diagnostic(source, 1, 1, "", "a spec is a mapping with apiVersion, kind, metadata and spec",
@@ -68,7 +70,7 @@ def parse_spec(raw: bytes, source: str) -> LoadedSpec:
             line, col = located.position(path)
             out.append(Diagnostic(source, line, col, format_path(path), err["msg"].lower()))
         raise InvalidInput(out) from None
-    diagnostics = _located_findings(located, source, check_document(rollout))
+    diagnostics = _located_findings(located, source, rules(rollout))
     errors = [d for d in diagnostics if d.severity == "error"]
     if errors:
         raise InvalidInput(diagnostics)
@@ -90,7 +92,7 @@ def _shown(name: str) -> str:
     return out
 
 
-def read_spec(path: Path, cwd: Path) -> LoadedSpec:
+def read_spec(path: Path, cwd: Path, rules: Callable = check_document) -> LoadedSpec:
     source = display_path(path, cwd)
     if not source.isprintable():  # it is written into every generated file's header comment
         raise InvalidInput([Diagnostic(_shown(source), 0, 0, "", "the file name has a control or formatting character, or bytes "
@@ -101,4 +103,4 @@ def read_spec(path: Path, cwd: Path) -> LoadedSpec:
             raw = read_limited(fh, source)
     except OSError as exc:
         raise InvalidInput([Diagnostic(source, 0, 0, "", f"cannot read the file: {exc.strerror}")]) from None
-    return parse_spec(raw, source)
+    return parse_spec(raw, source, rules)
