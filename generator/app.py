@@ -23,6 +23,7 @@ from generator.output.store import (Change, State, Verified, apply_changes, entr
 from generator.plan.engines import build_plan
 from generator.output.render import RenderedFile, synthesize
 from generator.plan.platform import build_platform_plan
+from generator.spec.kinds import engine_of
 
 # progress(label, total) -> a context yielding advance(n); only the CLI decides whether to show one.
 Progress = Callable[[str, int], ContextManager[Callable[[int], None]]]
@@ -118,7 +119,7 @@ def platforms_of(loaded: list[LoadedSpec], records: dict[str, list[str]], cwd: P
     """(plan, spec) of every Platform in the output tree: those loaded now, and those generated earlier
     (their records hold a HelmRepository), read again (a Platform spec is small)."""
 
-    specs = [sp for sp in loaded if sp.kind == "Platform"]
+    specs = [sp for sp in loaded if engine_of(sp.document) == "platform"]
     have = {sp.source for sp in loaded}
     for src, files in sorted(records.items()):
         if src in have or not any(f.rsplit("/", 1)[-1].startswith("helmrepository-") for f in files):
@@ -128,7 +129,7 @@ def platforms_of(loaded: list[LoadedSpec], records: dict[str, list[str]], cwd: P
             spec = read_spec(path, cwd)
         except (InvalidInput, OSError):
             continue  # gone or broken: the survey drops or reports it
-        if spec.kind == "Platform":
+        if engine_of(spec.document) == "platform":
             specs.append(spec)
     return [(build_platform_plan(sp.document, sp.source), sp) for sp in specs]
 

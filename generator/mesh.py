@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+MAX_HTTPROUTE_RULES = 16  # maxItems of spec.rules in both HTTPRoute CRDs
+
 
 @dataclass(frozen=True)
 class RouteAPI:
@@ -16,6 +18,8 @@ class RouteAPI:
     api_version: str
     parent_group: str = ""
     backend_group: str = ""
+    rule_limit: int | None = None  # rules one object holds (the HTTPRoute CRD's maxItems), None: no limit
+    registry_hosts: bool = False  # routes only to hosts the mesh's registry knows (Istio: a ServiceEntry for others)
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,9 @@ class Mesh:
     providers: tuple[str, ...]  # Flagger providers that run beside this mesh
     default_provider: str
     scaffold_note: str  # what `rollgen init` says the mesh gets
+    # How an A/B test's sticky cookie is set: "route" (the route sets it), "backend-filters" (a
+    # ResponseHeaderModifier on each backendRef, implementation-specific), None (the route cannot set it)
+    sticky_cookie: str | None = "route"
 
 
 # `kubernetes` routes nothing (Flagger switches the Service's selector), so it runs beside any mesh.
@@ -36,20 +43,21 @@ class Mesh:
 # writes them (`group: core`).
 MESHES: dict[str, Mesh] = {
     "istio": Mesh(
-        route=RouteAPI("VirtualService", "networking.istio.io/v1"),
+        route=RouteAPI("VirtualService", "networking.istio.io/v1", registry_hosts=True),
         per_version_services=False, metrics="istio",
         providers=("istio", "gatewayapi:v1", "kubernetes"), default_provider="istio",
         scaffold_note="Istio: a DestinationRule (one subset per version) and a VirtualService"),
     "linkerd": Mesh(
-        route=RouteAPI("HTTPRoute", "policy.linkerd.io/v1beta2", parent_group="core"),
+        route=RouteAPI("HTTPRoute", "policy.linkerd.io/v1beta2", parent_group="core", rule_limit=MAX_HTTPROUTE_RULES),
         per_version_services=True, metrics="linkerd",
         providers=("linkerd", "gatewayapi:v1", "kubernetes"), default_provider="gatewayapi:v1",
-        scaffold_note="Linkerd: per-version Services and a policy.linkerd.io HTTPRoute"),
+        scaffold_note="Linkerd: per-version Services and a policy.linkerd.io HTTPRoute", sticky_cookie=None),
     "gateway-api": Mesh(
-        route=RouteAPI("HTTPRoute", "gateway.networking.k8s.io/v1"),
+        route=RouteAPI("HTTPRoute", "gateway.networking.k8s.io/v1", rule_limit=MAX_HTTPROUTE_RULES),
         per_version_services=True, metrics="app",
         providers=("gatewayapi:v1", "kubernetes"), default_provider="gatewayapi:v1",
-        scaffold_note="Gateway API (GAMMA): per-version Services and a gateway.networking.k8s.io HTTPRoute"),
+        scaffold_note="Gateway API (GAMMA): per-version Services and a gateway.networking.k8s.io HTTPRoute",
+        sticky_cookie="backend-filters"),
 }
 
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from generator.spec.kinds import engine_of
+
 CHART_VERSION = "0.1.0"  # fixed: charts never churn; the content is what changes
 _NAME_OK = re.compile(r"[^a-z0-9-]+")
 
@@ -135,7 +137,7 @@ class WeightModel:
 
 def _unrouted(spec) -> bool:
     """Specs whose traffic rollgen does not route: Platform specs and Flagger rollouts."""
-    return spec.kind != "Rollout" or spec.document.spec.delivery == "flagger"
+    return engine_of(spec.document) != "manual"
 
 
 class Helm:
@@ -241,7 +243,7 @@ class Helm:
         from generator.plan.routed import build_routed_plan
 
         if _unrouted(spec):
-            if spec.kind != "Rollout":
+            if engine_of(spec.document) == "platform":
                 return {}
             workload = spec.document.spec.workload
             if workload.autoscaling is not None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 import generator.names as c
+from generator.mesh import MESHES
 from generator.spec.v1alpha1 import HeaderMatch, Rollout
 from generator.spec.facts import cluster_service, routed_versions, strategy_of
 from generator.spec.pod import merge_pod, podspec_errors
@@ -327,14 +328,15 @@ def check_ab_test(rollout: Rollout) -> Iterator[Finding]:
         shown = " + ".join(str(v.weight) for v in ab.variants)
         yield Finding(base + ("variants",), f"the variants' weights must sum to 100 (got {shown} = {total})",
                       "weights are the percent of new users assigned to each variant")
-    if rollout.spec.mesh == "linkerd":
+    cookie = MESHES[rollout.spec.mesh].sticky_cookie
+    if cookie is None:
         yield Finding(("spec", "mesh"),
                       "linkerd cannot run this A/B test: a policy.linkerd.io HTTPRoute has no ResponseHeaderModifier "
                       "filter (its rule filters are RequestHeaderModifier and RequestRedirect), so it cannot set "
                       "the sticky cookie and returning users would be re-split on every request",
                       "use `mesh: gateway-api` (Linkerd serves gateway.networking.k8s.io HTTPRoutes too) or "
                       "`mesh: istio`")
-    elif rollout.spec.mesh == "gateway-api" and ab.cookie is not None:
+    elif cookie == "backend-filters" and ab.cookie is not None:
         yield Finding(base + ("cookie",),
                       "the sticky cookie is set by a ResponseHeaderModifier filter on each backendRef, which the "
                       "Gateway API leaves implementation-specific: without it users are split but not kept "
@@ -361,7 +363,7 @@ def check_routes(rollout: Rollout) -> Iterator[Finding]:
                               "remove `port`", key=True)
             continue
         target = cluster_service(route.host, rollout.metadata.namespace)
-        if spec.mesh == "istio":
+        if MESHES[spec.mesh].route.registry_hosts:
             if target is None:
                 yield Finding(base + ("host",),
                               f"{route.host!r} is not a Service of the cluster: Istio routes only to hosts in its "
@@ -392,13 +394,13 @@ def check_routes(rollout: Rollout) -> Iterator[Finding]:
                       "other request", key=True)
 
 
-MAX_HTTPROUTE_RULES = 16  # maxItems of spec.rules in both HTTPRoute CRDs
 
 
 def check_rule_count(rollout: Rollout) -> Iterator[Finding]:
     """An HTTPRoute holds at most 16 rules: the routes plus the strategy's own rules must fit."""
     spec = rollout.spec
-    if spec.mesh == "istio" or not spec.routes:
+    limit = MESHES[spec.mesh].route.rule_limit
+    if limit is None or not spec.routes:
         return
     own = 1
     if spec.canary is not None and spec.canary.testers is not None:
@@ -407,11 +409,11 @@ def check_rule_count(rollout: Rollout) -> Iterator[Finding]:
         own += 1
     if spec.abTest is not None:
         own += len(spec.abTest.variants or ())
-    if len(spec.routes) + own > MAX_HTTPROUTE_RULES:
+    if len(spec.routes) + own > limit:
         yield Finding(("spec", "routes"),
                       f"{len(spec.routes)} routes and {own} rule(s) of the strategy make {len(spec.routes) + own} "
-                      f"HTTPRoute rules; an HTTPRoute holds at most {MAX_HTTPROUTE_RULES}",
-                      f"keep at most {MAX_HTTPROUTE_RULES - own} routes (a regex can match several values)", key=True)
+                      f"HTTPRoute rules; an HTTPRoute holds at most {limit}",
+                      f"keep at most {limit - own} routes (a regex can match several values)", key=True)
 
 
 RULES = (check_labels, check_versions, check_images, check_strategy, check_canary, check_blue_green, check_ab_test, check_routes,
