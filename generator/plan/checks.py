@@ -18,12 +18,10 @@ from generator.spec.v1alpha1 import Rollout
 
 def check_evidence(rollout: Rollout) -> Iterator[Finding]:
     """Warnings about what the analysis can tell: nothing under test, a starved canary, too few samples."""
-    spec = rollout.spec
-    flagger = engine_of(rollout) == "flagger"
-    a = spec.analysis
+    a = rollout.spec.analysis
     if a is None:
         return
-    base = ("spec", "analysis")
+    spec, base, flagger = rollout.spec, ("spec", "analysis"), engine_of(rollout) == "flagger"
     if not versions_under_test(rollout):
         yield Finding(base, "no version is under test (a service in steady state): no alerts are generated",
                       "`rollgen queries` still prints the service's queries", severity="warning")
