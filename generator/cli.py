@@ -494,7 +494,7 @@ def queries(spec: str) -> None:
     Example:
       rollgen queries specs/backend.yaml
     """
-    from generator.plan.queries import queries_text
+    from generator.views.text import queries_text
     from generator.spec.load import require_rollout
     from generator.plan.checks import read_spec
 

@@ -366,7 +366,7 @@ def test_a_request_rate_the_canary_cannot_reach_is_a_warning(tmp_path):
 
 def test_plan_shows_the_sample_size_of_every_ab_variant():
     from types import SimpleNamespace as NS
-    from generator.plan.queries import describe_evidence
+    from generator.views.text import describe_evidence
 
     rollout = _fake(abTest=NS(variants=[NS(version="variant-a", weight=50), NS(version="variant-b", weight=50)],
                               significance=NS(baseline=0.05, minDetectableEffect=0.01, confidence=95, power=80)))

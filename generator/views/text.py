@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from generator.plan.queries import describe_evidence, describe_flagger_evidence
+import math
+
+from generator.plan.promql import number
+from generator.plan.queries import (_decimal, _percentile, _window, ab_evidence, all_queries, canary_evidence,
+                                    evidence_target, flagger_check_evidence, flagger_check_window, source_for)
+from generator.spec.facts import format_duration, parse_duration
 from generator.plan.routed import build_routed_plan, positions
 from generator.plan.model import Destination, HeaderCondition, Plan, Rule
 from generator.spec.v1alpha1 import Rollout
@@ -173,4 +178,112 @@ def flagger_table(document, source: str) -> str:
     for h in a.webhooks:
         lines.append(f"webhook: {h.name} ({h.type}) → {h.url}")
     lines.extend(describe_flagger_evidence(document))
+    return "\n".join(lines) + "\n"
+
+
+def describe_flagger_evidence(rollout: Rollout) -> list[str]:
+    """Lines for `rollgen plan` on a Flagger canary: what one check sees at each weight."""
+    rows = flagger_check_evidence(rollout)
+    if not rows:
+        return []
+    analysis = rollout.spec.analysis
+    required, worse, needed = evidence_target(rollout)
+    window = flagger_check_window(rollout)
+    head = (f"evidence: telling {_pct(required)} from {_pct(worse)} success at "
+            f"{number(_decimal(analysis.evidence.confidence))}% confidence and "
+            f"{number(_decimal(analysis.evidence.power))}% power needs {needed} requests in one check "
+            f"(expected {number(_decimal(analysis.expectedRate))} requests/s in total)")
+    table = [["step", "weight", "canary requests/s", f"per {window} check", "window that holds enough"]]
+    for row in rows:
+        short = "*" if row.per_window < needed else ""
+        must = f"{math.ceil(row.seconds_needed / 60)}m" if row.seconds_needed else "never"
+        table.append([str(row.step), f"{row.share}%", _num(row.rate), _num(row.per_window) + short, must])
+    lines = ["", head, ""] + _table_lines(table)
+    if any(row.per_window < needed for row in rows):
+        lines += ["", f"* fewer than {needed} requests in a {window} check: at that weight a check cannot tell the "
+                  "rates apart; lengthen `analysis.window` (the checks' range) to the window shown"]
+    return lines
+
+
+def describe_ab_evidence(rollout: Rollout) -> list[str]:
+    rows = ab_evidence(rollout)
+    if not rows:
+        return []
+    sig = rollout.spec.abTest.significance
+    confidence, power = sig.confidence, sig.power
+    head = (f"evidence: detecting {_pct(sig.baseline)} → {_pct(sig.baseline + sig.minDetectableEffect)} conversion "
+            f"(two-sided, {number(_decimal(confidence))}% confidence, {number(_decimal(power))}% power) needs "
+            f"{rows[0].needed} users per variant")
+    table = [["variant", "weight", "users needed", "time at its share of expectedRate"]]
+    for row in rows:
+        when = format_duration(round(row.seconds_needed * 1000)) if row.seconds_needed else "-"
+        table.append([row.version, f"{row.weight}%", str(row.needed), when])
+    lines = ["", head, ""] + _table_lines(table)
+    if any(row.seconds_needed for row in rows):
+        lines += ["", "times count every request as a new user: real tests take longer"]
+    return lines
+
+
+def describe_evidence(rollout: Rollout) -> list[str]:
+    """Lines for `rollgen plan`: what each step gives the canary and how long it must be held."""
+    if rollout.spec.abTest is not None:
+        return describe_ab_evidence(rollout)
+    rows = canary_evidence(rollout)
+    if not rows:
+        return []
+    analysis, canary = rollout.spec.analysis, rollout.spec.canary
+    required, worse, needed = evidence_target(rollout)
+    hold = parse_duration(canary.stepDuration) if canary.stepDuration else None
+    head = (f"evidence: telling {_pct(required)} from {_pct(worse)} success at "
+            f"{number(_decimal(analysis.evidence.confidence))}% confidence and "
+            f"{number(_decimal(analysis.evidence.power))}% power needs {needed} requests on {canary.canary} "
+            f"(expected {number(_decimal(analysis.expectedRate))} requests/s in total)")
+    table = [["step", "share", f"{canary.canary} requests/s", f"per {analysis.window} window", "step must last"]]
+    for row in rows:
+        must = format_duration(round(row.seconds_needed * 1000)) if row.seconds_needed else "never"
+        if hold is not None and row.seconds_needed and row.seconds_needed * 1000 > hold:
+            must += f"  (longer than stepDuration {canary.stepDuration})"
+        short = "*" if row.per_window < needed else ""
+        table.append([str(row.step), f"{row.share}%", _num(row.rate), _num(row.per_window) + short, must])
+    lines = ["", head, ""] + _table_lines(table)
+    if any(row.per_window < needed for row in rows):
+        lines += ["", f"* fewer than {needed} requests per {analysis.window} window: at that step the error-rate "
+                  "alert alone cannot tell the rates apart; hold the step for the time shown"]
+    if hold is not None:
+        lines += [f"steps are held for {canary.stepDuration} (canary.stepDuration)"]
+    return lines
+
+
+def _table_lines(table: list[list[str]]) -> list[str]:
+    """Rows of cells as indented, left-aligned columns."""
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+    return ["  " + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r)).rstrip() for r in table]
+
+
+def _pct(p: float) -> str:
+    return number(_decimal(round(p * 100, 6))) + "%"
+
+
+def _num(x: float) -> str:
+    return f"{x:.0f}" if x >= 100 else f"{x:.3g}"
+
+
+def queries_text(rollout: Rollout, source_path: str) -> str:
+    """The `queries` command: ready-to-paste PromQL for each version, side by side."""
+    src = source_for(rollout)
+    window = _window(rollout)
+    pct = number(_decimal(_percentile(rollout)))
+    compared = all_queries(rollout)
+    lines = [f"{rollout.metadata.name} in {rollout.metadata.namespace}: {src.name} metrics "
+             f"({src.requests}, {src.duration}), window {window}, from {source_path}"]
+    sections = (
+        (f"error ratio ({src.error_meaning} / all responses; 0..1, NaN or empty = no traffic)", "error_ratio"),
+        (f"P{pct} latency ({'seconds' if src.unit == 's' else 'milliseconds'})", "latency"),
+        ("request rate (requests/s)", "request_rate"),
+    )
+    for title, attr in sections:
+        lines += ["", f"# {title}"]
+        for q in compared:
+            lines.append(f"# {q.version} ({q.role})")
+            lines.append(getattr(q, attr))
     return "\n".join(lines) + "\n"
