@@ -145,6 +145,7 @@ class Result:
     router: str | None = None
     rule: str | None = None
     rule_path: str | None = None
+    rule_named: bool = False
     destinations: tuple[Destination, ...] = ()
     mirrors: tuple[Mirror, ...] = ()
     response_headers: Mapping[str, str] = field(default_factory=dict)
@@ -222,7 +223,7 @@ def service_host(name: str, namespace: str) -> str:
     return f"{name}.{namespace}.{CLUSTER_DOMAIN}"
 
 
-def _canonical_host(host: str, namespace: str | None, namespaces: set[str] = frozenset()) -> str:
+def canonical_host(host: str, namespace: str | None, namespaces: set[str] = frozenset()) -> str:
     """A host as the mesh's DNS resolves it: a short name is a Service of `namespace` (Istio resolves
     the short hosts of a VirtualService in the VirtualService's namespace); `name.ns` and `name.ns.svc`
     are Services of `ns` when `ns` is a namespace of these documents; anything else stays as written."""
@@ -280,7 +281,7 @@ class _Cluster:
         for doc in documents:
             if _kind(doc) == "DestinationRule":
                 ns = _ns(doc, "default")
-                target = _service_of_host(_canonical_host(doc["spec"].get("host", ""), ns, _namespaces(documents)))
+                target = _service_of_host(canonical_host(doc["spec"].get("host", ""), ns, _namespaces(documents)))
                 for entry in doc["spec"].get("subsets") or []:
                     if target is not None:
                         subsets.setdefault((*target, entry["name"]), entry.get("labels") or {})
@@ -403,7 +404,7 @@ def _istio_headers(ops: dict | None) -> dict[str, str]:
 def _istio_backend(destination: dict, vs_ns: str, namespaces: set[str]) -> tuple[str, tuple[str, str] | None, str | None]:
     host, subset = destination["host"], destination.get("subset")
     backend = f"{host}/{subset}" if subset else host
-    return backend, _service_of_host(_canonical_host(host, vs_ns, namespaces)), subset
+    return backend, _service_of_host(canonical_host(host, vs_ns, namespaces)), subset
 
 
 def _percent(value: Any) -> Fraction:
@@ -455,8 +456,8 @@ def _istio_route(vs: dict, request: Request, cluster: _Cluster, namespaces: set[
             direct = {"redirect": http["redirect"]}
         elif http.get("directResponse"):
             direct = {"directResponse": http["directResponse"]}
-        return Result(request, ISTIO, router, label, f"spec.http[{index}]", tuple(dests), tuple(mirrors),
-                      rule_headers, http.get("fault"), direct, tuple(why))
+        return Result(request, ISTIO, router, label, f"spec.http[{index}]", bool(http.get("name")), tuple(dests),
+                      tuple(mirrors), rule_headers, http.get("fault"), direct, tuple(why))
     why.append("no route of the VirtualService matches: the mesh answers 404")
     return Result(request, ISTIO, router, why=tuple(why))
 
@@ -469,7 +470,7 @@ def _istio_applies(vs: dict, request: Request, host: str | None, namespaces: set
     if host is None:
         return True
     vs_ns = _ns(vs, "default")
-    return any(_host_matches(_canonical_host(h, vs_ns, namespaces), host) for h in vs["spec"].get("hosts") or [])
+    return any(_host_matches(canonical_host(h, vs_ns, namespaces), host) for h in vs["spec"].get("hosts") or [])
 
 
 # --- Gateway API and Linkerd HTTPRoute -----------------------------------------------------------
@@ -617,7 +618,7 @@ def _httproute_result(candidate: _Candidate, request: Request, mesh: str, cluste
     if not total and direct is None:
         why.append("the rule has no backend with a weight: the request is answered 500")
     return Result(request, mesh, f"HTTPRoute {route_ns}/{_name(route)}", label, f"spec.rules[{index}]",
-                  tuple(dests), tuple(mirrors), rule_headers, None, direct, tuple(why))
+                  bool(rule.get("name")), tuple(dests), tuple(mirrors), rule_headers, None, direct, tuple(why))
 
 
 def _httproute_applies(route: dict, request: Request, host: str | None, service: tuple[str, str] | None) -> bool:
@@ -677,14 +678,14 @@ def _target(documents: list[dict], request: Request, namespaces: set[str]) -> st
         if default_ns is None:
             routed = {_ns(d, "default") for d in documents if mesh_of(d)}
             default_ns = next(iter(routed)) if len(routed) == 1 else None
-        return _canonical_host(request.host, default_ns, namespaces)
+        return canonical_host(request.host, default_ns, namespaces)
     if request.gateway_ref() is not None:
         return None
     targets = set()
     for doc in documents:
         mesh = mesh_of(doc)
         if mesh == ISTIO and MESH in _istio_gateways(doc):
-            targets.update(_canonical_host(h, _ns(doc, "default"), namespaces) for h in doc["spec"].get("hosts") or [])
+            targets.update(canonical_host(h, _ns(doc, "default"), namespaces) for h in doc["spec"].get("hosts") or [])
         elif mesh in (GATEWAY_API, LINKERD):
             for ref in doc["spec"].get("parentRefs") or []:
                 if ref.get("kind") == "Service":
@@ -760,7 +761,8 @@ def _reach(versions: Mapping[str, Fraction], fallback: str) -> str:
     if not versions:
         return fallback
     if len(versions) == 1:
-        return f"version {next(iter(versions))}"
+        return f"version {next(iter(versions))}" if next(iter(versions.values())) == 1 else \
+            f"version {next(iter(versions))} ({_pct(next(iter(versions.values())))})"
     return "versions " + ", ".join(f"{v} ({_pct(s)})" for v, s in versions.items())
 
 
@@ -768,8 +770,11 @@ def explain(result: Result) -> str:
     """The text `rollgen route` prints: what the request reaches, through which rule, the shares when a
     split decides, the cookies it receives, the copies a mirror makes, and any fault."""
     lines = []
-    where = f" ({result.router}, rule {result.rule!r} at {result.rule_path})" if result.rule else (
-        f" ({result.router})" if result.router else "")
+    if result.rule:
+        rule = f"rule {result.rule!r} ({result.rule_path})" if result.rule_named else f"{result.rule} ({result.rule_path})"
+        where = f" ({result.router}, {rule})"
+    else:
+        where = f" ({result.router})" if result.router else ""
     if result.direct:
         lines.append(f"answered without a backend: {next(iter(result.direct))}{where}")
     elif not result.routed:
@@ -781,7 +786,7 @@ def explain(result: Result) -> str:
             d = live[0]
             lines.append(f"reaches {_reach(d.versions, 'host ' + d.host)} through {d.backend}{where}")
         else:
-            lines.append("reaches " + ", ".join(f"{v} ({_pct(s)})" for v, s in reached.items()) + where)
+            lines.append(f"reaches {_reach(reached, 'nothing')}{where}")
             lines.append("  split: " + ", ".join(
                 f"{d.backend} {_pct(d.share)}" + (f" (weight {d.weight})" if d.weight is not None else "")
                 + (f" -> {_reach(d.versions, 'host ' + d.host)}") for d in live))
