@@ -675,8 +675,9 @@ def _target(documents: list[dict], request: Request, namespaces: set[str]) -> st
         if request.gateway_ref() is not None:
             return request.host.lower()
         default_ns = request.namespace
-        if default_ns is None:
-            routed = {_ns(d, "default") for d in documents if mesh_of(d)}
+        if default_ns is None:  # a caller beside the routed Service (or beside every Service)
+            routed = {_ns(d, "default") for d in documents if mesh_of(d)} or \
+                {_ns(d, "default") for d in documents if _kind(d) == "Service"}
             default_ns = next(iter(routed)) if len(routed) == 1 else None
         return canonical_host(request.host, default_ns, namespaces)
     if request.gateway_ref() is not None:
