@@ -158,8 +158,9 @@ class Result:
         return bool(self.destinations) and any(d.share for d in self.destinations)
 
     def versions(self) -> dict[str, Fraction]:
-        """{version: share of requests} over every destination (NO_ENDPOINTS for a Service without pods,
-        the host for a backend outside these documents)."""
+        """{version: share of requests} over every destination: NO_ENDPOINTS for a cluster Service with no
+        pods among the documents (the documents are taken to be what the cluster runs), the host for a
+        backend outside the cluster (`hosts()` names every backend by host)."""
         out: dict[str, Fraction] = {}
         for dest in self.destinations:
             if not dest.share:
@@ -549,6 +550,18 @@ def _precedence(route: dict, index: int, match: dict) -> tuple:
             f"{_ns(route, 'default')}/{_name(route)}", index)
 
 
+def _hostname_rank(route: dict, request: Request) -> tuple:
+    """Through a Gateway, the route whose hostname matches most specifically goes first (HTTPRouteSpec
+    `hostnames`: an exact hostname before a wildcard, a longer wildcard before a shorter one, a route
+    without hostnames last). In the mesh hostnames are not consulted."""
+    if request.gateway_ref() is None or request.host is None:
+        return (0, 0)
+    host = request.host.lower()
+    ranks = [(0, 0) if h.lower() == host else (1, -len(h)) for h in route["spec"].get("hostnames") or []
+             if _host_matches(h, host)]
+    return min(ranks) if ranks else (2, 0)
+
+
 def _gateway_headers(filters: list | None) -> dict[str, str]:
     out: dict[str, str] = {}
     for f in filters or []:
@@ -650,7 +663,8 @@ def _httproutes_route(routes: list[dict], request: Request, mesh: str, cluster: 
                 if reason:
                     why.append(f"{where} {label} (spec.rules[{index}]) does not match: {reason}")
                 else:
-                    candidates.append(_Candidate(_precedence(route, index, m), route, index, m))
+                    key = (_hostname_rank(route, request), *_precedence(route, index, m))
+                    candidates.append(_Candidate(key, route, index, m))
     if not candidates:
         why.append("no rule matches: the request is answered 404")
         return Result(request, mesh, f"HTTPRoute {_ns(routes[0], 'default')}/{_name(routes[0])}", why=tuple(why))
@@ -785,7 +799,8 @@ def explain(result: Result) -> str:
         reached = result.versions()
         if len(live) == 1:
             d = live[0]
-            lines.append(f"reaches {_reach(d.versions, 'host ' + d.host)} through {d.backend}{where}")
+            through = "" if d.backend == d.host else f" through {d.backend}"
+            lines.append(f"reaches {_reach(d.versions, 'host ' + d.host)}{through}{where}")
         else:
             lines.append(f"reaches {_reach(reached, 'nothing')}{where}")
             lines.append("  split: " + ", ".join(

@@ -284,6 +284,15 @@ def test_gateway_api_parents_and_hostnames_select_the_route():
     assert not go(docs, host="shop.example.org", gateway="infra/public").routed
 
 
+def test_gateway_api_an_exact_hostname_takes_precedence_over_a_wildcard():
+    wildcard = httproute([{"name": "wildcard", "backendRefs": [ref("web-v1")]}], parents=GATEWAY_PARENT,
+                         hostnames=["*.example.com"], name="a-wildcard")
+    exact = httproute([{"name": "exact", "backendRefs": [ref("web-v2")]}], parents=GATEWAY_PARENT,
+                      hostnames=["shop.example.com"], name="b-exact")
+    assert go([wildcard, exact], host="shop.example.com", gateway="infra/public").rule == "exact"
+    assert go([wildcard, exact], host="cart.example.com", gateway="infra/public").rule == "wildcard"
+
+
 def test_gateway_api_service_parent_port_must_match_when_both_name_one():
     doc = httproute([{"backendRefs": [ref("web-v2")]}])
     assert go([doc], port=80).versions() == {"v2": 1}
@@ -333,6 +342,12 @@ def test_explain_names_the_version_the_rule_and_the_split():
         "  split: web/v1 90% (weight 90) -> version v1, web/v2 10% (weight 10) -> version v2")
     doc = httproute([{"backendRefs": [ref("web-v2")]}])
     assert explain(go([doc])) == "reaches version v2 through web-v2 (HTTPRoute shop/web, rule 1 (spec.rules[0]))"
+
+
+def test_explain_names_a_host_outside_the_rollout():
+    doc = vs([{"name": "eu", "route": [{"destination": {"host": "web.eu.svc.cluster.local"}}]}])
+    assert explain(go([doc])) == "reaches host web.eu.svc.cluster.local (VirtualService shop/web, rule 'eu' (spec.http[0]))"
+    assert go([doc]).hosts() == {"web.eu.svc.cluster.local": 1}
 
 
 def test_json_form_is_json_with_exact_shares():
