@@ -551,15 +551,16 @@ def _precedence(route: dict, index: int, match: dict) -> tuple:
 
 
 def _hostname_rank(route: dict, request: Request) -> tuple:
-    """Through a Gateway, the route whose hostname matches most specifically goes first (HTTPRouteSpec
-    `hostnames`: an exact hostname before a wildcard, a longer wildcard before a shorter one, a route
-    without hostnames last). In the mesh hostnames are not consulted."""
+    """Through a Gateway, among routes with intersecting hostnames the rules of the route with the most
+    characters in a matching non-wildcard hostname go first, then with the most characters in any
+    matching hostname (HTTPRouteSpec `hostnames`); a route without hostnames matches with none. In the
+    mesh hostnames are not consulted."""
     if request.gateway_ref() is None or request.host is None:
         return (0, 0)
     host = request.host.lower()
-    ranks = [(0, 0) if h.lower() == host else (1, -len(h)) for h in route["spec"].get("hostnames") or []
-             if _host_matches(h, host)]
-    return min(ranks) if ranks else (2, 0)
+    matching = [h for h in route["spec"].get("hostnames") or [] if _host_matches(h, host)]
+    exact = max((len(h) for h in matching if not h.startswith("*")), default=0)
+    return (-exact, -max((len(h) for h in matching), default=0))
 
 
 def _gateway_headers(filters: list | None) -> dict[str, str]:
