@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 from .diagnostics import Diagnostic, InvalidInput, format_path
-from .routing import Request, Result, RoutingError, route_request
+from .routing import Request, Result, RoutingError, canonical_host, route_request
 from .yamlio import Located, load_yaml
 
 API_VERSION = "rollgen/v1alpha1"
@@ -347,8 +347,7 @@ def check_case(case: Case, result: Result, namespace: str | None = None) -> bool
 
 
 def _canonical(host: str, namespace: str | None) -> str:
-    from .routing import canonical_host  # one resolution of short names, the engine's
-    return canonical_host(host, namespace)
+    return canonical_host(host, namespace)  # one resolution of short names: the engine's
 
 
 DocumentSource = Mapping[Any, Iterable[dict]] | Callable[[Any], Iterable[dict]]
