@@ -111,28 +111,65 @@ def started() -> bool:
     return _cdk8s is not None
 
 
+class SpecChart:
+    """One spec's part of a batch's chart: the objects its constructs emit, in order, and the namespace
+    they are written into. Its `to_json()` is its own documents, in the order they were created."""
+
+    def __init__(self, synth: "Synth", namespace: str | None, number: int):
+        self.synth = synth
+        self.scope = synth.chart_scope
+        self.namespace = namespace
+        self.prefix = f"spec{number}"
+        self.indices: list[int] = []  # positions of this spec's objects in the batch chart
+
+    def to_json(self) -> list[dict]:
+        documents = self.synth.documents()
+        return [documents[i] for i in self.indices]
+
+
 class Synth:
-    """One cdk8s App for a run; one Chart per spec (charts are cheap to write, objects are not)."""
+    """One cdk8s App and one Chart for a batch of specs. Every bridge call to Node.js is a synchronous
+    round trip (about 0.1-0.4 ms), so the batch shares one Chart: each spec's objects carry their
+    namespace in their own metadata, and the whole batch is read back with one `toJson` call, then
+    divided among the specs (`SpecChart`)."""
 
     def __init__(self, outdir: str):
         k = cdk8s()
         # outdir is passed explicitly so cdk8s never falls back to CDK8S_OUTDIR; nothing is written there.
         self.app = k.App(outdir=outdir)
+        self.chart_scope = k.Chart(self.app, "batch", disable_resource_name_hashes=True)
         self._count = 0
+        self._objects = 0
+        self._documents: list[dict] | None = None
 
-    def chart(self, namespace: str) -> Any:
-        k = cdk8s()
+    def chart(self, namespace: str | None) -> SpecChart:
         self._count += 1
-        return k.Chart(self.app, f"spec{self._count}", namespace=namespace, disable_resource_name_hashes=True)
+        return SpecChart(self, namespace, self._count)
+
+    def added(self) -> int:
+        """The position of the object being added to the batch chart."""
+        self._documents = None
+        self._objects += 1
+        return self._objects - 1
+
+    def documents(self) -> list[dict]:
+        if self._documents is None:
+            self._documents = self.chart_scope.to_json()
+        return self._documents
 
 
-def emit(chart: Any, api_version: str, kind: str, name: str, labels: dict[str, str],
-         body: dict[str, Any], annotations: dict[str, str] | None = None) -> Any:
-    """Create one ApiObject with explicit name and labels; its content (`spec`, `data`, ...) is set by
-    one JSON patch, which is how content reaches cdk8s from Python."""
+def emit(chart: SpecChart, api_version: str, kind: str, name: str, labels: dict[str, str],
+         body: dict[str, Any], annotations: dict[str, str] | None = None, namespaced: bool = True) -> Any:
+    """Create one ApiObject with explicit name, namespace (the spec's, unless `namespaced` is False: a
+    cluster-scoped kind) and labels; its content (`spec`, `data`, ...) is set by one JSON patch, which is
+    how content reaches cdk8s from Python. Three bridge calls: create, make the patch, add it."""
     k = cdk8s()
-    obj = k.ApiObject(chart, f"{kind}-{name}", api_version=api_version, kind=kind,
-                      metadata=k.ApiObjectMetadata(name=name, labels=dict(labels),
-                                                   annotations=dict(annotations) if annotations else None))
-    obj.add_json_patch(*[k.JsonPatch.add(f"/{key}", value) for key, value in body.items()])
+    metadata = k.ApiObjectMetadata(name=name, labels=dict(labels),
+                                   namespace=chart.namespace if namespaced else None,
+                                   annotations=dict(annotations) if annotations else None)
+    obj = k.ApiObject(chart.scope, f"{chart.prefix}-{kind}-{name}", api_version=api_version, kind=kind,
+                      metadata=metadata)
+    chart.indices.append(chart.synth.added())
+    if body:
+        obj.add_json_patch(*[k.JsonPatch.add(f"/{key}", value) for key, value in body.items()])
     return obj

@@ -1,0 +1,59 @@
+"""cdk8s synthesis of a batch: one chart shared by the batch's specs, few bridge calls per object."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import yaml
+
+from generator.load import parse_spec
+from generator.pipeline import compile_specs
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+from specs import spec_text  # noqa: E402
+
+
+def count_bridge_calls(monkeypatch) -> list:
+    """Every request rollgen sends to the jsii kernel (Node.js), from now on."""
+    from jsii._kernel.providers import process
+
+    from generator.constructs.runtime import cdk8s
+
+    cdk8s()
+    calls = []
+    send = process._NodeProcess.send
+
+    def counted(self, request, response_type):
+        calls.append(type(request).__name__)
+        return send(self, request, response_type)
+
+    monkeypatch.setattr(process._NodeProcess, "send", counted)
+    return calls
+
+
+def test_each_object_costs_three_bridge_calls_and_a_batch_a_few_more(monkeypatch):
+    specs = [parse_spec(spec_text(i).encode(), f"specs/svc{i:04d}.yaml") for i in range(30)]
+    calls = count_bridge_calls(monkeypatch)
+    compiled = compile_specs(specs)
+    objects = sum(len(files) for files in compiled.values())
+    assert objects > 150
+    # create the ApiObject, make its JSON patch, add the patch; per batch: the App, its Chart, one toJson
+    assert calls.count("CreateRequest") == objects + 2
+    assert len(calls) == 3 * objects + 3
+
+
+def test_specs_sharing_a_batch_keep_their_own_objects_and_namespaces():
+    text = spec_text(0)
+    specs = [parse_spec(text.replace("namespace: team0", f"namespace: {ns}").encode(), f"specs/{ns}.yaml")
+             for ns in ("alpha", "beta")]
+    compiled = compile_specs(specs)
+    for ns in ("alpha", "beta"):
+        files = compiled[f"specs/{ns}.yaml"]
+        assert files and all(f.path.startswith(f"{ns}/svc0000/") for f in files)
+        documents = [yaml.safe_load(f.text) for f in files]
+        assert {d["metadata"]["namespace"] for d in documents} == {ns}
+        assert {d["metadata"]["name"] for d in documents} >= {"svc0000"}
+    # the same spec in another namespace: the same files, but for the namespace (and the spec's name)
+    assert [f.text.replace("alpha", "beta") for f in compiled["specs/alpha.yaml"]] == \
+        [f.text for f in compiled["specs/beta.yaml"]]
