@@ -9,7 +9,16 @@ services; see specs.py) and measures, with the real commands in fresh processes:
   unchanged  `rollgen generate` again with nothing changed
   one        `rollgen generate` after one spec changed
 
-Each time is the best of --repeat runs (the machine is shared; the minimum is the least disturbed).
+The runs are interleaved: round after round, each round runs every measurement once, the floor
+first (floor, cold, check, unchanged, one; floor, cold, ...), so a disturbance of the shared machine
+(another process, the disk flushing) falls on both sides of a comparison instead of on one row. Each
+time is the best of --repeat rounds (the minimum is the least disturbed), shown with the median and
+the maximum; each "× floor" is the best time over the best floor, shown with the spread of the ratios
+within rounds (a row's time divided by the same round's floor). A first cold run, not timed, writes
+the documents the floor is given. The CPU time (user + system) of each run's whole process tree,
+Node.js included, is shown too: waiting for the disk or for another process's turn on a core moves
+wall times a lot on a busy machine and CPU times much less.
+
 Peak memory comes from one more run of each, sampled over the whole process tree (rollgen, its
 worker processes and every Node.js process they start) with psutil, as two sums (RSS every 20 ms,
 PSS every 100 ms):
@@ -32,7 +41,9 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -58,6 +69,7 @@ class Sample:
     rss: int  # peak of the summed RSS of the process tree, bytes
     pss: int  # peak of the summed PSS, bytes
     code: int
+    cpu: float = 0.0  # user + system CPU seconds of the process tree (Node.js included: it is waited for)
 
 
 class TreeSampler(threading.Thread):
@@ -100,6 +112,7 @@ def measure(cmd: list[str], cwd: Path, sample: bool = False) -> Sample:
     Sampling reads /proc of every process many times a second, which steals CPU from the run on a
     small machine, so times come from runs without it."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     sampler = TreeSampler(proc.pid)
@@ -107,28 +120,65 @@ def measure(cmd: list[str], cwd: Path, sample: bool = False) -> Sample:
         sampler.start()
     _, err = proc.communicate()
     wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     if sample:
         sampler.done.set()
         sampler.join()
     if proc.returncode not in (0,):
         sys.stderr.write(f"{' '.join(cmd)} exited {proc.returncode}:\n{err.decode()[-2000:]}\n")
-    return Sample(wall, sampler.peak_rss, sampler.peak_pss, proc.returncode)
+    return Sample(wall, sampler.peak_rss, sampler.peak_pss, proc.returncode, cpu)
 
 
-def best(samples: list[Sample], memory: Sample) -> Sample:
-    """The fastest of the timed runs, with the memory of the sampled one."""
-    fastest = min(samples, key=lambda s: s.wall)
-    return Sample(fastest.wall, memory.rss, memory.pss, max(s.code for s in samples + [memory]))
+@dataclass
+class Series:
+    """One measurement over the rounds: a wall time per round, and the memory of the sampled run."""
+
+    walls: list[float]
+    cpus: list[float]
+    memory: Sample
+    code: int
+
+    @property
+    def wall(self) -> float:
+        return min(self.walls)  # the best: the least disturbed run
+
+    @property
+    def cpu(self) -> float:
+        return min(self.cpus)
+
+    @property
+    def rss(self) -> int:
+        return self.memory.rss
+
+    @property
+    def pss(self) -> int:
+        return self.memory.pss
 
 
-def series(cmd: list[str], cwd: Path, repeat: int, before=lambda i: None) -> Sample:
-    """`repeat` timed runs and one sampled run of `cmd`; `before(i)` prepares run i."""
-    timed = []
+def spread(values: list[float]) -> tuple[float, float, float]:
+    return min(values), statistics.median(values), max(values)
+
+
+def interleaved(steps: list[tuple[str, list[str], object]], cwd: Path, repeat: int) -> dict[str, Series]:
+    """`repeat` rounds, each running every step once in order, then one sampled run of each.
+    A step is (key, command, prepare) where `prepare(i)` readies run i of it."""
+    walls: dict[str, list[float]] = {key: [] for key, _, _ in steps}
+    cpus: dict[str, list[float]] = {key: [] for key, _, _ in steps}
+    codes: dict[str, int] = {key: 0 for key, _, _ in steps}
     for i in range(repeat):
-        before(i)
-        timed.append(measure(cmd, cwd))
-    before(repeat)
-    return best(timed, measure(cmd, cwd, sample=True))
+        for key, cmd, prepare in steps:
+            prepare(i)
+            run = measure(cmd, cwd)
+            walls[key].append(run.wall)
+            cpus[key].append(run.cpu)
+            codes[key] = max(codes[key], run.code)
+    out = {}
+    for key, cmd, prepare in steps:
+        prepare(repeat)
+        memory = measure(cmd, cwd, sample=True)
+        out[key] = Series(walls[key], cpus[key], memory, max(codes[key], memory.code))
+    return out
 
 
 def documents_of(outdir: Path) -> list:
@@ -152,21 +202,34 @@ def run_size(n: int, repeat: int, work: Path, check: bool) -> dict:
     shutil.rmtree(root, ignore_errors=True)
     write_specs(root / "specs", n)
     generate = ROLLGEN + ["generate", "specs", "-o", "output"]
+    edited = root / "specs" / "svc0000.yaml"
     row: dict = {"n": n}
 
-    row["cold"] = series(generate, root, repeat, lambda i: shutil.rmtree(root / "output", ignore_errors=True))
+    # a first cold run, not timed, writes the documents the floor script is given
+    measure(generate, root)
     docs = documents_of(root / "output")
     row["documents"] = len(docs)
     (work / "documents.json").write_text(json.dumps(docs))
     floor = [sys.executable, str(HERE / "floor.py"), str(work / "documents.json"), "floor"]
-    row["floor"] = series(floor, root, repeat, lambda i: shutil.rmtree(root / "floor", ignore_errors=True))
-    if check:
-        row["check"] = series(ROLLGEN + ["check", "specs", "-o", "output"], root, repeat)
-    row["unchanged"] = series(generate, root, repeat)
+
+    def nothing(i: int) -> None:
+        pass
+
+    def empty_floor(i: int) -> None:
+        shutil.rmtree(root / "floor", ignore_errors=True)
+
+    def cold(i: int) -> None:
+        edited.write_text(spec_text(0))  # the spec the floor's documents come from
+        shutil.rmtree(root / "output", ignore_errors=True)
 
     def edit(i: int) -> None:
-        (root / "specs" / "svc0000.yaml").write_text(spec_text(0, revision=i + 1))
-    row["one"] = series(generate, root, repeat, edit)
+        edited.write_text(spec_text(0, revision=i + 1))
+
+    steps = [("floor", floor, empty_floor), ("cold", generate, cold)]
+    if check:
+        steps.append(("check", ROLLGEN + ["check", "specs", "-o", "output"], nothing))
+    steps += [("unchanged", generate, nothing), ("one", generate, edit)]
+    row.update(interleaved(steps, root, repeat))
     shutil.rmtree(root, ignore_errors=True)
     return row
 
@@ -185,19 +248,28 @@ def mb(value: int) -> str:
     return f"{value / 2**20:.0f}"
 
 
+def ratios(row: dict, key: str) -> list[float]:
+    """A row's time over the floor's, round by round."""
+    return [w / f for w, f in zip(row[key].walls, row["floor"].walls)]
+
+
 def table(rows: list[dict]) -> str:
-    lines = ["| N specs | documents | measurement | wall s | × floor | peak RSS sum MB | peak PSS sum MB |",
-             "| ---: | ---: | --- | ---: | ---: | ---: | ---: |"]
+    lines = ["| N specs | documents | measurement | best s | median s | max s | × floor (best) "
+             "| × floor per round (min / median / max) | CPU s (best) | CPU × floor | peak RSS sum MB | peak PSS sum MB |",
+             "| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for row in rows:
         floor = row["floor"].wall
         for key, label in COLUMNS:
             if key not in row:
-                lines.append(f"| {row['n']} | {row['documents']} | {label} | n/a | | | |")
+                lines.append(f"| {row['n']} | {row['documents']} | {label} | n/a | | | | | | | | |")
                 continue
             s = row[key]
             failed = "" if s.code == 0 or key == "check" and s.code == 1 else f" (exit {s.code})"
-            lines.append(f"| {row['n']} | {row['documents']} | {label}{failed} | {s.wall:.2f} | "
-                         f"{s.wall / floor:.1f} | {mb(s.rss)} | {mb(s.pss)} |")
+            low, mid, high = spread(s.walls)
+            per_round = "" if key == "floor" else "{:.1f} / {:.1f} / {:.1f}".format(*spread(ratios(row, key)))
+            lines.append(f"| {row['n']} | {row['documents']} | {label}{failed} | {low:.2f} | {mid:.2f} | "
+                         f"{high:.2f} | {s.wall / floor:.1f} | {per_round} | {s.cpu:.2f} | {s.cpu / row['floor'].cpu:.1f} | "
+                         f"{mb(s.rss)} | {mb(s.pss)} |")
     return "\n".join(lines)
 
 
@@ -211,7 +283,10 @@ def verdicts(rows: list[dict]) -> list[str]:
     if 200 in by:
         r = by[200]
         ratio = r["cold"].wall / r["floor"].wall
-        out.append(f"- cold generate of 200 specs ≤ 4× the floor: {ratio:.1f}× — {verdict(ratio <= 4)}")
+        low, mid, high = spread(ratios(r, "cold"))
+        out.append(f"- cold generate of 200 specs ≤ 3× the floor (best over best, floor interleaved): "
+                   f"{ratio:.1f}× — {verdict(ratio <= 3)} (round by round {low:.1f}–{high:.1f}×, median {mid:.1f}×; "
+                   f"CPU time {r['cold'].cpu / r['floor'].cpu:.1f}×)")
         for key in ("check", "unchanged"):
             if key in r:
                 ratio = r[key].wall / r["floor"].wall
@@ -234,6 +309,17 @@ def verdicts(rows: list[dict]) -> list[str]:
     return out
 
 
+def spread_note(rows: list[dict]) -> str:
+    """How far the machine moved the largest size's figures during the run, in words."""
+    row = max(rows, key=lambda r: r["n"])
+    floor, cold = spread(row["floor"].walls), spread(row["cold"].walls)
+    low, _, high = spread(ratios(row, "cold"))
+    cpu = row["cold"].cpu / row["floor"].cpu
+    return (f"Spread at {row['n']} specs: the floor took {floor[0]:.2f}–{floor[2]:.2f} s, cold generate "
+            f"{cold[0]:.2f}–{cold[2]:.2f} s, their ratio within a round {low:.1f}–{high:.1f}×; "
+            f"in CPU time (best of each) cold generate took {cpu:.1f}× the floor.\n\n")
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -251,7 +337,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 20, 200, 2000])
     parser.add_argument("--repeat", type=int, default=3,
-                        help="runs per measurement (best is kept); 2000 uses at most 2")
+                        help="interleaved rounds (each runs every measurement once; the best is kept); "
+                             "2000 uses at most 2")
     parser.add_argument("--no-write", action="store_true", help="print only; do not write RESULTS.md")
     parser.add_argument("--rollgen", type=Path, help="measure the rollgen source tree at this path instead")
     args = parser.parse_args()
@@ -277,12 +364,18 @@ def main() -> None:
         kept = results.read_text().partition(DESIGN_HEADING)[2] if results.exists() else ""
         results.write_text(
             "# Benchmark results\n\n"
-            f"Measured with `{command.strip()}` on {machine()}. Each time is the best of "
-            f"{args.repeat} runs (at most two at 2000 specs: a single run on a shared machine is too easily "
-            "disturbed to judge growth by); memory is the peak, in one more run, of the process tree "
+            f"Measured with `{command.strip()}` on {machine()}, a machine shared with other work. "
+            f"The runs are interleaved: {args.repeat} rounds (at most two at 2000 specs), each running every "
+            "measurement once, the floor first, so a disturbance falls on both sides of a comparison. "
+            "Times are the best of the rounds, with their median and maximum; \"× floor (best)\" divides the "
+            "best time by the best floor, and the per-round ratios (each run over the same round's floor) "
+            "show how much the comparison moved; CPU is the user + system time of the whole process tree "
+            "(Node.js included), best of the rounds, which waiting on a busy machine moves much less than wall "
+            "time. Memory is the peak, in one more run, of the process tree "
             "(rollgen, its workers and their Node.js processes): RSS summed (an upper bound: shared pages "
             "count once per process) and PSS summed (shared pages divided among their processes: the "
             "physical memory used). See `benchmarks/run.py` for what each row runs.\n\n"
+            f"{spread_note(rows)}"
             f"{text}\n\n## Targets\n\n" + "\n".join(found) + "\n\n" + MEMORY_NOTE + "\n"
             + (f"\n{DESIGN_HEADING}{kept}" if kept else ""))
 

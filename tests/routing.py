@@ -1,4 +1,4 @@
-"""The routing table of the tests: thin views over `generator.routing`, the one engine that evaluates
+"""The routing table of the tests: thin views over `generator.views.routing`, the one engine that evaluates
 generated routing objects (the same one `rollgen route` and `rollgen test` use).
 
 `route()` says where a request with given headers goes, as {backend: weight}; `hits()` adds the
@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from generator.routing import NO_ENDPOINTS, Request, evaluate, mesh_of
+from generator.views.routing import NO_ENDPOINTS, Request, evaluate, mesh_of
 
 __all__ = ["Hit", "NO_ENDPOINTS", "hits", "route", "serving", "set_cookies"]
 

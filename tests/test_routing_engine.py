@@ -14,8 +14,8 @@ import yaml
 
 from conftest import MANUAL_EXAMPLES, OUTPUT, ROOT, SPECS, compile_spec_text
 from generator.diagnostics import InvalidInput
-from generator.routecases import cases_path, load_cases, read_cases, render_failures, run_cases, spec_path, unevaluated
-from generator.routing import (NO_ENDPOINTS, Request, RoutingError, evaluate, explain, route_request, to_json)
+from generator.views.routecases import cases_path, load_cases, read_cases, render_failures, run_cases, spec_path, unevaluated
+from generator.views.routing import (NO_ENDPOINTS, Request, RoutingError, evaluate, explain, route_request, to_json)
 from routing import route
 
 ROUTES = ROOT / "routes"

@@ -75,7 +75,4 @@ class Namespace:
     chart's namespace is not written into it."""
 
     def __init__(self, chart, name: str, labels: dict, annotations: dict):
-        from generator.constructs.runtime import cdk8s
-
-        self.obj = emit(chart, "v1", "Namespace", name, labels, {}, annotations=annotations or None)
-        self.obj.add_json_patch(cdk8s().JsonPatch.remove("/metadata/namespace"))
+        self.obj = emit(chart, "v1", "Namespace", name, labels, {}, annotations=annotations or None, namespaced=False)

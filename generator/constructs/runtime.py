@@ -103,6 +103,7 @@ def cdk8s():
         import cdk8s as module
 
         _cdk8s = module
+        _batch_class()  # rollgen's own assembly, loaded as the runtime starts (see Synth)
     return _cdk8s
 
 
@@ -111,28 +112,160 @@ def started() -> bool:
     return _cdk8s is not None
 
 
+# Every bridge call is a synchronous round trip to Node.js (0.1-0.4 ms, more when the machine is busy),
+# and jsii walks every value it carries on both sides. Creating an ApiObject, making its JSON patch and
+# adding the patch from Python are three round trips per object, reading a chart back one more. This
+# small jsii assembly of rollgen's own, loaded into the kernel beside cdk8s, makes the same cdk8s calls
+# in Node.js for a whole batch in one round trip: it creates each object (one cdk8s ApiObject in the
+# chart, its content one cdk8s JSON patch) and returns what the chart synthesizes (`Chart.toJson`).
+# Objects and documents cross as JSON text, which both sides encode and decode natively.
+_BATCH_ASSEMBLY = "rollgen-batch"
+_BATCH_VERSION = "1.0.0"
+_BATCH_FQN = f"{_BATCH_ASSEMBLY}.Batch"
+_BATCH_JS = """"use strict";
+const { ApiObject, JsonPatch } = require("cdk8s");
+
+class Batch {
+  // objects: the JSON text of [{id, apiVersion, kind, metadata, body}], created in order under chart;
+  // returns the chart's manifests (Chart.toJson) as JSON text
+  static synth(chart, objects) {
+    for (const o of JSON.parse(objects)) {
+      const obj = new ApiObject(chart, o.id, { apiVersion: o.apiVersion, kind: o.kind, metadata: o.metadata });
+      const patches = Object.entries(o.body).map(([key, value]) => JsonPatch.add("/" + key, value));
+      if (patches.length > 0) {
+        obj.addJsonPatch(...patches);
+      }
+    }
+    return JSON.stringify(chart.toJson());
+  }
+}
+
+exports.Batch = Batch;
+"""
+_ANY = {"primitive": "any"}
+_STRING = {"primitive": "string"}
+
+
+def _batch_assembly() -> dict:
+    """The jsii description of the Batch class: one static method taking the chart and the objects."""
+    return {
+        "schema": "jsii/0.10.0",
+        "name": _BATCH_ASSEMBLY,
+        "version": _BATCH_VERSION,
+        "description": "rollgen: cdk8s ApiObjects created in batches",
+        "license": "Apache-2.0",
+        "homepage": "https://rollgen.dev",
+        "repository": {"type": "git", "url": "https://rollgen.dev"},
+        "author": {"name": "rollgen", "roles": ["author"]},
+        "fingerprint": _BATCH_VERSION,
+        "jsiiVersion": "1.0.0",
+        "types": {_BATCH_FQN: {
+            "assembly": _BATCH_ASSEMBLY, "fqn": _BATCH_FQN, "kind": "class", "name": "Batch",
+            "methods": [{"name": "synth", "static": True, "returns": {"type": _STRING}, "parameters": [
+                {"name": "chart", "type": _ANY}, {"name": "objects", "type": _STRING}]}],
+        }},
+    }
+
+
+_batch = None  # the Python side of the Batch class, once this process's kernel has loaded it
+
+
+def _batch_class():
+    global _batch
+    if _batch is None:
+        import io
+        import json
+        import tarfile
+
+        import jsii
+
+        files = {"package/package.json": json.dumps({"name": _BATCH_ASSEMBLY, "version": _BATCH_VERSION,
+                                                     "main": "index.js", "license": "Apache-2.0"}),
+                 "package/index.js": _BATCH_JS,
+                 "package/.jsii": json.dumps(_batch_assembly())}
+        with tempfile.TemporaryDirectory(prefix="rollgen-jsii-") as folder:
+            tarball = Path(folder, f"{_BATCH_ASSEMBLY}.tgz")
+            with tarfile.open(tarball, "w:gz") as tar:
+                for name, text in files.items():
+                    data = text.encode("utf-8")
+                    info = tarfile.TarInfo(name)
+                    info.size = len(data)
+                    tar.addfile(info, io.BytesIO(data))
+            jsii.kernel.load(_BATCH_ASSEMBLY, _BATCH_VERSION, str(tarball))
+
+        class Batch(metaclass=jsii.JSIIMeta, jsii_type=_BATCH_FQN):
+            pass
+
+        _batch = (jsii, Batch)
+    return _batch
+
+
+class SpecChart:
+    """One spec's part of a batch's chart: the objects its constructs emit, in order, and the namespace
+    they are written into. Its `to_json()` is its own documents, in the order they were created."""
+
+    def __init__(self, synth: "Synth", namespace: str | None, number: int):
+        self.synth = synth
+        self.namespace = namespace
+        self.prefix = f"spec{number}"
+        self.indices: list[int] = []  # positions of this spec's objects in the batch chart
+
+    def to_json(self) -> list[dict]:
+        documents = self.synth.documents()
+        return [documents[i] for i in self.indices]
+
+
 class Synth:
-    """One cdk8s App for a run; one Chart per spec (charts are cheap to write, objects are not)."""
+    """One cdk8s App and one Chart for a batch of specs. The specs' objects are collected as they are
+    emitted (each carries its spec's namespace in its own metadata), then created in the chart and
+    synthesized by one bridge call, and the documents divided among the specs (`SpecChart`): three
+    round trips to Node.js for the batch (App, Chart, synthesis), however many objects it has."""
 
     def __init__(self, outdir: str):
         k = cdk8s()
         # outdir is passed explicitly so cdk8s never falls back to CDK8S_OUTDIR; nothing is written there.
         self.app = k.App(outdir=outdir)
+        self.chart_scope = k.Chart(self.app, "batch", disable_resource_name_hashes=True)
         self._count = 0
+        self._objects = 0
+        self._pending: list[dict] = []  # emitted, not yet created in Node.js
+        self._documents: list[dict] | None = None
 
-    def chart(self, namespace: str) -> Any:
-        k = cdk8s()
+    def chart(self, namespace: str | None) -> SpecChart:
         self._count += 1
-        return k.Chart(self.app, f"spec{self._count}", namespace=namespace, disable_resource_name_hashes=True)
+        return SpecChart(self, namespace, self._count)
+
+    def add(self, obj: dict) -> int:
+        """Queue an object for the batch chart; its position there."""
+        self._pending.append(obj)
+        self._documents = None
+        self._objects += 1
+        return self._objects - 1
+
+    def documents(self) -> list[dict]:
+        """Every document of the batch chart, in creation order (the pending objects created first)."""
+        if self._documents is None:
+            import json
+
+            jsii, batch = _batch_class()
+            text = jsii.sinvoke(batch, "synth", [self.chart_scope, json.dumps(self._pending)])
+            self._pending = []
+            self._documents = json.loads(text)
+        return self._documents
 
 
-def emit(chart: Any, api_version: str, kind: str, name: str, labels: dict[str, str],
-         body: dict[str, Any], annotations: dict[str, str] | None = None) -> Any:
-    """Create one ApiObject with explicit name and labels; its content (`spec`, `data`, ...) is set by
-    one JSON patch, which is how content reaches cdk8s from Python."""
-    k = cdk8s()
-    obj = k.ApiObject(chart, f"{kind}-{name}", api_version=api_version, kind=kind,
-                      metadata=k.ApiObjectMetadata(name=name, labels=dict(labels),
-                                                   annotations=dict(annotations) if annotations else None))
-    obj.add_json_patch(*[k.JsonPatch.add(f"/{key}", value) for key, value in body.items()])
+def emit(chart: SpecChart, api_version: str, kind: str, name: str, labels: dict[str, str],
+         body: dict[str, Any], annotations: dict[str, str] | None = None, namespaced: bool = True) -> dict:
+    """One ApiObject with explicit name, namespace (the spec's, unless `namespaced` is False: a
+    cluster-scoped kind) and labels; its content (`spec`, `data`, ...) is set by one JSON patch, which is
+    how content reaches cdk8s from outside TypeScript. Created in the chart with the rest of the batch
+    (see Synth); returns what will be created."""
+    metadata: dict[str, Any] = {"name": name, "labels": dict(labels)}
+    if namespaced and chart.namespace is not None:
+        metadata["namespace"] = chart.namespace
+    if annotations:
+        metadata["annotations"] = dict(annotations)
+    obj = {"id": f"{chart.prefix}-{kind}-{name}", "apiVersion": api_version, "kind": kind,
+           "metadata": metadata, "body": dict(body)}
+    chart.indices.append(chart.synth.add(obj))
     return obj

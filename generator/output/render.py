@@ -34,8 +34,8 @@ def render_documents(plan: Plan, documents: list[dict]) -> list[RenderedFile]:
 
 
 def synthesize_batch(plans: list[Plan], scratch: str) -> list[list[RenderedFile]]:
-    """Build a batch of plans, one chart each, in a fresh cdk8s App, then read each chart back (one
-    bridge call a chart)."""
+    """Build a batch of plans in a fresh cdk8s App, each plan's objects in its part of the batch's one
+    chart, then read them back (one bridge call for the batch; see constructs.runtime.Synth)."""
     from generator.constructs.charts import build_chart
     from generator.constructs.runtime import Synth
 

@@ -21,7 +21,7 @@ outside the rollout; `share` as for `version`), and optionally `rule`, the name 
 match (as written in the generated object, or `rule N`).
 
 `load_cases` validates a file and reports every problem located (file:line:col: field: what; hint:),
-`run_cases` evaluates the cases with `generator.routing` against the documents generated for each
+`run_cases` evaluates the cases with `generator.views.routing` against the documents generated for each
 position, `render_failures` says what each failing case got and expected.
 """
 
@@ -33,9 +33,9 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-from .diagnostics import Diagnostic, InvalidInput, format_path
-from .routing import Request, Result, RoutingError, canonical_host, route_request
-from .yamlio import Located, load_yaml
+from generator.diagnostics import Diagnostic, InvalidInput, format_path
+from generator.views.routing import Request, Result, RoutingError, canonical_host, route_request
+from generator.spec.yamlio import Located, load_yaml
 
 API_VERSION = "rollgen/v1alpha1"
 KIND = "RouteTests"
