@@ -3,7 +3,6 @@ rollgen document in it validates, its links lead somewhere, and the release it n
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import tomllib
 from pathlib import Path
@@ -12,35 +11,9 @@ import pytest
 import yaml
 
 from conftest import ROOT, run_cli
+from docs_reading import DOCS, FENCE, blocks, load_docs_script, precommit_snippet
 
-DOCS = ROOT / "docs"
-PAGES = [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
-FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```$", re.MULTILINE | re.DOTALL)
-
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(f"docs_{name}", DOCS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-hooks = _load("hooks")
-gen_commands = _load("gen_commands")
-
-
-def page_text(page: Path) -> str:
-    """The page as the site shows it: included files expanded."""
-    return hooks.expand_includes(page.read_text())
-
-
-def blocks(language: str) -> list[tuple[str, int, str]]:
-    """Every fenced block of a language: (page, number on the page, text)."""
-    found = []
-    for page in PAGES:
-        numbered = [m for m in FENCE.finditer(page_text(page)) if m.group(1) == language]
-        found += [(page.relative_to(ROOT).as_posix(), i, m.group(2)) for i, m in enumerate(numbered, 1)]
-    return found
+gen_commands = load_docs_script("gen_commands")
 
 
 YAML_BLOCKS = blocks("yaml")
@@ -152,13 +125,6 @@ def pyproject_version() -> str:
     return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
 
 
-def precommit_snippet() -> dict:
-    """The .pre-commit-config.yaml the docs tell users to add."""
-    found = [yaml.safe_load(text) for _, _, text in YAML_BLOCKS if "rollgen-check" in text and "rev:" in text]
-    assert len(found) == 1, "the docs show one pre-commit snippet"
-    return found[0]
-
-
 def test_the_precommit_snippet_names_this_release():
     (repo,) = precommit_snippet()["repos"]
     assert repo["rev"] == "v" + pyproject_version()
@@ -172,3 +138,14 @@ def test_the_changelog_has_a_section_for_this_release():
 def test_the_cli_reports_the_released_version():
     result = run_cli("--version")
     assert result.output.strip() == f"rollgen, version {pyproject_version()}"
+
+
+def test_install_commands_in_the_docs_name_this_release():
+    versions = set()
+    for page in PAGES_WITH_INSTALLS:
+        text = page.read_text()
+        versions |= set(re.findall(r"@v(\d+\.\d+\.\d+)", text)) | set(re.findall(r"rollgen-(\d+\.\d+\.\d+)-", text))
+    assert versions == {pyproject_version()}
+
+
+PAGES_WITH_INSTALLS = [DOCS / "getting-started.md"]
