@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, run_cli
-from docs_reading import DOCS, FENCE, blocks, load_docs_script, precommit_snippet
+from docs_reading import DOCS, FENCE, PAGES, blocks, load_docs_script, precommit_snippet
 
 gen_commands = load_docs_script("gen_commands")
 
@@ -149,3 +149,9 @@ def test_install_commands_in_the_docs_name_this_release():
 
 
 PAGES_WITH_INSTALLS = [DOCS / "getting-started.md"]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_every_fenced_block_is_closed(page: Path):
+    fences = [line for line in page.read_text().splitlines() if line.startswith("```")]
+    assert len(fences) % 2 == 0 and all(line == "```" for line in fences[1::2]), page.name
