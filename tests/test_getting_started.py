@@ -79,3 +79,17 @@ def test_the_getting_started_page_works_in_a_new_git_repository(tmp_path: Path):
     assert len(log) == 2
     assert run("git status --porcelain") == ""
     run("rollgen check")
+
+
+def test_the_page_offers_every_strategy_and_mesh_rollgen_init_has():
+    import click
+
+    from conftest import cli
+
+    init = cli.commands["init"]
+    choices = {p.name: p.type.choices for p in init.params if isinstance(p.type, click.Choice)}
+    page = PAGE.read_text()
+    for strategy in choices["strategy"]:
+        assert f"| `{strategy}`" in page, strategy
+    for mesh in choices["mesh"]:
+        assert f"`{mesh}`" in page, mesh
