@@ -187,10 +187,10 @@ def test_plan_mermaid_for_a_steady_service_and_zero_weights(workdir: Path):
     assert '-.->|"0%"|' in result.stdout  # an unused destination is drawn dotted
 
 
-def test_the_readme_diagram_is_what_plan_prints():
-    readme = (ROOT / "README.md").read_text()
+def test_the_documented_diagram_is_what_plan_prints():
+    page = (ROOT / "docs" / "gitops.md").read_text()
     diagram = run_cli("plan", "specs/checkout.yaml", "--format", "mermaid", cwd=SPECS.parent).stdout
-    assert "```mermaid\n" + diagram + "```\n" in readme
+    assert "```mermaid\n" + diagram + "```\n" in page
 
 
 def many_specs(root: Path, n: int) -> None:

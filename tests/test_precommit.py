@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, SPECS, require
+from docs_reading import precommit_snippet
 
 BIN = Path(sys.executable).parent
 PRE_COMMIT = BIN / "pre-commit"
@@ -39,11 +40,12 @@ def hooks() -> list[dict]:
     return yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
 
 
-def git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "PRE_COMMIT_HOME": str(repo.parent / "cache"),
+def git(repo: Path, *args: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, **(env or {}), "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "PRE_COMMIT_HOME": str(repo.parent / "cache"),
            "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
            "GIT_COMMITTER_EMAIL": "t@example.com", "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
     env.pop("CI", None)
+    env = {key: value for key, value in env.items() if value is not None}  # None: unset it
     # git hooks write to stderr: one stream, in order, as a person sees it
     proc = subprocess.run(["git", *args], cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if check:
@@ -157,3 +159,28 @@ def test_try_repo_installs_the_hooks_as_published_and_fails_on_stale_output(tmp_
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "rollgen check" in proc.stdout and "Failed" in proc.stdout
     assert "+++ output/shop/checkout/httproute-checkout.yaml" in proc.stdout
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(not (ROOT / ".git").exists(), reason="cloning needs this checkout to be a git repository")
+def test_the_documented_snippet_works_as_written_against_its_release_tag(tmp_path: Path):
+    """The .pre-commit-config.yaml from the docs, unchanged but for `repo:` (a clone of this repository
+    instead of its public URL), at the tag it names: pre-commit clones that tag and installs the
+    hooks from it (`language: python`), and the hook fails a commit with stale output. The tag is
+    made in the clone when this commit is not released yet."""
+    snippet = precommit_snippet()
+    (entry,) = snippet["repos"]
+    clone = tmp_path / "rollgen"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True, capture_output=True)
+    if not git(clone, "tag", "--list", entry["rev"]).stdout.strip():
+        git(clone, "tag", entry["rev"])
+    entry["repo"] = str(clone)
+    repo = scratch_repo(tmp_path, yaml.safe_dump(snippet, sort_keys=False))
+    edit(repo, "backend.yaml", "position: 1", "position: 2")
+    git(repo, "add", "specs/backend.yaml")
+    # the environment is used once; the hook must run the rollgen installed from the tag, not this checkout
+    env = {"PIP_NO_COMPILE": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PYTHONPATH": None}
+    proc = git(repo, "commit", "-m", "promote backend", check=False, env=env)
+    assert proc.returncode != 0, proc.stdout
+    assert "rollgen check" in proc.stdout and "Failed" in proc.stdout
+    assert "+++ output/production/backend/" in proc.stdout
