@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from syrupy.data import Snapshot, SnapshotCollection
+from syrupy.data import Snapshot, SnapshotCollection, SnapshotCollections
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
 OUTPUT = Path(__file__).resolve().parent.parent / "output"
@@ -33,6 +33,16 @@ class OutputTreeExtension(SingleFileSnapshotExtension):
     @classmethod
     def discovery_dirname(cls, *, test_location) -> str:
         return str(OUTPUT)
+
+    def discover_snapshots(self, *, test_location, ignore_extensions=None) -> SnapshotCollections:
+        """Every file below output/ but the hidden ones: syrupy skips hidden files, not what a hidden
+        directory holds, and output/.rollgen-cache/ is local knowledge that no test generates."""
+        kept = SnapshotCollections()
+        for collection in super().discover_snapshots(test_location=test_location,
+                                                     ignore_extensions=ignore_extensions):
+            if not any(part.startswith(".") for part in Path(collection.location).relative_to(OUTPUT).parts):
+                kept.add(collection)
+        return kept
 
     def read_snapshot_collection(self, *, snapshot_location: str) -> SnapshotCollection:
         collection = SnapshotCollection(location=snapshot_location)

@@ -147,3 +147,18 @@ def test_the_committed_output_holds_exactly_the_generated_files_and_record(gener
 
     assert paths(OUTPUT) == paths(out)
     assert (OUTPUT / ".rollgen-state").read_text() == (out / ".rollgen-state").read_text()
+
+
+def test_the_local_cache_in_output_is_no_snapshot(tmp_path, monkeypatch):
+    """output/.rollgen-cache/ is the machine's own knowledge (ignored by git): the golden must not see it,
+    or syrupy reports it as an unused snapshot (failing the run) and --snapshot-update deletes it."""
+    import output_snapshot
+
+    out = tmp_path / "output"
+    (out / "prod" / "svc").mkdir(parents=True)
+    (out / "prod" / "svc" / "deployment-svc.yaml").write_text("kind: Deployment\n")
+    (out / ".rollgen-cache").mkdir()
+    (out / ".rollgen-cache" / "verified").write_text("{}")
+    monkeypatch.setattr(output_snapshot, "OUTPUT", out)
+    found = OutputTreeExtension().discover_snapshots(test_location=None)
+    assert sorted(Path(c.location).relative_to(out).as_posix() for c in found) == ["prod/svc/deployment-svc.yaml"]
