@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 from generator.diagnostics import Diagnostic, InvalidInput, format_path
-from generator.views.routing import Request, Result, RoutingError, canonical_host, route_request
+from generator.views.routing import Request, Result, RoutingError, canonical_host, route_request, share_text
 from generator.spec.yamlio import Located, load_yaml
 
 API_VERSION = "rollgen/v1alpha1"
@@ -78,10 +78,10 @@ class Expectation:
 
     def describe(self) -> str:
         if self.versions is not None:
-            what = "versions " + ", ".join(f"{v} {_pct(s)}" for v, s in self.versions.items())
+            what = "versions " + ", ".join(f"{v} {share_text(s)}" for v, s in self.versions.items())
         else:
             what = f"version {self.version}" if self.version is not None else f"host {self.host}"
-            what += f" for {_pct(self.share)} of requests" if self.share is not None else " for every request"
+            what += f" for {share_text(self.share)} of requests" if self.share is not None else " for every request"
         return what + (f" through rule {self.rule!r}" if self.rule else "")
 
 
@@ -243,7 +243,7 @@ def _expect(check: _Checker, value: Any, path: tuple) -> Expectation | None:
                 if share is not None:
                     versions[str(k)] = share
             if len(versions) == len(raw) and sum(versions.values()) != 1:
-                check.error(path + ("versions",), f"the percentages add up to {_pct(sum(versions.values()))}, not 100%",
+                check.error(path + ("versions",), f"the percentages add up to {share_text(sum(versions.values()))}, not 100%",
                             "list every version the requests reach, with its share")
     share = None
     if "share" in data:
@@ -307,11 +307,6 @@ def read_cases(path: Path, display: str | None = None) -> RouteCases:
 
 # --- running -------------------------------------------------------------------------------------
 
-def _pct(share: Fraction) -> str:
-    value = share * 100
-    return f"{value.numerator // value.denominator}%" if value.denominator == 1 else f"{float(value):.4g}%"
-
-
 @dataclass(frozen=True)
 class Outcome:
     """One case at one position: passed, or what it got instead (`got`), with the evaluation."""
@@ -325,7 +320,7 @@ class Outcome:
 
 def _got(result: Result) -> str:
     reached = result.versions()
-    what = ("versions " + ", ".join(f"{v} {_pct(s)}" for v, s in reached.items())) if reached else "no backend"
+    what = ("versions " + ", ".join(f"{v} {share_text(s)}" for v, s in reached.items())) if reached else "no backend"
     return what + (f" through rule {result.rule!r}" if result.rule else "") + \
         (f" ({result.router})" if result.router else f" ({result.why[-1]})")
 
@@ -340,14 +335,10 @@ def check_case(case: Case, result: Result, namespace: str | None = None) -> bool
     if expect.version is not None:
         got = result.versions().get(expect.version, Fraction(0))
     else:
-        wanted = {expect.host.lower(), _canonical(expect.host, namespace)}
-        got = sum((s for h, s in result.hosts().items() if h in wanted or _canonical(h, namespace) in wanted),
+        wanted = {expect.host.lower(), canonical_host(expect.host, namespace)}
+        got = sum((s for h, s in result.hosts().items() if h in wanted or canonical_host(h, namespace) in wanted),
                   Fraction(0))
     return got == (expect.share if expect.share is not None else 1)
-
-
-def _canonical(host: str, namespace: str | None) -> str:
-    return canonical_host(host, namespace)  # one resolution of short names: the engine's
 
 
 DocumentSource = Mapping[Any, Iterable[dict]] | Callable[[Any], Iterable[dict]]

@@ -19,7 +19,7 @@ Semantics follow upstream, each cited where it is implemented:
 - Linkerd: https://linkerd.io/2-edge/reference/httproute/ (`policy.linkerd.io` HTTPRoute, the same
   matching as the Gateway API's).
 
-Pure: no file or network I/O; stdlib and google-re2 only.
+Pure: no file or network I/O; stdlib, google-re2 and the names rollgen writes (generator.names).
 """
 
 from __future__ import annotations
@@ -30,7 +30,9 @@ from typing import Any, Iterable, Mapping
 
 import re2
 
-CLUSTER_DOMAIN = "svc.cluster.local"
+from generator.names import DEFAULT_CLUSTER_DOMAIN, VERSION_LABEL, service_fqdn
+
+CLUSTER_DOMAIN = f"svc.{DEFAULT_CLUSTER_DOMAIN}"
 MESH = "mesh"
 NO_ENDPOINTS = "<no endpoints>"
 
@@ -221,7 +223,7 @@ def mesh_of(doc: dict) -> str | None:
 
 
 def service_host(name: str, namespace: str) -> str:
-    return f"{name}.{namespace}.{CLUSTER_DOMAIN}"
+    return service_fqdn(name, namespace)
 
 
 def canonical_host(host: str, namespace: str | None, namespaces: set[str] = frozenset()) -> str:
@@ -237,7 +239,7 @@ def canonical_host(host: str, namespace: str | None, namespaces: set[str] = froz
     if len(parts) == 2 and parts[1] in namespaces:
         return service_host(parts[0], parts[1])
     if len(parts) == 3 and parts[2] == "svc":
-        return host + ".cluster.local"
+        return f"{host}.{DEFAULT_CLUSTER_DOMAIN}"
     return host
 
 
@@ -308,7 +310,7 @@ class _Cluster:
                 continue
             labels = ((doc.get("spec") or {}).get("template") or {}).get("metadata", {}).get("labels") or {}
             if all(labels.get(k) == v for k, v in selector.items()):
-                version = labels.get("version", _name(doc))
+                version = labels.get(VERSION_LABEL, _name(doc))
                 pods[version] = pods.get(version, 0) + int(doc["spec"].get("replicas", 1))
         total = sum(pods.values())
         return {v: Fraction(n, total) for v, n in sorted(pods.items())} if total else {}
@@ -768,7 +770,8 @@ def evaluate(router: dict, request: Request | None = None, cluster: Iterable[dic
 
 # --- rendering -----------------------------------------------------------------------------------
 
-def _pct(share: Fraction) -> str:
+def share_text(share: Fraction) -> str:
+    """A share as a percentage: `10%`, `33.33%`."""
     value = share * 100
     return f"{value.numerator // value.denominator}%" if value.denominator == 1 else f"{float(value):.4g}%"
 
@@ -778,8 +781,8 @@ def _reach(versions: Mapping[str, Fraction], fallback: str) -> str:
         return fallback
     if len(versions) == 1:
         return f"version {next(iter(versions))}" if next(iter(versions.values())) == 1 else \
-            f"version {next(iter(versions))} ({_pct(next(iter(versions.values())))})"
-    return "versions " + ", ".join(f"{v} ({_pct(s)})" for v, s in versions.items())
+            f"version {next(iter(versions))} ({share_text(next(iter(versions.values())))})"
+    return "versions " + ", ".join(f"{v} ({share_text(s)})" for v, s in versions.items())
 
 
 def explain(result: Result) -> str:
@@ -805,7 +808,7 @@ def explain(result: Result) -> str:
         else:
             lines.append(f"reaches {_reach(reached, 'nothing')}{where}")
             lines.append("  split: " + ", ".join(
-                f"{d.backend} {_pct(d.share)}" + (f" (weight {d.weight})" if d.weight is not None else "")
+                f"{d.backend} {share_text(d.share)}" + (f" (weight {d.weight})" if d.weight is not None else "")
                 + (f" -> {_reach(d.versions, 'host ' + d.host)}") for d in live))
     for d in result.destinations:
         cookie = _get(d.response_headers, "set-cookie")
@@ -813,7 +816,7 @@ def explain(result: Result) -> str:
             prefix = f"  from {d.backend}: " if len(result.destinations) > 1 else "  "
             lines.append(f"{prefix}Set-Cookie: {cookie}")
     for m in result.mirrors:
-        lines.append(f"  mirrored: a copy of {_pct(m.percent / 100)} of these requests goes to {m.backend}"
+        lines.append(f"  mirrored: a copy of {share_text(m.percent / 100)} of these requests goes to {m.backend}"
                      + (f" ({_reach(m.versions, m.backend)})" if m.versions else "") + "; its response is discarded")
     if result.fault:
         lines.append(f"  fault injected: {result.fault}")
