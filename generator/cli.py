@@ -34,6 +34,7 @@ class Where:
     cwd: Path
     exclude: Excludes
     looked: str  # where the specs were looked for, for the message when there are none
+    named: bool  # the specs were named on the command line
     output_format: str | None = None
     chart_name: str | None = None
 
@@ -71,7 +72,7 @@ def _where(values: tuple[str, ...], outdir: str | None) -> Where:
     else:
         out = Path(_shown(project.root / DEFAULT_OUTPUT)) if project.file else DEFAULT_OUTPUT
     return Where(targets, out, project.root if project.file else Path.cwd(), project.excludes, looked,
-                 project.output_format, project.chart_name)
+                 bool(values), project.output_format, project.chart_name)
 
 
 def _no_specs(where: Where, found: int, missing: list[Diagnostic], command: str) -> None:
@@ -79,8 +80,8 @@ def _no_specs(where: Where, found: int, missing: list[Diagnostic], command: str)
     if found:
         return
     _print_report(Report(list(missing)))
-    click.echo(f"rollgen {command}: no spec files (*.yaml, *.yml) found in {where.looked}; subfolders are searched too",
-               err=True)
+    searched = "" if where.named else "; subfolders are searched too"
+    click.echo(f"rollgen {command}: no spec files (*.yaml, *.yml) found in {where.looked}{searched}", err=True)
     init = _shown(where.targets[0] / "NAME.yaml") if where.targets[0].suffix not in (".yaml", ".yml") else "specs/NAME.yaml"
     click.echo(f"  hint: `rollgen init NAME` writes a first spec to {init}", err=True)
     sys.exit(EXIT_INVALID)

@@ -219,3 +219,16 @@ def test_an_autoscaled_flagger_rollout_overrides_the_autoscalers_bounds(chart: P
         ("HorizontalPodAutoscaler", "storefront", "spec", "minReplicas"): (2, 3),
         ("HorizontalPodAutoscaler", "storefront", "spec", "maxReplicas"): (4, 8),
     }
+
+
+def test_promote_and_rollback_regenerate_a_chart_as_a_chart(chart: Path):
+    workdir = chart.parent
+    before = sorted(p.relative_to(chart) for p in chart.rglob("*") if p.is_file())
+    result = run_cli("promote", "specs/backend.yaml", "-o", "chart", cwd=workdir)
+    assert result.exit_code == 0, result.stderr
+    assert sorted(p.relative_to(chart) for p in chart.rglob("*") if p.is_file()) == before
+    assert not (chart / "kustomization.yaml").exists()
+    assert run_cli("check", "-o", "chart", cwd=workdir).exit_code == 0
+    result = run_cli("rollback", "specs/backend.yaml", "-o", "chart", "--output-format", "helm", cwd=workdir)
+    assert result.exit_code == 0, result.stderr
+    assert run_cli("check", "--output-format", "helm", "-o", "chart", cwd=workdir).exit_code == 0
