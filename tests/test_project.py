@@ -151,3 +151,19 @@ def test_a_file_named_on_the_command_line_is_read_even_when_excluded(repo: Path)
     (repo / "rollgen.toml").write_text('exclude = ["values.yml"]\n')
     result = run_cli("validate", "deploy/specs/shop/values.yml", cwd=repo)
     assert result.exit_code == 1 and "not a rollgen spec" in result.stderr
+
+
+def test_the_project_file_the_docs_show_works_as_shown(tmp_path: Path):
+    from docs_reading import blocks
+
+    (example,) = [text for _, _, text in blocks("toml") if "specs =" in text]
+    (tmp_path / "rollgen.toml").write_text(example)
+    specs = tmp_path / "deploy/specs"
+    (specs / "legacy").mkdir(parents=True)
+    shutil.copy(SPECS / "catalog.yaml", specs / "catalog.yaml")
+    (specs / "values.yml").write_text(STRAY_VALUES)
+    (specs / "legacy" / "old.yaml").write_text("apiVersion: v1\nkind: ConfigMap\n")
+    result = run_cli("generate", cwd=specs)
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.startswith("../output: ")
+    assert run_cli("check", cwd=tmp_path).stderr == "deploy/output: up to date (1 spec)\n"
