@@ -35,13 +35,14 @@ class Loaded:
     report: Report = field(default_factory=Report)
     dirs: list[str] = field(default_factory=list)  # directory targets, as display paths
     found: int = 0  # spec files found under the targets, valid or not
+    missing: list[Diagnostic] = field(default_factory=list)  # targets that are not there
 
 
 def load_targets(targets: list[Path], cwd: Path, exclude: Excludes = NO_EXCLUDES) -> Loaded:
     """Read and check every spec under the targets (but those `exclude` matches); collect every diagnostic."""
     result = Loaded()
     paths, missing = find_specs(targets, exclude)
-    result.found = len(paths)
+    result.found, result.missing = len(paths), missing
     result.report.extend(missing)
     result.dirs = [display_path(t, cwd) for t in targets if t.is_dir()]
     if not paths and not missing:

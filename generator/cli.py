@@ -58,11 +58,11 @@ def _where(values: tuple[str, ...], outdir: str | None) -> Where:
     if values:
         targets, looked = [Path(v) for v in values], ", ".join(values)
     elif project.specs:
-        targets = list(project.specs)
-        looked = ", ".join(_shown(t) for t in targets) + origin
+        targets = [Path(_shown(t)) for t in project.specs]
+        looked = ", ".join(t.as_posix() for t in targets) + origin
     else:
-        targets = [project.root / DEFAULT_SPECS if project.file else DEFAULT_SPECS]
-        looked = f"{_shown(targets[0])}/ (the default" + (f"; `specs` in {_shown(project.file)} names others)"
+        targets = [Path(_shown(project.root / DEFAULT_SPECS)) if project.file else DEFAULT_SPECS]
+        looked = f"{targets[0].as_posix()}/ (the default" + (f"; `specs` in {_shown(project.file)} names others)"
                                                         if project.file else "; name files or directories as arguments, "
                                                         "or in a rollgen.toml)")
     if outdir is not None:
@@ -75,15 +75,21 @@ def _where(values: tuple[str, ...], outdir: str | None) -> Where:
                  bool(values), project.output_format, project.chart_name)
 
 
+def _spec_folder(where: Where) -> Path:
+    """Where a new spec goes: the first folder the specs are looked for in (specs/ by default)."""
+    folder = next((t for t in where.targets if t.suffix not in (".yaml", ".yml")), DEFAULT_SPECS)
+    return Path(_shown(folder))
+
+
 def _no_specs(where: Where, found: int, missing: list[Diagnostic], command: str) -> None:
     """Stop when no spec file was found: say where rollgen looked and how to start."""
     if found:
         return
     _print_report(Report(list(missing)))
-    searched = "" if where.named else "; subfolders are searched too"
+    searched = "; subfolders are searched too" if any(t.is_dir() for t in where.targets) or not where.named else ""
     click.echo(f"rollgen {command}: no spec files (*.yaml, *.yml) found in {where.looked}{searched}", err=True)
-    init = _shown(where.targets[0] / "NAME.yaml") if where.targets[0].suffix not in (".yaml", ".yml") else "specs/NAME.yaml"
-    click.echo(f"  hint: `rollgen init NAME` writes a first spec to {init}", err=True)
+    if not where.named:
+        click.echo(f"  hint: `rollgen init NAME` writes a first spec to {_spec_folder(where) / 'NAME.yaml'}", err=True)
     sys.exit(EXIT_INVALID)
 
 
@@ -384,7 +390,7 @@ def validate(targets: tuple[str, ...], fmt: str) -> None:
     where = _where(targets, None)
     loaded = load_targets(where.targets, where.cwd, where.exclude)
     if fmt == "text":
-        _no_specs(where, loaded.found, [d for d in loaded.report.diagnostics if d.line == 0], "validate")
+        _no_specs(where, loaded.found, loaded.missing, "validate")
     if fmt == "json":
         _emit_json(loaded.report, specs=len(loaded.specs))
     else:
@@ -491,10 +497,7 @@ def init(name: str, mesh: str, strategy: str, namespace: str, target: str | None
     from generator.plan.checks import parse_spec
     from generator.spec.scaffold import scaffold_spec, schema_reference
 
-    where = _where((), None)
-    folder = next((t for t in where.targets if t.suffix not in (".yaml", ".yml")), DEFAULT_SPECS)
-    default = Path(_shown(folder / f"{name}.yaml")) if folder.is_absolute() else folder / f"{name}.yaml"
-    out = Path(target) if target and target != "-" else default
+    out = Path(target) if target and target != "-" else _spec_folder(_where((), None)) / f"{name}.yaml"
     ref = schema_reference(out, Path(schema_path), Path.cwd())
     text = scaffold_spec(name, namespace, mesh, strategy, ref)
     shown = out.as_posix() if target != "-" else "<stdout>"

@@ -167,3 +167,27 @@ def test_the_project_file_the_docs_show_works_as_shown(tmp_path: Path):
     assert result.exit_code == 0, result.stderr
     assert result.stderr.startswith("../output: ")
     assert run_cli("check", cwd=tmp_path).stderr == "deploy/output: up to date (1 spec)\n"
+
+
+def test_no_specs_in_an_empty_folder_is_said_once_and_a_missing_named_file_gets_no_init_hint(tmp_path: Path):
+    (tmp_path / "specs").mkdir()
+    result = run_cli("validate", cwd=tmp_path)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "rollgen validate: no spec files (*.yaml, *.yml) found in specs/ (the default; name files or directories "
+        "as arguments, or in a rollgen.toml); subfolders are searched too\n"
+        "  hint: `rollgen init NAME` writes a first spec to specs/NAME.yaml\n")
+    result = run_cli("validate", "nope.yaml", cwd=tmp_path)
+    assert result.exit_code == 1
+    assert result.stderr == "nope.yaml: no such file or directory\nrollgen validate: no spec files (*.yaml, *.yml) found in nope.yaml\n"
+
+
+def test_missing_spec_paths_of_the_project_file_are_named_from_where_the_command_runs(tmp_path: Path):
+    (tmp_path / "rollgen.toml").write_text('specs = ["deploy/specs"]\n')
+    (tmp_path / "sub").mkdir()
+    result = run_cli("generate", cwd=tmp_path / "sub")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("../deploy/specs: no such file or directory\n"
+                                    "rollgen generate: no spec files (*.yaml, *.yml) found in ../deploy/specs (from "
+                                    "../rollgen.toml); subfolders are searched too\n")
+    assert result.stderr.endswith("  hint: `rollgen init NAME` writes a first spec to ../deploy/specs/NAME.yaml\n")
