@@ -6,79 +6,28 @@ import os
 import sys
 import traceback
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from generator import __version__
 from generator.diagnostics import EXIT_INTERNAL, EXIT_INVALID, Diagnostic, InvalidInput, Report
-from generator.output.sources import Excludes
 from generator.output.store import STATE_FILE
 from generator.spec.scaffold import STRATEGIES
 
-DEFAULT_SPECS = Path("specs")
-DEFAULT_OUTPUT = Path("output")
+if TYPE_CHECKING:
+    from generator.project import Where
+
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@dataclass(frozen=True)
-class Where:
-    """Where a command finds specs and writes output: its options, else the project file, else the
-    defaults (specs/ and output/). `cwd` is the directory paths in messages and records are relative to:
-    the project file's, so that a run from a subfolder writes the same record."""
-
-    targets: list[Path]
-    outdir: Path
-    cwd: Path
-    exclude: Excludes
-    looked: str  # where the specs were looked for, for the message when there are none
-    named: bool  # the specs were named on the command line
-    output_format: str | None = None
-    chart_name: str | None = None
-
-    @property
-    def shown_output(self) -> str:
-        return self.outdir.as_posix()
-
-
-def _shown(path: Path) -> str:
-    """A path as the user would type it from where they are."""
-    if not path.is_absolute():
-        return path.as_posix()
-    return Path(os.path.relpath(path, Path.cwd())).as_posix()
-
-
 def _where(values: tuple[str, ...], outdir: str | None) -> Where:
-    from generator.project import read_project
+    from generator.project import read_project, where_to_work
 
-    project = read_project(Path.cwd())
-    origin = f" (from {_shown(project.file)})" if project.file else ""
-    if values:
-        targets, looked = [Path(v) for v in values], ", ".join(values)
-    elif project.specs:
-        targets = [Path(_shown(t)) for t in project.specs]
-        looked = ", ".join(t.as_posix() for t in targets) + origin
-    else:
-        targets = [Path(_shown(project.root / DEFAULT_SPECS)) if project.file else DEFAULT_SPECS]
-        looked = f"{targets[0].as_posix()}/ (the default" + (f"; `specs` in {_shown(project.file)} names others)"
-                                                        if project.file else "; name files or directories as arguments, "
-                                                        "or in a rollgen.toml)")
-    if outdir is not None:
-        out = Path(outdir)  # as the user typed it
-    elif project.output is not None:
-        out = Path(_shown(project.output))
-    else:
-        out = Path(_shown(project.root / DEFAULT_OUTPUT)) if project.file else DEFAULT_OUTPUT
-    return Where(targets, out, project.root if project.file else Path.cwd(), project.excludes, looked,
-                 bool(values), project.output_format, project.chart_name)
-
-
-def _spec_folder(where: Where) -> Path:
-    """Where a new spec goes: the first folder the specs are looked for in (specs/ by default)."""
-    folder = next((t for t in where.targets if t.suffix not in (".yaml", ".yml")), DEFAULT_SPECS)
-    return Path(_shown(folder))
+    return where_to_work(read_project(Path.cwd()), [Path(v) for v in values], Path(outdir) if outdir else None,
+                         Path.cwd())
 
 
 def _no_specs(where: Where, found: int, missing: list[Diagnostic], command: str) -> None:
@@ -89,7 +38,7 @@ def _no_specs(where: Where, found: int, missing: list[Diagnostic], command: str)
     searched = "; subfolders are searched too" if any(t.is_dir() for t in where.targets) or not where.named else ""
     click.echo(f"rollgen {command}: no spec files (*.yaml, *.yml) found in {where.looked}{searched}", err=True)
     if not where.named:
-        click.echo(f"  hint: `rollgen init NAME` writes a first spec to {_spec_folder(where) / 'NAME.yaml'}", err=True)
+        click.echo(f"  hint: `rollgen init NAME` writes a first spec to {where.spec_folder / 'NAME.yaml'}", err=True)
     sys.exit(EXIT_INVALID)
 
 
@@ -331,14 +280,16 @@ def check(targets: tuple[str, ...], outdir: str | None, fmt: str, kind: str | No
         _print_report(result.report)
         if show_diff:
             for d in result.drift:
-                click.echo(d.diff if d.path != STATE_FILE else "", nl=False)
+                if d.path != STATE_FILE:  # the record's JSON says nothing a reviewer can act on
+                    click.echo(d.diff, nl=False)
     if result.report.errors:
         if fmt == "text":
             click.echo(_summary(result.report, "check failed"), err=True)
         sys.exit(EXIT_INVALID)
     if result.drift:
         if fmt == "text":
-            fix = " ".join(["rollgen generate", *targets, *(["-o", outdir] if outdir_given else [])])
+            fix = " ".join(["rollgen generate", *targets, *(["-o", outdir] if outdir_given else []),
+                            *(["--output-format", kind] if kind else [])])
             _drift_summary(result.drift, outdir, fix, show_diff)
         sys.exit(EXIT_INVALID)
     if fmt == "text":
@@ -497,7 +448,7 @@ def init(name: str, mesh: str, strategy: str, namespace: str, target: str | None
     from generator.plan.checks import parse_spec
     from generator.spec.scaffold import scaffold_spec, schema_reference
 
-    out = Path(target) if target and target != "-" else _spec_folder(_where((), None)) / f"{name}.yaml"
+    out = Path(target) if target and target != "-" else _where((), None).spec_folder / f"{name}.yaml"
     ref = schema_reference(out, Path(schema_path), Path.cwd())
     text = scaffold_spec(name, namespace, mesh, strategy, ref)
     shown = out.as_posix() if target != "-" else "<stdout>"

@@ -59,6 +59,59 @@ class Project:
         return Excludes(self.root, self.exclude) if self.exclude else NO_EXCLUDES
 
 
+@dataclass(frozen=True)
+class Where:
+    """Where a command finds specs and writes output: its options, else the project file, else the
+    defaults (specs/ and output/). Paths are as the user would type them where the command runs;
+    `cwd` is the directory paths in messages and records are relative to: the project file's, so that
+    a run from a subfolder writes the same record."""
+
+    targets: list[Path]
+    outdir: Path
+    cwd: Path
+    exclude: Excludes
+    looked: str  # where the specs were looked for, for the message when there are none
+    named: bool  # the specs were named on the command line
+    output_format: str | None = None
+    chart_name: str | None = None
+
+    @property
+    def shown_output(self) -> str:
+        return self.outdir.as_posix()
+
+    @property
+    def spec_folder(self) -> Path:
+        """Where a new spec goes: the first folder the specs are looked for in (specs/ by default)."""
+        return next((t for t in self.targets if t.suffix not in (".yaml", ".yml")), Path(DEFAULT_SPECS))
+
+
+def _shown(path: Path, cwd: Path) -> Path:
+    """A path as the user would type it from `cwd`."""
+    return Path(os.path.relpath(path, cwd)) if path.is_absolute() else path
+
+
+def where_to_work(project: Project, targets: list[Path], outdir: Path | None, cwd: Path) -> Where:
+    """The command line's spec paths and output directory when given, else the project file's, else the
+    defaults; paths of the project file are shown from `cwd`, where the command runs."""
+    origin = f" (from {_shown(project.file, cwd).as_posix()})" if project.file else ""
+    named = bool(targets)
+    if targets:
+        looked = ", ".join(t.as_posix() for t in targets)
+    elif project.specs:
+        targets = [_shown(t, cwd) for t in project.specs]
+        looked = ", ".join(t.as_posix() for t in targets) + origin
+    elif project.file:
+        targets = [_shown(project.root / DEFAULT_SPECS, cwd)]
+        looked = f"{targets[0].as_posix()}/ (the default; `specs` in {_shown(project.file, cwd).as_posix()} names others)"
+    else:
+        targets = [Path(DEFAULT_SPECS)]
+        looked = f"{DEFAULT_SPECS}/ (the default; name files or directories as arguments, or in a {PROJECT_FILE})"
+    if outdir is None:
+        outdir = _shown(project.output or project.root / DEFAULT_OUTPUT, cwd) if project.file else Path(DEFAULT_OUTPUT)
+    return Where(targets, outdir, project.root if project.file else cwd, project.excludes, looked, named,
+                 project.output_format, project.chart_name)
+
+
 @dataclass
 class _Text:
     """A project file's text, to locate a key for a message."""

@@ -191,3 +191,19 @@ def test_missing_spec_paths_of_the_project_file_are_named_from_where_the_command
                                     "rollgen generate: no spec files (*.yaml, *.yml) found in ../deploy/specs (from "
                                     "../rollgen.toml); subfolders are searched too\n")
     assert result.stderr.endswith("  hint: `rollgen init NAME` writes a first spec to ../deploy/specs/NAME.yaml\n")
+
+
+def test_where_to_work_takes_the_command_line_then_the_project_file_then_the_defaults(tmp_path: Path):
+    from generator.project import Project, where_to_work
+
+    sub = tmp_path / "deploy"
+    project = Project(tmp_path, tmp_path / "rollgen.toml", (tmp_path / "deploy/specs",), tmp_path / "out", ("values.yml",))
+    where = where_to_work(project, [], None, sub)
+    assert (where.targets, where.outdir, where.cwd, where.named) == ([Path("specs")], Path("../out"), tmp_path, False)
+    assert where.looked == "specs (from ../rollgen.toml)" and where.spec_folder == Path("specs")
+    where = where_to_work(project, [Path("a.yaml")], Path("o"), sub)
+    assert (where.targets, where.outdir, where.cwd, where.named) == ([Path("a.yaml")], Path("o"), tmp_path, True)
+    assert where.exclude(tmp_path / "deploy/specs/values.yml")
+    where = where_to_work(Project(sub), [], None, sub)
+    assert (where.targets, where.outdir, where.cwd) == ([Path("specs")], Path("output"), sub)
+    assert not where.exclude(sub / "specs/values.yml")
