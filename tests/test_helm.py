@@ -146,7 +146,9 @@ def test_the_chart_is_deterministic_and_checkable(chart: Path):
                                                  .replace("replicas: 2", "replicas: 5"))
     result = run_cli("check", "--output-format", "helm", "-o", "chart", "--diff", cwd=workdir)
     assert result.exit_code == 1
-    assert "+++ chart/values.yaml" in result.stdout and "+          replicas: 5" in result.stdout
+    assert "+++ chart/values.yaml" in result.stdout
+    assert "  changed  chart/values.yaml\n" in result.stderr
+    assert "hint: run `rollgen generate -o chart --output-format helm` and commit chart\n" in result.stderr and "+          replicas: 5" in result.stdout
 
 
 def test_a_manifests_directory_is_not_taken_for_a_chart(workdir: Path):
