@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator.diagnostics import Diagnostic, InvalidInput
+from generator.output.helm import valid_chart_name
 from generator.output.sources import NO_EXCLUDES, Excludes
 
 PROJECT_FILE = "rollgen.toml"
@@ -226,6 +227,9 @@ def read_project(cwd: Path) -> Project:
     if fmt is not None and fmt not in OUTPUT_FORMATS:
         problems.append(text.error("output-format", f"must be one of {', '.join(OUTPUT_FORMATS)}, got {fmt!r}"))
     chart = _string(table["chart-name"], "chart-name", text, problems) if "chart-name" in table else None
+    if chart is not None and not valid_chart_name(chart):
+        problems.append(text.error("chart-name", f"{chart!r} is not a chart name",
+                                   "use lowercase letters, digits and '-'"))
     for key, value in (("specs", specs), ("output", (output,) if output else ())):
         for entry in value:
             if Path(entry).is_absolute() or ".." in Path(entry).parts:

@@ -1,4 +1,4 @@
-"""`generate --format helm`: a chart that renders, with the real Helm engine, to exactly the manifests,
+"""`generate --output-format helm`: a chart that renders, with the real Helm engine, to exactly the manifests,
 and whose values override images, replicas and traffic per service."""
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def changed_fields(before: dict, after: dict) -> dict[tuple, tuple]:
 
 @pytest.fixture
 def chart(workdir: Path) -> Path:
-    result = run_cli("generate", "--format", "helm", "-o", "chart", cwd=workdir)
+    result = run_cli("generate", "--output-format", "helm", "-o", "chart", cwd=workdir)
     assert result.exit_code == 0, result.stderr
     assert run_cli("generate", cwd=workdir).exit_code == 0  # the manifests, to compare with
     return workdir / "chart"
@@ -129,7 +129,7 @@ def test_template_syntax_in_user_values_is_kept_literally(workdir: Path):
     spec.write_text(spec.read_text().replace(
         "          readinessProbe:", "          env: [{name: GREETING, value: '{{ .Values.secret }}'}]\n"
                                    "          readinessProbe:"))
-    assert run_cli("generate", "--format", "helm", "-o", "chart", cwd=workdir).exit_code == 0
+    assert run_cli("generate", "--output-format", "helm", "-o", "chart", cwd=workdir).exit_code == 0
     rendered = render(workdir / "chart")
     container = rendered[("Deployment", "production", "backend-v1")]["spec"]["template"]["spec"]["containers"][0]
     assert container["env"] == [{"name": "GREETING", "value": "{{ .Values.secret }}"}]
@@ -138,7 +138,7 @@ def test_template_syntax_in_user_values_is_kept_literally(workdir: Path):
 def test_the_chart_is_deterministic_and_checkable(chart: Path):
     workdir = chart.parent
     first = {p: p.read_bytes() for p in sorted(chart.rglob("*")) if p.is_file()}
-    result = run_cli("generate", "--format", "helm", "-o", "chart", cwd=workdir)
+    result = run_cli("generate", "--output-format", "helm", "-o", "chart", cwd=workdir)
     assert result.exit_code == 0 and "already up to date" in result.stderr
     assert {p: p.read_bytes() for p in sorted(chart.rglob("*")) if p.is_file()} == first
     assert run_cli("check", "--output-format", "helm", "-o", "chart", cwd=workdir).exit_code == 0
@@ -181,7 +181,7 @@ def test_an_output_directory_keeps_the_format_it_holds_when_none_is_given(chart:
 
 
 def test_a_chart_name_that_helm_would_reject_is_a_usage_error(workdir: Path):
-    result = run_cli("generate", "--format", "helm", "--chart-name", "Fleet_1", "-o", "chart", cwd=workdir)
+    result = run_cli("generate", "--output-format", "helm", "--chart-name", "Fleet_1", "-o", "chart", cwd=workdir)
     assert result.exit_code == 2
     assert "'Fleet_1' is not a chart name" in result.stderr
     assert not (workdir / "chart").exists()

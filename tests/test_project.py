@@ -110,6 +110,8 @@ def test_init_writes_into_the_first_spec_directory_of_the_project_file(tmp_path:
     ('output-format = "chart"\n', "rollgen.toml:1:1: output-format: must be one of manifests, helm, got 'chart'\n"),
     ('exclude = [1]\n', "rollgen.toml:1:1: exclude: must be a list of globs of files that are not specs (strings), "
                         "got [1]\n  hint: e.g. exclude = [\"values.yml\"]\n"),
+    ('output-format = "helm"\nchart-name = "Fleet_1"\n',
+     "rollgen.toml:2:1: chart-name: 'Fleet_1' is not a chart name\n  hint: use lowercase letters, digits and '-'\n"),
     ('specs = ["../elsewhere"]\n', "rollgen.toml:1:1: specs: '../elsewhere' is outside the project\n"
                                    "  hint: name paths relative to the directory of rollgen.toml, inside it\n"),
     ('exclude = [values.yml"]\n', "rollgen.toml:1:12: not valid TOML: invalid value\n"
