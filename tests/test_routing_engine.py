@@ -18,7 +18,7 @@ from generator.views.routecases import cases_path, load_cases, read_cases, rende
 from generator.views.routing import (NO_ENDPOINTS, Request, RoutingError, evaluate, explain, route_request, to_json)
 from routing import route
 
-ROUTES = ROOT / "routes"
+ROUTES = SPECS
 
 
 # --- small objects -------------------------------------------------------------------------------
@@ -392,7 +392,7 @@ def test_every_example_routes_mesh_requests_and_the_tests_routing_table_agrees(s
 
 @pytest.mark.parametrize("spec", MANUAL_EXAMPLES)
 def test_every_example_case_file_holds_against_the_committed_output(spec):
-    cases = read_cases(ROUTES / spec.replace(".yaml", ".routes.yaml"), f"routes/{spec.replace('.yaml', '.routes.yaml')}")
+    cases = read_cases(ROUTES / spec.replace(".yaml", ".routes.yaml"), f"specs/{spec.replace('.yaml', '.routes.yaml')}")
     position = current_position(spec)
     outcomes = run_cases(cases, {position: output_documents(spec)})
     assert outcomes and all(o.passed for o in outcomes), render_failures(outcomes)
@@ -434,9 +434,9 @@ def test_swapping_two_generated_rules_fails_the_case_that_proves_them():
     vs_doc = next(d for d in docs if d["kind"] == "VirtualService")
     http = vs_doc["spec"]["http"]
     http[0], http[2] = http[2], http[0]
-    outcomes = run_cases(read_cases(ROUTES / "frontend.routes.yaml", "routes/frontend.routes.yaml"), {None: docs})
+    outcomes = run_cases(read_cases(ROUTES / "frontend.routes.yaml", "specs/frontend.routes.yaml"), {None: docs})
     failed = render_failures(outcomes).splitlines()
-    assert any(line.startswith("routes/frontend.routes.yaml:7:5: case \"a visitor holding variant a's cookie stays "
+    assert any(line.startswith("specs/frontend.routes.yaml:7:5: case \"a visitor holding variant a's cookie stays "
                                "on variant a\": expected version variant-a for every request through rule "
                                "'sticky-variant-a', got versions variant-a 50%, variant-b 50% through rule 'assign'")
                for line in failed)

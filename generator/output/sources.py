@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from generator.diagnostics import Diagnostic
+from generator.names import ROUTE_CASES_SUFFIXES
 from generator.output.store import STATE_FILE, read_state
 
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -19,6 +20,9 @@ def find_specs(targets: list[Path]) -> tuple[list[Path], list[Diagnostic]]:
     for target in targets:
         if target.is_dir():
             found.extend(_specs_under(target, problems))
+        elif target.is_file() and is_route_cases(target):
+            problems.append(Diagnostic(target.as_posix(), 1, 1, "", "a routing case file, not a spec",
+                                       f"run `rollgen test {target.as_posix()}`; specs are checked by validate and generate"))
         elif target.is_file():
             found.append(target)
         elif target.exists():
@@ -27,6 +31,11 @@ def find_specs(targets: list[Path]) -> tuple[list[Path], list[Diagnostic]]:
             problems.append(Diagnostic(target.as_posix(), 0, 0, "", "no such file or directory"))
     unique = list(dict.fromkeys(p.resolve() for p in found))
     return [Path(p) for p in unique], problems
+
+
+def is_route_cases(path: Path) -> bool:
+    """A routing case file (`NAME.routes.yaml` beside `NAME.yaml`): read by `rollgen test`, never as a spec."""
+    return path.name.endswith(ROUTE_CASES_SUFFIXES)
 
 
 def _unreadable(problems: list[Diagnostic]):
@@ -50,7 +59,7 @@ def _specs_under(target: Path, problems: list[Diagnostic]) -> list[Path]:
         dirs[:] = [d for d in dirs if not d.startswith(".") and not (here / d / STATE_FILE).is_file()]
         for name in files:
             p = here / name
-            if (p.suffix in SPEC_SUFFIXES and not name.startswith(".") and p.is_file()
+            if (p.suffix in SPEC_SUFFIXES and not name.startswith(".") and not is_route_cases(p) and p.is_file()
                     and p.relative_to(target).as_posix() not in generated):
                 out.append(p)
     return sorted(out)

@@ -34,12 +34,13 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 from generator.diagnostics import Diagnostic, InvalidInput, format_path
+from generator.names import ROUTE_CASES_SUFFIXES
 from generator.views.routing import Request, Result, RoutingError, canonical_host, route_request, share_text
 from generator.spec.yamlio import Located, load_yaml
 
 API_VERSION = "rollgen/v1alpha1"
 KIND = "RouteTests"
-SUFFIX = ".routes.yaml"
+SUFFIX = ROUTE_CASES_SUFFIXES[0]
 
 ALL = None  # a case's positions: every position evaluated
 
@@ -57,13 +58,14 @@ def cases_path(spec: Path) -> Path:
 
 def spec_path(cases: Path) -> Path:
     """The spec a case file belongs to: `NAME.yaml` beside `NAME.routes.yaml`."""
-    if not cases.name.endswith(SUFFIX):
+    suffix = next((s for s in ROUTE_CASES_SUFFIXES if cases.name.endswith(s)), None)
+    if suffix is None:
         raise ValueError(f"{cases} is not a routing case file (*{SUFFIX})")
-    return cases.with_name(cases.name[: -len(SUFFIX)] + ".yaml")
+    return cases.with_name(cases.name[: -len(suffix)] + suffix[len(".routes"):])
 
 
 def is_cases_file(path: Path) -> bool:
-    return path.name.endswith(SUFFIX)
+    return path.name.endswith(ROUTE_CASES_SUFFIXES)
 
 
 @dataclass(frozen=True)
