@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import MANUAL_EXAMPLES, OUTPUT, ROOT, SPECS, compile_spec_text
+from conftest import MANUAL_EXAMPLES, OUTPUT, ROOT, SPECS
+from generator.app import compile_at, rollout_positions
 from generator.diagnostics import InvalidInput
+from generator.plan.checks import read_spec
 from generator.views.routecases import cases_path, load_cases, read_cases, render_failures, run_cases, spec_path, unevaluated
 from generator.views.routing import (NO_ENDPOINTS, Request, RoutingError, evaluate, explain, route_request, to_json)
 from routing import route
@@ -398,17 +400,12 @@ def test_every_example_case_file_holds_against_the_committed_output(spec):
     assert outcomes and all(o.passed for o in outcomes), render_failures(outcomes)
 
 
-def documents_at(spec: str, position: int) -> list[dict]:
-    text = re.sub(r"(?m)^(\s+position: )\d+", rf"\g<1>{position}", (SPECS / spec).read_text())
-    return list(compile_spec_text(text, f"specs/{spec}").values())
-
-
 @pytest.mark.parametrize("spec", [s for s in MANUAL_EXAMPLES if current_position(s) is not None])
 def test_every_canary_example_case_file_holds_at_every_position(spec):
-    steps = re.search(r"steps: \[([^\]]*)\]", (SPECS / spec).read_text()).group(1).split(",")
-    positions = list(range(len(steps) + 1))
+    loaded = read_spec(SPECS / spec, ROOT)
+    positions = rollout_positions(loaded)
     cases = read_cases(ROUTES / spec.replace(".yaml", ".routes.yaml"))
-    outcomes = run_cases(cases, lambda p: documents_at(spec, p), positions)
+    outcomes = run_cases(cases, dict(zip(positions, compile_at([(loaded, p) for p in positions]))), positions)
     assert all(o.passed for o in outcomes), render_failures(outcomes)
     assert not unevaluated(cases, positions)
     assert {o.position for o in outcomes} == set(positions)

@@ -33,6 +33,31 @@ def find_specs(targets: list[Path]) -> tuple[list[Path], list[Diagnostic]]:
     return [Path(p) for p in unique], problems
 
 
+def find_route_cases(targets: list[Path]) -> tuple[list[Path], list[Diagnostic]]:
+    """The routing case files of the targets: a case file itself, the one beside a spec
+    (`NAME.routes.yaml` beside `NAME.yaml`, when there is one), every case file below a directory."""
+    found: list[Path] = []
+    problems: list[Diagnostic] = []
+    for target in targets:
+        if target.is_dir():
+            for root, dirs, files in os.walk(target, onerror=_unreadable(problems)):
+                here = Path(root)
+                dirs[:] = [d for d in dirs if not d.startswith(".") and not (here / d / STATE_FILE).is_file()]
+                found.extend(here / n for n in files if not n.startswith(".") and is_route_cases(here / n))
+        elif target.is_file():
+            if is_route_cases(target):
+                found.append(target)
+            else:
+                beside = [target.with_name(target.name.rsplit(".", 1)[0] + s) for s in ROUTE_CASES_SUFFIXES]
+                found.extend(p for p in beside if p.is_file())
+        elif not target.exists():
+            problems.append(Diagnostic(target.as_posix(), 0, 0, "", "no such file or directory"))
+        else:
+            problems.append(Diagnostic(target.as_posix(), 0, 0, "", "not a regular file (a case file is a YAML file)"))
+    unique = list(dict.fromkeys(p.resolve() for p in found))
+    return sorted(Path(p) for p in unique), problems
+
+
 def is_route_cases(path: Path) -> bool:
     """A routing case file (`NAME.routes.yaml` beside `NAME.yaml`): read by `rollgen test`, never as a spec."""
     return path.name.endswith(ROUTE_CASES_SUFFIXES)

@@ -97,6 +97,18 @@ def _plan_alerts(rollout: Rollout):
     return plan_alerts(rollout, object_labels(rollout))
 
 
+def at_position(rollout: Rollout, position: int | None) -> Rollout:
+    """The spec as it reads at another canary position (None: as it is): what `promote` and `rollback`
+    would leave behind, without touching the file."""
+    canary = rollout.spec.canary
+    if position is None or canary is None or position == canary.position:
+        return rollout
+    if position not in positions(rollout):
+        raise ValueError(f"position {position} is not one of the rollout's positions {positions(rollout)}")
+    spec = rollout.spec.model_copy(update={"canary": canary.model_copy(update={"position": position})})
+    return rollout.model_copy(update={"spec": spec})
+
+
 def positions(rollout: Rollout) -> list[int]:
     """Every position a spec can be at (just the live one when it has no steps)."""
     if rollout.spec.canary is None:
