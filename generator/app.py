@@ -11,15 +11,19 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, ContextManager
 
+import yaml
+
 from generator.plan.claims import clashes, platform_clashes, record_claims, spec_claims, spec_clashes
 from generator.diagnostics import Diagnostic, InvalidInput, Report, display_path
 from generator.output.formats import OutputFormat, manifests
 from generator.output.incremental import SHARED_SOURCE, Survey, survey
-from generator.output.sources import NO_EXCLUDES, Excludes, find_specs
-from generator.spec.load import LoadedSpec
+from generator.output.sources import NO_EXCLUDES, Excludes, find_route_cases, find_specs
+from generator.spec.load import LoadedSpec, require_rollout
+from generator.plan.routed import at_position, positions
+from generator.views.routecases import read_cases, run_cases, spec_path, unevaluated
 from generator.plan.checks import read_spec
-from generator.output.store import (Change, State, Verified, apply_changes, entry_digest, final_state, locked, plan_changes,
-                     read_state, sha, write_verified)
+from generator.output.store import (DEFAULT_OUTPUT_FORMAT, Change, State, Verified, apply_changes, entry_digest, final_state,
+                                    locked, plan_changes, read_regular, read_state, sha, write_verified)
 from generator.plan.engines import build_plan
 from generator.output.render import RenderedFile, synthesize
 from generator.plan.platform import build_platform_plan
@@ -238,3 +242,154 @@ def verified_after(surveyed: Survey, final: State, compiled: set[str]) -> Verifi
         if source in compiled or before.get(source) == digest:
             specs[source] = digest
     return Verified(surveyed.generator, final.output_format, specs)
+
+
+# --- where requests go: `rollgen route` and `rollgen test` ---------------------------------------
+
+IN_MEMORY = "compiled in memory"
+
+
+@dataclass(frozen=True)
+class RoutingDocuments:
+    """The documents of one spec at one position, and where they come from: the committed output
+    directory (the live position, when the output was generated from the spec as it is now) or
+    compiled in memory (any other position, or an output that is missing or stale)."""
+
+    position: int | None
+    documents: list[dict]
+    origin: str
+
+
+def rollout_positions(loaded: LoadedSpec) -> list[int | None]:
+    """The positions a spec's routing is evaluated at: every canary position of a manual rollout,
+    else the one routing there is (None)."""
+    doc = loaded.document
+    if engine_of(doc) != "manual" or doc.spec.canary is None:
+        return [None]
+    return list(positions(doc))
+
+
+def live_position(loaded: LoadedSpec) -> int | None:
+    doc = loaded.document
+    return doc.spec.canary.position if rollout_positions(loaded) != [None] else None
+
+
+def committed_documents(loaded: LoadedSpec, outdir: Path) -> list[dict] | None:
+    """The documents the output directory holds for a spec, when they were generated (as plain
+    manifests) from the spec's bytes as they are now; None otherwise. Hand edits of those files are
+    read as they are: they are what a sync would apply."""
+    state = read_state(outdir)
+    rec = state.specs.get(loaded.source)
+    if state.output_format != DEFAULT_OUTPUT_FORMAT or rec is None or rec.digest != loaded.digest:
+        return None
+    out: list[dict] = []
+    for rel in sorted(rec.files):
+        raw = read_regular(outdir / rel)
+        if raw is None:
+            return None
+        try:
+            out.extend(d for d in yaml.safe_load_all(raw.decode("utf-8")) if isinstance(d, dict))
+        except (yaml.YAMLError, UnicodeDecodeError):
+            return None
+    return out
+
+
+def compile_at(wanted: list[tuple[LoadedSpec, int | None]]) -> list[list[dict]]:
+    """The documents of each (spec, position), compiled in memory in one batch; nothing is written.
+    A position is what `promote`/`rollback` would set `canary.position` to (None: the spec as it is)."""
+    if not wanted:
+        return []
+    plans = [build_plan(at_position(sp.document, pos) if pos is not None else sp.document, sp.source)
+             for sp, pos in wanted]
+    with tempfile.TemporaryDirectory(prefix="rollgen-cdk8s-") as scratch:
+        rendered = synthesize(plans, scratch)
+    return [[d for f in files for d in yaml.safe_load_all(f.text) if isinstance(d, dict)] for files in rendered]
+
+
+def routing_documents(wanted: list[tuple[LoadedSpec, list[int | None]]], outdir: Path
+                      ) -> list[dict[int | None, RoutingDocuments]]:
+    """For each spec, its documents at each of the positions asked for: the live position from the
+    output directory when that is current for the spec, everything else compiled in memory (in one
+    batch for every spec)."""
+    out: list[dict[int | None, RoutingDocuments]] = []
+    to_compile: list[tuple[int, LoadedSpec, int | None]] = []
+    for i, (loaded, wanted_positions) in enumerate(wanted):
+        out.append({})
+        live = live_position(loaded)
+        for pos in wanted_positions:
+            committed = committed_documents(loaded, outdir) if pos == live else None
+            if committed is not None:
+                out[i][pos] = RoutingDocuments(pos, committed, outdir.as_posix() + "/")
+            else:
+                to_compile.append((i, loaded, pos))
+    compiled = compile_at([(sp, None if pos == live_position(sp) else pos) for _, sp, pos in to_compile])
+    for (i, _, pos), docs in zip(to_compile, compiled):
+        out[i][pos] = RoutingDocuments(pos, docs, IN_MEMORY)
+    return [dict(sorted(d.items(), key=lambda kv: -1 if kv[0] is None else kv[0])) for d in out]
+
+
+@dataclass
+class RouteTestRun:
+    """What `rollgen test` found: problems with the case files or specs, every case's outcome at every
+    position it ran at, and where each spec's documents came from."""
+
+    report: Report = field(default_factory=Report)
+    outcomes: list = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    origins: dict[str, dict[int | None, str]] = field(default_factory=dict)
+    live_in_memory: list[str] = field(default_factory=list)  # specs whose output is missing or not current
+
+
+def run_route_tests(targets: list[Path], outdir: Path, cwd: Path, exclude: Excludes = NO_EXCLUDES) -> RouteTestRun:
+    """Load the routing case files of the targets and the specs beside them, and run every case at
+    every position it names (see `routing_documents` for which documents are evaluated); files below
+    a directory that `exclude` matches are left out."""
+    run = RouteTestRun()
+    paths, problems = find_route_cases(targets, exclude)
+    run.report.extend(problems)
+    if not paths and not problems:
+        shown = ", ".join(t.as_posix() for t in targets)
+        run.report.extend([Diagnostic(shown, 0, 0, "", "no routing case files (*.routes.yaml) found",
+                                      "write NAME.routes.yaml beside NAME.yaml (see `rollgen test --help`)",
+                                      severity="warning")])
+    loaded_cases = []
+    for path in paths:
+        shown = display_path(path, cwd)
+        try:
+            cases = read_cases(path, shown)
+        except InvalidInput as exc:
+            run.report.extend(exc.diagnostics)
+            continue
+        spec = spec_path(path)
+        if not spec.is_file():
+            run.report.extend([Diagnostic(shown, 1, 1, "", f"no spec beside this case file: "
+                                          f"{display_path(spec, cwd)} does not exist",
+                                          "a case file NAME.routes.yaml tests the spec NAME.yaml in the same directory")])
+            continue
+        try:
+            loaded = read_spec(spec, cwd)
+            require_rollout(loaded, "test")
+        except InvalidInput as exc:
+            run.report.extend(exc.diagnostics)
+            continue
+        run.report.extend(loaded.warnings)
+        positions = rollout_positions(loaded)
+        for case, missing in unevaluated(cases, positions):
+            where = ", ".join(str(p) for p in missing)
+            have = "it has no positions (no canary)" if positions == [None] else \
+                f"its positions are 0 to {positions[-1]}"
+            run.report.extend([Diagnostic(case.file, case.line, case.column, "positions",
+                                          f"case {case.name!r} names position {where}, which {loaded.source} does not have",
+                                          have)])
+        run.files.append(shown)
+        loaded_cases.append((cases, loaded, positions))
+    if run.report.errors:
+        return run
+    docs = routing_documents([(loaded, positions) for _, loaded, positions in loaded_cases], outdir)
+    for (cases, loaded, positions), by_position in zip(loaded_cases, docs):
+        run.origins[loaded.source] = {p: d.origin for p, d in by_position.items()}
+        if by_position[live_position(loaded)].origin == IN_MEMORY:
+            run.live_in_memory.append(loaded.source)
+        run.outcomes.extend(run_cases(cases, {p: d.documents for p, d in by_position.items()}, positions,
+                                      namespace=loaded.document.metadata.namespace))
+    return run

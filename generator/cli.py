@@ -575,6 +575,141 @@ def rollback(spec: str, dry_run: bool, emergency: bool, outdir: str | None, kind
     _move(spec, outdir, kind, chart_name, dry_run, step)
 
 
+def _pairs(ctx, param, values: tuple[str, ...]) -> dict[str, str]:
+    """`NAME=VALUE` options into a mapping (usage error otherwise)."""
+    out = {}
+    for value in values:
+        name, eq, rest = value.partition("=")
+        if not eq or not name.strip():
+            raise click.BadParameter(f"{value!r} is not NAME=VALUE", ctx=ctx, param=param)
+        out[name.strip()] = rest
+    return out
+
+
+METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--header", "headers", multiple=True, metavar="NAME=VALUE", callback=_pairs,
+              help="A request header (repeatable).")
+@click.option("--cookie", "cookies", multiple=True, metavar="NAME=VALUE", callback=_pairs,
+              help="A cookie the request carries (repeatable).")
+@click.option("--position", type=click.IntRange(min=0),
+              help="Evaluate at this canary position instead of the live one (compiled in memory).")
+@click.option("--host", help="The host the request addresses. Default: the service the spec routes.")
+@click.option("--gateway", metavar="NAMESPACE/NAME[:SECTION]",
+              help="The request enters through this Gateway. Default: from inside the mesh.")
+@click.option("--path", "req_path", default="/", show_default=True, help="Request path (with any query).")
+@click.option("--method", default="GET", show_default=True, type=click.Choice(METHODS, case_sensitive=False))
+@click.option("--format", "fmt", type=JSON_OR_TEXT, default="text", show_default=True,
+              help="text for people, json for machines.")
+@click.option("-o", "--output", "outdir", type=click.Path(file_okay=False),
+              help="Output directory holding the generated objects of the live position. "
+                   "Default: `output` in the project file, else output/.")
+def route(spec: str, headers: dict, cookies: dict, position: int | None, host: str | None, gateway: str | None,
+          req_path: str, method: str, fmt: str, outdir: str | None) -> None:
+    """Say where a request goes: the version it reaches, the rule that matched, the split.
+
+    The generated routing objects are evaluated with the mesh's own semantics (Istio: first match;
+    Gateway API: match precedence; regexes as RE2), not the spec. The live position is read from
+    the output directory when it was generated from the spec as it is now; another --position (or a
+    stale output) is compiled in memory. Shows the weighted shares when a split decides, the
+    Set-Cookie a response carries, and the copies a mirror sends.
+
+    \b
+    Examples:
+      rollgen route specs/backend.yaml --header x-canary-user=true
+      rollgen route specs/frontend.yaml --cookie ab-test=b
+      rollgen route specs/backend.yaml --position 2 --format json
+    """
+    import json as jsonlib
+
+    from generator.app import live_position, rollout_positions, routing_documents
+    from generator.plan.checks import read_spec
+    from generator.spec.load import require_rollout
+    from generator.views.routing import Request, RoutingError, explain, route_request, to_json
+
+    if not req_path.startswith("/"):
+        raise click.BadParameter(f"{req_path!r} must start with '/'", param_hint="--path")
+    loaded = read_spec(Path(spec), Path.cwd())
+    require_rollout(loaded, "route")
+    _print_report(Report(list(loaded.warnings)))
+    positions = rollout_positions(loaded)
+    if position is not None and position not in positions:
+        have = "it has no canary positions" if positions == [None] else f"its positions are 0 to {positions[-1]}"
+        raise click.BadParameter(f"{loaded.source} has no position {position}: {have}", param_hint="--position")
+    at = live_position(loaded) if position is None else position
+    found = routing_documents([(loaded, [at])], _where((), outdir).outdir)[0][at]
+    request = Request(host=host, gateway=gateway, path=req_path, method=method.upper(), headers=headers,
+                      cookies=cookies)
+    try:
+        result = route_request(found.documents, request)
+    except RoutingError as exc:
+        click.echo(f"{loaded.source}: {exc}", err=True)
+        sys.exit(EXIT_INVALID)
+    if fmt == "json":
+        click.echo(jsonlib.dumps({"spec": loaded.source, "position": at, "documents": found.origin,
+                                  **to_json(result)}, indent=2))
+        return
+    where = f", position {at} of {positions[-1]}" if at is not None else ""
+    click.echo(f"{loaded.source}{where} ({found.origin})")
+    click.echo(explain(result))
+
+
+@cli.command("test", context_settings=CONTEXT)
+@click.argument("targets", nargs=-1, type=click.Path())
+@click.option("-o", "--output", "outdir", type=click.Path(file_okay=False),
+              help="Output directory holding the generated objects of the live positions. "
+                   "Default: `output` in the project file, else output/.")
+@click.option("--format", "fmt", type=JSON_OR_TEXT, default="text", show_default=True,
+              help="text for people, json for machines (CI annotations).")
+def test_routes(targets: tuple[str, ...], outdir: str | None, fmt: str) -> None:
+    """Run routing cases: requests and the version they must reach, at given positions.
+
+    A case file sits beside its spec (specs/NAME.routes.yaml tests specs/NAME.yaml). TARGETS are
+    case files, specs (their case file), or directories (every case file below). Each case runs at
+    every position it names (default: all): the live position evaluates the objects committed in
+    the output directory (hand edits included) when it was generated from the spec as it is now;
+    every other position is compiled in memory. Prints each failing case with what it expected and
+    what it got; exits 1 on any failure or invalid case file.
+
+    \b
+    Examples:
+      rollgen test
+      rollgen test specs/backend.routes.yaml
+      rollgen test specs/backend.yaml --format json
+    """
+    from generator.app import run_route_tests
+    from generator.views.routecases import outcomes_json, render_failures
+
+    where = _where(targets, outdir)
+    out = where.outdir
+    run = run_route_tests(where.targets, out, where.cwd, where.exclude)
+    failed = [o for o in run.outcomes if not o.passed]
+    stale = run.live_in_memory
+    if fmt == "json":
+        _emit_json(run.report, cases=outcomes_json(run.outcomes), failed=len(failed), inMemory=stale)
+        if run.report.errors or failed:
+            sys.exit(EXIT_INVALID)
+        return
+    _print_report(run.report)
+    if run.report.errors:
+        click.echo(_summary(run.report, "routing cases not run"), err=True)
+        sys.exit(EXIT_INVALID)
+    if failed:
+        click.echo(render_failures(failed))
+    for src in stale:
+        click.echo(f"{src}: {out.as_posix()}/ is not what it compiles to now; its live position was compiled "
+                   "in memory", err=True)
+        click.echo("  hint: run `rollgen generate` to evaluate the committed objects", err=True)
+    n = len(run.outcomes)
+    click.echo(f"{len(run.files)} case file{'s' if len(run.files) != 1 else ''}, {n} check{'s' if n != 1 else ''}: "
+               + (f"{len(failed)} failed" if failed else "all passed"), err=True)
+    if failed:
+        sys.exit(EXIT_INVALID)
+
+
 @cli.command(context_settings=CONTEXT)
 @click.argument("spec", type=click.Path(dir_okay=False))
 def queries(spec: str) -> None:

@@ -33,6 +33,10 @@ class Mesh:
     # How an A/B test's sticky cookie is set: "route" (the route sets it), "backend-filters" (a
     # ResponseHeaderModifier on each backendRef, implementation-specific), None (the route cannot set it)
     sticky_cookie: str | None = "route"
+    # How the route copies requests to another backend (shadow traffic): "route-mirror" (an Istio http
+    # route's mirror + mirrorPercentage), "request-mirror-filter" (the Gateway API's RequestMirror rule
+    # filter, percent or fraction), None (the route cannot mirror)
+    mirroring: str | None = None
 
 
 # `kubernetes` routes nothing (Flagger switches the Service's selector), so it runs beside any mesh.
@@ -46,7 +50,8 @@ MESHES: dict[str, Mesh] = {
         route=RouteAPI("VirtualService", "networking.istio.io/v1", registry_hosts=True),
         per_version_services=False, metrics="istio",
         providers=("istio", "gatewayapi:v1", "kubernetes"), default_provider="istio",
-        scaffold_note="Istio: a DestinationRule (one subset per version) and a VirtualService"),
+        scaffold_note="Istio: a DestinationRule (one subset per version) and a VirtualService",
+        mirroring="route-mirror"),
     "linkerd": Mesh(
         route=RouteAPI("HTTPRoute", "policy.linkerd.io/v1beta2", parent_group="core", rule_limit=MAX_HTTPROUTE_RULES),
         per_version_services=True, metrics="linkerd",
@@ -57,7 +62,7 @@ MESHES: dict[str, Mesh] = {
         per_version_services=True, metrics="app",
         providers=("gatewayapi:v1", "kubernetes"), default_provider="gatewayapi:v1",
         scaffold_note="Gateway API (GAMMA): per-version Services and a gateway.networking.k8s.io HTTPRoute",
-        sticky_cookie="backend-filters"),
+        sticky_cookie="backend-filters", mirroring="request-mirror-filter"),
 }
 
 

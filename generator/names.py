@@ -25,6 +25,8 @@ MAX_REPLICAS = 2**31 - 1  # Deployment.spec.replicas is an int32
 APP_LABEL = "app"
 VERSION_LABEL = "version"
 DEFAULT_CLUSTER_DOMAIN = "cluster.local"
+# Routing case files sit beside the specs (`specs/backend.routes.yaml`); spec discovery skips them.
+ROUTE_CASES_SUFFIXES = (".routes.yaml", ".routes.yml")
 
 
 def deployment_name(service: str, version: str) -> str:

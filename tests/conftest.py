@@ -41,9 +41,11 @@ def _example_kind(path: Path) -> str:
 
 # Examples by what they are: rollouts routed by rollgen (manual delivery), rollouts Flagger delivers
 # (Flagger owns their routing), and Platform specs (the Flagger install).
-MANUAL_EXAMPLES = sorted(p.name for p in SPECS.glob("*.yaml") if _example_kind(p) == "manual")
-FLAGGER_EXAMPLES = sorted(p.name for p in SPECS.glob("*.yaml") if _example_kind(p) == "flagger")
-PLATFORM_EXAMPLES = sorted(p.name for p in SPECS.glob("*.yaml") if _example_kind(p) == "platform")
+# The specs; their routing case files (`NAME.routes.yaml`) sit beside them.
+SPEC_FILES = sorted(p for p in SPECS.glob("*.yaml") if not p.name.endswith(".routes.yaml"))
+MANUAL_EXAMPLES = sorted(p.name for p in SPEC_FILES if _example_kind(p) == "manual")
+FLAGGER_EXAMPLES = sorted(p.name for p in SPEC_FILES if _example_kind(p) == "flagger")
+PLATFORM_EXAMPLES = sorted(p.name for p in SPEC_FILES if _example_kind(p) == "platform")
 
 
 def run_cli(*args: str, cwd: Path | None = None, input: str | None = None):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SPECS, run_cli
+from conftest import SPEC_FILES, SPECS, run_cli
 from generator.cli import cli
 
 
@@ -22,7 +22,26 @@ def test_every_command_has_help_with_examples(command):
 def test_validate_accepts_the_examples():
     result = run_cli("validate", cwd=SPECS.parent)
     assert result.exit_code == 0
-    assert f"{len(list(SPECS.glob('*.yaml')))} specs valid" in result.stderr
+    assert f"{len(SPEC_FILES)} specs valid" in result.stderr
+
+
+def test_spec_discovery_skips_routing_case_files_beside_the_specs(tmp_path):
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "backend.yaml").write_bytes((SPECS / "backend.yaml").read_bytes())
+    (tmp_path / "specs" / "backend.routes.yaml").write_bytes((SPECS / "backend.routes.yaml").read_bytes())
+    (tmp_path / "specs" / "other.routes.yml").write_text("kind: RouteTests\n")
+    result = run_cli("validate", "specs", cwd=tmp_path)
+    assert result.exit_code == 0, result.stderr
+    assert "1 spec valid" in result.stderr
+
+
+def test_a_routing_case_file_named_as_a_spec_is_refused_with_where_it_belongs(tmp_path):
+    (tmp_path / "backend.routes.yaml").write_bytes((SPECS / "backend.routes.yaml").read_bytes())
+    result = run_cli("validate", "backend.routes.yaml", cwd=tmp_path)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[:2] == [
+        "backend.routes.yaml:1:1: a routing case file, not a spec",
+        "  hint: run `rollgen test backend.routes.yaml`; specs are checked by validate and generate"]
 
 
 def test_usage_errors_exit_2():
@@ -63,7 +82,8 @@ def test_the_installed_command_runs_and_does_not_print_jsii_banners(tmp_path):
 
 # One vocabulary: what OUTPUT holds is --output-format, the form of what a command prints is --format.
 OUTPUT_KIND = {"generate", "check", "promote", "rollback"}
-PRINTED_FORM = {"check": ["text", "json"], "validate": ["text", "json"], "plan": ["table", "json", "mermaid"]}
+PRINTED_FORM = {"check": ["text", "json"], "validate": ["text", "json"], "plan": ["table", "json", "mermaid"],
+                "route": ["text", "json"], "test": ["text", "json"]}
 # older spellings, kept working: (command, alias, the option it stands for)
 ALIASES = [("generate", "--format", "--output-format")]
 

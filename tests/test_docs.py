@@ -12,6 +12,7 @@ import yaml
 
 from conftest import ROOT, run_cli
 from docs_reading import DOCS, FENCE, PAGES, blocks, load_docs_script, precommit_snippet
+from generator.views.routecases import load_cases
 
 gen_commands = load_docs_script("gen_commands")
 
@@ -20,10 +21,12 @@ YAML_BLOCKS = blocks("yaml")
 
 
 def _is_rollgen_document(document) -> bool:
-    return isinstance(document, dict) and str(document.get("apiVersion", "")).startswith("rollgen")
+    return isinstance(document, dict) and str(document.get("apiVersion", "")).startswith("rollgen") \
+        and document.get("kind") != "RouteTests"
 
 
 ROLLGEN_DOCUMENTS = [b for b in YAML_BLOCKS if _is_rollgen_document(yaml.safe_load(b[2]))]
+ROUTE_CASE_FILES = [b for b in YAML_BLOCKS if (yaml.safe_load(b[2]) or {}).get("kind") == "RouteTests"]
 
 
 def test_the_command_reference_is_what_the_cli_prints():
@@ -80,6 +83,15 @@ def test_every_rollgen_document_in_the_docs_validates(page, number, text, tmp_pa
     spec.write_text(text)
     result = run_cli("validate", str(spec), cwd=tmp_path)
     assert result.exit_code == 0, f"{page}, yaml block {number}:\n{result.output}"
+
+
+def test_the_docs_show_a_routing_case_file():
+    assert ROUTE_CASE_FILES
+
+
+@pytest.mark.parametrize("page,number,text", ROUTE_CASE_FILES, ids=[f"{p}#{n}" for p, n, _ in ROUTE_CASE_FILES])
+def test_every_routing_case_file_in_the_docs_loads(page, number, text):
+    assert load_cases(text.encode(), f"{page}#{number}").cases
 
 
 LINK = re.compile(r"\]\(([^)\s]+)\)")

@@ -12,11 +12,12 @@ from generator.plan.platform import build_platform_plan
 from generator.plan.routed import build_routed_plan
 from generator.spec.kinds import ENGINE_NAMES, engine_of
 from generator.plan.checks import read_spec
+from conftest import SPEC_FILES
 from generator.spec.rules import RULES
 from generator.views.engines import VIEWS
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = sorted((ROOT / "specs").glob("*.yaml"))
+EXAMPLES = list(SPEC_FILES)
 
 
 @pytest.mark.parametrize("table", [RULES, PLANNERS, CHARTS, VIEWS], ids=["spec rules", "plan builders", "chart builders", "views"])

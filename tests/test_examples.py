@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import MANUAL_EXAMPLES, OUTPUT, ROOT, SPECS, compile_spec_text, documents_by_kind
+from conftest import MANUAL_EXAMPLES, OUTPUT, ROOT, SPEC_FILES, SPECS, compile_spec_text, documents_by_kind
 from output_snapshot import OutputTreeExtension
 from routing import route
 
-EXAMPLES = sorted(p.name for p in SPECS.glob("*.yaml"))
+EXAMPLES = [p.name for p in SPEC_FILES]
 # Rollouts whose Deployments and Services rollgen generates (Flagger makes its own Services).
 ROLLOUTS = MANUAL_EXAMPLES
 

@@ -463,3 +463,18 @@ def test_webhook_types_are_exactly_the_command_hooks_the_gates_and_event():
     from generator.spec.flagger_checks import COMMAND_HOOKS, GATE_HOOKS
 
     assert set(get_args(Webhook.model_fields["type"].annotation)) == set(COMMAND_HOOKS + GATE_HOOKS + ("event",))
+
+
+def test_shadow_and_sticky_become_flaggers_mirror_step_and_session_affinity():
+    text = (SPECS / "flagger-canary-istio.yaml").read_text().replace(
+        "    maxWeight: 50\n", "    maxWeight: 50\n    shadow: {percent: 20}\n    sticky: {cookie: canary-user, maxAge: 3600}\n")
+    canary = documents_by_kind(compile_spec_text(text, "specs/flagger-canary-istio.yaml"))["Canary", "backend"]
+    analysis = canary["spec"]["analysis"]
+    assert (analysis["mirror"], analysis["mirrorWeight"]) == (True, 20)
+    assert analysis["sessionAffinity"] == {"cookieName": "canary-user", "maxAge": 3600}
+    assert (analysis["stepWeight"], analysis["maxWeight"]) == (10, 50)
+
+
+def test_without_shadow_or_sticky_the_canary_has_no_mirror_or_affinity():
+    analysis = canary_of("flagger-canary-istio.yaml")["spec"]["analysis"]
+    assert not {"mirror", "mirrorWeight", "sessionAffinity"} & set(analysis)

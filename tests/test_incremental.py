@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, SPECS, run_cli
+from conftest import ROOT, SPEC_FILES, run_cli
 
-EXAMPLES = sorted(f"specs/{p.name}" for p in SPECS.glob("*.yaml"))
+EXAMPLES = [f"specs/{p.name}" for p in SPEC_FILES]
 
 
 CACHE = ".rollgen-cache"

@@ -78,6 +78,8 @@ def test_namespace_and_root_kustomizations_follow_partial_generates_and_removed_
     assert read(out / "production/kustomization.yaml")["resources"] == ["backend"]
     run_cli("generate", cwd=workdir)
     for spec in (workdir / "specs").glob("*.yaml"):  # every service of namespace shop goes
+        if spec.name.endswith(".routes.yaml"):
+            continue  # a routing case file, never read as a spec
         if yaml.safe_load(spec.read_text())["metadata"].get("namespace") == "shop":
             spec.unlink()
     result = run_cli("generate", cwd=workdir)

@@ -144,7 +144,7 @@ def test_generated_examples_pass_the_conformance_oracle(workdir: Path):
 
 @pytest.mark.parametrize("out", ["specs/generated", "specs"])
 def test_output_written_inside_the_spec_directory_is_never_read_back_as_specs(workdir: Path, out: str):
-    specs = len(list((workdir / "specs").glob("*.yaml")))
+    specs = len([p for p in (workdir / "specs").glob("*.yaml") if not p.name.endswith(".routes.yaml")])
     first = run_cli("generate", "specs", "-o", out, cwd=workdir)
     assert first.exit_code == 0, first.stderr
     again = run_cli("generate", "specs", "-o", out, cwd=workdir)

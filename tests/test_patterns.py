@@ -118,6 +118,15 @@ EXAMPLE_TABLES = {
         ({}, {"storefront/variant-a": 50, "storefront/variant-b": 50}),
         ({"cookie": "ab-test=b"}, {"storefront/variant-b": 100}),
     ],
+    "reviews.yaml": [({}, {"reviews/v1": 100, "reviews/v2": 0})],
+    "recommendations.yaml": [({}, {"recommendations-v1": 100, "recommendations-v2": 0})],
+    "accounts.yaml": [
+        ({}, {"accounts/v1": 75, "accounts/v2": 25}),
+        ({"cookie": "session=1; canary-user=v2.1"}, {"accounts/v2": 100}),
+        ({"cookie": "canary-user=v1.2"}, {"accounts/v1": 100}),
+        ({"cookie": "canary-user=v1.1"}, {"accounts/v1": 83, "accounts/v2": 17}),
+        ({"cookie": "xcanary-user=v2.1"}, {"accounts/v1": 75, "accounts/v2": 25}),
+    ],
 }
 
 

@@ -67,11 +67,11 @@ def local_config(hook_ids: list[str]) -> str:
     return yaml.safe_dump({"repos": [{"repo": "local", "hooks": chosen}]}, sort_keys=False)
 
 
-def scratch_repo(tmp_path: Path, config: str) -> Path:
+def scratch_repo(tmp_path: Path, config: str, specs: Path = SPECS) -> Path:
     repo = tmp_path / "repo"
     repo.mkdir()
     git(repo, "init", "-q", "-b", "main")
-    shutil.copytree(SPECS, repo / "specs")
+    shutil.copytree(specs, repo / "specs")
     (repo / ".pre-commit-config.yaml").write_text(config)
     proc = subprocess.run([str(BIN / "rollgen"), "generate"], cwd=repo, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
@@ -90,11 +90,13 @@ def edit(repo: Path, name: str, old: str, new: str) -> None:
 
 def test_the_hooks_file_declares_both_hooks_on_spec_paths_without_filenames():
     by_id = {h["id"]: h for h in hooks()}
-    assert set(by_id) == {"rollgen-check", "rollgen-generate"}
+    assert set(by_id) == {"rollgen-check", "rollgen-generate", "rollgen-test"}
     for hook in by_id.values():
         assert hook["language"] == "python" and hook["pass_filenames"] is False
         assert hook["entry"].startswith("rollgen ")
     assert by_id["rollgen-check"]["entry"] == "rollgen check"
+    assert by_id["rollgen-test"]["entry"] == "rollgen test"
+    assert by_id["rollgen-test"]["files"] == by_id["rollgen-check"]["files"]  # a case file is under specs/
 
 
 def test_check_hook_fails_a_commit_with_stale_output_and_passes_a_fresh_one(tmp_path: Path):
@@ -194,6 +196,21 @@ def test_generate_hook_regenerates_and_stops_the_commit_until_the_result_is_stag
     assert "Passed" in proc.stdout
 
 
+def test_test_hook_fails_a_commit_whose_routing_case_no_longer_holds_and_names_it(tmp_path: Path):
+    repo = scratch_repo(tmp_path, local_config(["rollgen-test"]))
+    cases = repo / "specs" / "backend.routes.yaml"
+    cases.write_text(cases.read_text().replace("expect: {versions: {v1: 90, v2: 10}}", "expect: {versions: {v1: 80, v2: 20}}"))
+    git(repo, "add", "specs/backend.routes.yaml")
+    proc = git(repo, "commit", "-m", "a wrong expectation", check=False)
+    assert proc.returncode != 0 and "Failed" in proc.stdout
+    assert ("specs/backend.routes.yaml:17:5: case 'the first step sends 10% to the canary' at position 1: expected "
+            "versions v1 80%, v2 20%, got versions v1 90%, v2 10% through rule 'split'") in proc.stdout
+    cases.write_text(cases.read_text().replace("{versions: {v1: 80, v2: 20}}", "{version: v2, share: 10}"))
+    git(repo, "add", "specs/backend.routes.yaml")
+    proc = git(repo, "commit", "-m", "the right expectation")
+    assert "Passed" in proc.stdout
+
+
 @pytest.mark.skipif(not (ROOT / ".git").exists(), reason="try-repo needs this checkout to be a git repository")
 def test_try_repo_installs_the_hooks_as_published_and_fails_on_stale_output(tmp_path: Path):
     """The hooks file as users consume it (`language: python`: pre-commit builds a fresh environment
@@ -225,7 +242,9 @@ def test_the_documented_snippet_works_as_written_against_its_release_tag(tmp_pat
     if not git(clone, "tag", "--list", entry["rev"]).stdout.strip():
         git(clone, "tag", entry["rev"])
     entry["repo"] = str(clone)
-    repo = scratch_repo(tmp_path, yaml.safe_dump(snippet, sort_keys=False))
+    # The specs of that release: a later one's examples may use fields (and case files) it does not know.
+    git(clone, "checkout", "-q", entry["rev"])
+    repo = scratch_repo(tmp_path, yaml.safe_dump(snippet, sort_keys=False), clone / "specs")
     edit(repo, "backend.yaml", "position: 1", "position: 2")
     git(repo, "add", "specs/backend.yaml")
     # the environment is used once; the hook must run the rollgen installed from the tag, not this checkout

@@ -12,13 +12,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import MANUAL_EXAMPLES, OUTPUT, ROOT, SPECS, compile_spec_text
+from conftest import MANUAL_EXAMPLES, OUTPUT, ROOT, SPECS
+from generator.app import compile_at, rollout_positions
 from generator.diagnostics import InvalidInput
+from generator.plan.checks import read_spec
 from generator.views.routecases import cases_path, load_cases, read_cases, render_failures, run_cases, spec_path, unevaluated
 from generator.views.routing import (NO_ENDPOINTS, Request, RoutingError, evaluate, explain, route_request, to_json)
 from routing import route
 
-ROUTES = ROOT / "routes"
+ROUTES = SPECS
 
 
 # --- small objects -------------------------------------------------------------------------------
@@ -392,23 +394,18 @@ def test_every_example_routes_mesh_requests_and_the_tests_routing_table_agrees(s
 
 @pytest.mark.parametrize("spec", MANUAL_EXAMPLES)
 def test_every_example_case_file_holds_against_the_committed_output(spec):
-    cases = read_cases(ROUTES / spec.replace(".yaml", ".routes.yaml"), f"routes/{spec.replace('.yaml', '.routes.yaml')}")
+    cases = read_cases(ROUTES / spec.replace(".yaml", ".routes.yaml"), f"specs/{spec.replace('.yaml', '.routes.yaml')}")
     position = current_position(spec)
     outcomes = run_cases(cases, {position: output_documents(spec)})
     assert outcomes and all(o.passed for o in outcomes), render_failures(outcomes)
 
 
-def documents_at(spec: str, position: int) -> list[dict]:
-    text = re.sub(r"(?m)^(\s+position: )\d+", rf"\g<1>{position}", (SPECS / spec).read_text())
-    return list(compile_spec_text(text, f"specs/{spec}").values())
-
-
 @pytest.mark.parametrize("spec", [s for s in MANUAL_EXAMPLES if current_position(s) is not None])
 def test_every_canary_example_case_file_holds_at_every_position(spec):
-    steps = re.search(r"steps: \[([^\]]*)\]", (SPECS / spec).read_text()).group(1).split(",")
-    positions = list(range(len(steps) + 1))
+    loaded = read_spec(SPECS / spec, ROOT)
+    positions = rollout_positions(loaded)
     cases = read_cases(ROUTES / spec.replace(".yaml", ".routes.yaml"))
-    outcomes = run_cases(cases, lambda p: documents_at(spec, p), positions)
+    outcomes = run_cases(cases, dict(zip(positions, compile_at([(loaded, p) for p in positions]))), positions)
     assert all(o.passed for o in outcomes), render_failures(outcomes)
     assert not unevaluated(cases, positions)
     assert {o.position for o in outcomes} == set(positions)
@@ -434,9 +431,9 @@ def test_swapping_two_generated_rules_fails_the_case_that_proves_them():
     vs_doc = next(d for d in docs if d["kind"] == "VirtualService")
     http = vs_doc["spec"]["http"]
     http[0], http[2] = http[2], http[0]
-    outcomes = run_cases(read_cases(ROUTES / "frontend.routes.yaml", "routes/frontend.routes.yaml"), {None: docs})
+    outcomes = run_cases(read_cases(ROUTES / "frontend.routes.yaml", "specs/frontend.routes.yaml"), {None: docs})
     failed = render_failures(outcomes).splitlines()
-    assert any(line.startswith("routes/frontend.routes.yaml:7:5: case \"a visitor holding variant a's cookie stays "
+    assert any(line.startswith("specs/frontend.routes.yaml:7:5: case \"a visitor holding variant a's cookie stays "
                                "on variant a\": expected version variant-a for every request through rule "
                                "'sticky-variant-a', got versions variant-a 50%, variant-b 50% through rule 'assign'")
                for line in failed)

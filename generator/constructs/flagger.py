@@ -38,6 +38,12 @@ def canary_analysis(plan: FlaggerPlan) -> dict:
         out["stepWeights"] = list(a.step_weights)
     if a.match:
         out["match"] = [dict(m) for m in a.match]
+    if a.mirror_weight is not None:
+        out["mirror"] = True
+        out["mirrorWeight"] = a.mirror_weight
+    if a.session_affinity is not None:
+        cookie, max_age = a.session_affinity
+        out["sessionAffinity"] = {"cookieName": cookie, **({"maxAge": max_age} if max_age is not None else {})}
     if a.metrics:
         out["metrics"] = [_metric(plan, m) for m in a.metrics]
     if a.webhooks:

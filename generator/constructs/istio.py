@@ -46,6 +46,10 @@ def http_route(plan: Plan, rule: Rule) -> dict:
     if rule.matches:
         route["match"] = [{"headers": {h.header: {h.kind: h.value} for h in alt}} for alt in rule.matches]
     route["route"] = [_destination(plan, d) for d in rule.destinations]
+    if rule.mirror is not None:
+        route["mirror"] = _destination(plan, rule.mirror.destination)["destination"]
+        pct = rule.mirror.percent
+        route["mirrorPercentage"] = {"value": int(pct) if pct.denominator == 1 else float(pct)}
     return route
 
 

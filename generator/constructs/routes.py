@@ -6,7 +6,7 @@ import generator.names as c
 from generator.mesh import MESHES
 from generator.plan.patterns import precedence_keeps_order
 from generator.spec.facts import cluster_service
-from generator.plan.model import Destination, HeaderCondition, Plan, Rule
+from generator.plan.model import Destination, HeaderCondition, Mirror, Plan, Rule
 from generator.constructs.runtime import emit
 from generator.plan.patterns import header_regex
 
@@ -43,8 +43,25 @@ def route_rule(plan: Plan, rule: Rule, group: str) -> dict:
     out: dict = {}
     if rule.matches:
         out["matches"] = [{"headers": [header_match(h) for h in alt]} for alt in rule.matches]
+    if rule.mirror is not None:
+        out["filters"] = [request_mirror(plan, rule.mirror, group)]
     out["backendRefs"] = [backend_ref(plan, d, group) for d in rule.destinations]
     return out
+
+
+def request_mirror(plan: Plan, mirror: Mirror, group: str) -> dict:
+    """A RequestMirror filter: `percent` when the share is whole, else `fraction` (both in the v1 CRD)."""
+    if MESHES[plan.mesh].mirroring != "request-mirror-filter":
+        raise ValueError(f"mesh {plan.mesh} cannot mirror requests; checks run before planning")
+    ref = backend_ref(plan, Destination(mirror.destination.version, mirror.destination.host, mirror.destination.port),
+                      group)
+    out: dict = {"backendRef": ref}
+    share = mirror.percent / 100
+    if mirror.percent.denominator == 1:
+        out["percent"] = int(mirror.percent)
+    else:
+        out["fraction"] = {"numerator": share.numerator, "denominator": share.denominator}
+    return {"type": "RequestMirror", "requestMirror": out}
 
 
 class HTTPRoute:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator.diagnostics import Diagnostic
+from generator.names import ROUTE_CASES_SUFFIXES
 from generator.output.store import STATE_FILE, read_state
 
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -71,6 +72,9 @@ def find_specs(targets: list[Path], exclude: Excludes = NO_EXCLUDES) -> tuple[li
     for target in targets:
         if target.is_dir():
             found.extend(p for p in _specs_under(target, problems) if not exclude(p))
+        elif target.is_file() and is_route_cases(target):
+            problems.append(Diagnostic(target.as_posix(), 1, 1, "", "a routing case file, not a spec",
+                                       f"run `rollgen test {target.as_posix()}`; specs are checked by validate and generate"))
         elif target.is_file():
             found.append(target)
         elif target.exists():
@@ -79,6 +83,38 @@ def find_specs(targets: list[Path], exclude: Excludes = NO_EXCLUDES) -> tuple[li
             problems.append(Diagnostic(target.as_posix(), 0, 0, "", "no such file or directory"))
     unique = list(dict.fromkeys(p.resolve() for p in found))
     return [Path(p) for p in unique], problems
+
+
+def find_route_cases(targets: list[Path], exclude: Excludes = NO_EXCLUDES) -> tuple[list[Path], list[Diagnostic]]:
+    """The routing case files of the targets: a case file itself, the one beside a spec
+    (`NAME.routes.yaml` beside `NAME.yaml`, when there is one), every case file below a directory
+    that `exclude` does not match."""
+    found: list[Path] = []
+    problems: list[Diagnostic] = []
+    for target in targets:
+        if target.is_dir():
+            for root, dirs, files in os.walk(target, onerror=_unreadable(problems)):
+                here = Path(root)
+                dirs[:] = [d for d in dirs if not d.startswith(".") and not (here / d / STATE_FILE).is_file()]
+                found.extend(here / n for n in files
+                             if not n.startswith(".") and is_route_cases(here / n) and not exclude(here / n))
+        elif target.is_file():
+            if is_route_cases(target):
+                found.append(target)
+            else:
+                beside = [target.with_name(target.name.rsplit(".", 1)[0] + s) for s in ROUTE_CASES_SUFFIXES]
+                found.extend(p for p in beside if p.is_file())
+        elif not target.exists():
+            problems.append(Diagnostic(target.as_posix(), 0, 0, "", "no such file or directory"))
+        else:
+            problems.append(Diagnostic(target.as_posix(), 0, 0, "", "not a regular file (a case file is a YAML file)"))
+    unique = list(dict.fromkeys(p.resolve() for p in found))
+    return sorted(Path(p) for p in unique), problems
+
+
+def is_route_cases(path: Path) -> bool:
+    """A routing case file (`NAME.routes.yaml` beside `NAME.yaml`): read by `rollgen test`, never as a spec."""
+    return path.name.endswith(ROUTE_CASES_SUFFIXES)
 
 
 def _unreadable(problems: list[Diagnostic]):
@@ -102,7 +138,7 @@ def _specs_under(target: Path, problems: list[Diagnostic]) -> list[Path]:
         dirs[:] = [d for d in dirs if not d.startswith(".") and not (here / d / STATE_FILE).is_file()]
         for name in files:
             p = here / name
-            if (p.suffix in SPEC_SUFFIXES and not name.startswith(".") and p.is_file()
+            if (p.suffix in SPEC_SUFFIXES and not name.startswith(".") and not is_route_cases(p) and p.is_file()
                     and p.relative_to(target).as_posix() not in generated):
                 out.append(p)
     return sorted(out)

@@ -117,6 +117,8 @@ class FlaggerInputs:
     step_weights: tuple[int, ...] = ()
     iterations: int | None = None
     match: tuple[tuple[HeaderCondition, ...], ...] = ()
+    mirror_weight: int | None = None
+    session_affinity: tuple[str, int | None] | None = None
     metric_interval: str | None = None  # default: interval
     # The range of one check, when it differs from metric_interval (Flagger's metric `interval`).
     success_interval: str | None = None
@@ -205,6 +207,8 @@ class AnalysisPlan:
     metrics: tuple[MetricPlan, ...]
     webhooks: tuple[WebhookPlan, ...]
     alerts: tuple[CanaryAlertPlan, ...]
+    mirror_weight: int | None = None  # `mirror: true` with this `mirrorWeight`: one mirrored iteration at weight 0
+    session_affinity: tuple[str, int | None] | None = None  # (cookieName, maxAge)
 
 
 @dataclass(frozen=True)
@@ -482,6 +486,8 @@ def build_flagger_plan(inputs: FlaggerInputs) -> FlaggerPlan:
         metrics=metrics,
         webhooks=tuple(plan_webhook(h, inputs.loadtester) for h in inputs.webhooks),
         alerts=alerts,
+        mirror_weight=inputs.mirror_weight if canary else None,
+        session_affinity=inputs.session_affinity if canary else None,
     )
     return FlaggerPlan(
         source=inputs.source,
@@ -600,6 +606,9 @@ def flagger_inputs(rollout, source: str) -> FlaggerInputs:
         step_weights=tuple(getattr(block, "steps", None) or ()) if strategy == "canary" else (),
         iterations=getattr(block, "iterations", None),
         match=tuple((HeaderCondition.of(m),) for m in (getattr(block, "match", None) or [])),
+        mirror_weight=int(block.shadow.percent) if getattr(block, "shadow", None) is not None else None,
+        session_affinity=((block.sticky.cookie, block.sticky.maxAge) if getattr(block, "sticky", None) is not None
+                          else None),
         # The range of each check's query: the spec's window, else Flagger's own default (1m), which
         # holds enough scrapes even when the analysis runs more often.
         metric_interval=analysis.window if "window" in fields else "1m",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import TYPE_CHECKING, ClassVar
 
 from generator.spec.v1alpha1 import HeaderMatch
@@ -43,6 +44,14 @@ class Destination:
 
 
 @dataclass(frozen=True)
+class Mirror:
+    """Copies of `percent` % of a rule's requests sent to `destination`; its responses are discarded."""
+
+    destination: Destination
+    percent: Fraction
+
+
+@dataclass(frozen=True)
 class Rule:
     """One routing rule. `matches` is a list of alternatives (OR), each a list of header conditions
     (AND); an empty list matches every request. Rules are evaluated in order; first match wins."""
@@ -50,6 +59,7 @@ class Rule:
     name: str
     matches: tuple[tuple[HeaderCondition, ...], ...]
     destinations: tuple[Destination, ...]
+    mirror: Mirror | None = None
 
 
 @dataclass(frozen=True)

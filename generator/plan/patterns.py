@@ -6,6 +6,9 @@ a route's host lands in the cluster, and the routing rules of each strategy.
 
 from __future__ import annotations
 
+from decimal import Decimal
+from fractions import Fraction
+
 from generator.spec.v1alpha1 import Rollout
 from generator.spec.facts import after_cutover
 from generator.plan.model import Destination, HeaderCondition, Rule
@@ -18,15 +21,16 @@ def regex_escape(text: str) -> str:
     return "".join("\\" + ch if ch in _REGEX_SPECIAL else ch for ch in text)
 
 
-def cookie_regex(name: str, value: str) -> str:
+def cookie_regex(name: str, *values: str) -> str:
     """An RE2 expression (whole-value match, as Envoy applies it) that is true when the Cookie header
-    carries exactly `name=value` as one of its cookies.
+    carries exactly `name=value`, for one of `values`, as one of its cookies.
 
     Browsers join cookies with "; " (RFC 6265 §5.4), so the pair is either first or follows a ';' and
     optional whitespace, and is either last or followed by ';'. Neither `xname=value` (another cookie
     whose name ends like ours) nor `name=value2` (a longer value) matches.
     """
-    return "^(?:.*;)?[ \\t]*" + regex_escape(name) + "=" + regex_escape(value) + "[ \\t]*(?:;.*)?$"
+    value = regex_escape(values[0]) if len(values) == 1 else "(?:" + "|".join(map(regex_escape, values)) + ")"
+    return "^(?:.*;)?[ \\t]*" + regex_escape(name) + "=" + value + "[ \\t]*(?:;.*)?$"
 
 
 def set_cookie(name: str, value: str, max_age: int | None) -> str:
@@ -38,6 +42,48 @@ def set_cookie(name: str, value: str, max_age: int | None) -> str:
         parts.append(f"Max-Age={max_age}")
     parts.append("Path=/")
     return "; ".join(parts)
+
+
+def shadow_percent(shadow) -> Fraction:
+    """The share of requests a shadow copies, exactly (`0.5` is 1/2, not a binary float)."""
+    return Fraction(Decimal(repr(shadow.percent)))
+
+
+def sticky_value(version: str, position: int) -> str:
+    """The sticky canary's cookie value: the version a user was sent to and the position it happened at
+    (`v2.3`). The position lets a rollback release exactly the users pinned after it."""
+    return f"{version}.{position}"
+
+
+def sticky_rules(canary, stable_weight: int, canary_weight: int, at: int, previous_weight: int) -> tuple:
+    """The rules of a sticky canary at position `at` (1 <= at < the last position), before the split.
+
+    A user is kept on the version recorded in their cookie: the canary for good (any position up to
+    this one: a rollback to position m releases those pinned after m), stable for this position only.
+    Stable users of the position before are moved to the canary in the proportion that brings the
+    canary's share of users from the previous step's weight to this one's; users without a (current)
+    cookie are split by the step's weight. Each split sets the cookie of the version it chose."""
+    cookie = canary.sticky.cookie
+    age = canary.sticky.maxAge
+    pinned = tuple(sticky_value(canary.canary, k) for k in range(1, at + 1))
+
+    def cond(*values: str) -> HeaderCondition:
+        shown = " or ".join(f"{cookie}={v}" for v in values) if len(values) < 3 else \
+            f"{cookie}={values[0]} ... {values[-1]}"
+        return HeaderCondition("cookie", "regex", cookie_regex(cookie, *values), f"cookie {shown}", anchored=True)
+
+    def assign(stable_share: int, canary_share: int) -> tuple[Destination, ...]:
+        return (Destination(canary.stable, weight=stable_share, response_headers=(
+                    ("Set-Cookie", set_cookie(cookie, sticky_value(canary.stable, at), age)),)),
+                Destination(canary.canary, weight=canary_share, response_headers=(
+                    ("Set-Cookie", set_cookie(cookie, sticky_value(canary.canary, at), age)),)))
+
+    rules = [Rule("sticky-canary", ((cond(*pinned),),), (Destination(canary.canary),)),
+             Rule("sticky-stable", ((cond(sticky_value(canary.stable, at)),),), (Destination(canary.stable),))]
+    if at > 1:
+        moved = round(100 * (canary_weight - previous_weight) / (100 - previous_weight))
+        rules.append(Rule("sticky-move", ((cond(sticky_value(canary.stable, at - 1)),),), assign(100 - moved, moved)))
+    return tuple(rules), assign(stable_weight, canary_weight)
 
 
 def kept_versions(rollout: Rollout) -> list[str]:

@@ -10,8 +10,8 @@ from generator.mesh import MESHES
 from generator.spec.pod import merge_pod
 from generator.spec.v1alpha1 import Rollout
 from generator.spec.facts import canary_weights
-from generator.plan.model import Destination, HeaderCondition, Plan, Rule, WorkloadPlan
-from generator.plan.patterns import emergency_rules, kept_versions, route_rules, strategy_rules
+from generator.plan.model import Destination, HeaderCondition, Mirror, Plan, Rule, WorkloadPlan
+from generator.plan.patterns import emergency_rules, kept_versions, route_rules, shadow_percent, sticky_rules, strategy_rules
 from generator.plan.queries import plan_alerts
 
 
@@ -56,8 +56,14 @@ def plan_rules(rollout: Rollout, position: int | None = None,
     rules = []
     if canary.testers is not None:
         rules.append(Rule("testers", ((HeaderCondition.of(canary.testers),),), (Destination(canary.canary),)))
-    rules.append(Rule("split", (), (Destination(canary.stable, weight=stable_weight),
-                                    Destination(canary.canary, weight=canary_weight))))
+    split = (Destination(canary.stable, weight=stable_weight), Destination(canary.canary, weight=canary_weight))
+    if canary.sticky is not None and 0 < at < len(canary.steps):
+        sticky, split = sticky_rules(canary, stable_weight, canary_weight, at, canary_weights(canary.steps, at - 1)[1])
+        rules.extend(sticky)
+    # Shadow traffic while the canary serves nobody: from the first step on it answers real users.
+    mirror = Mirror(Destination(canary.canary), shadow_percent(canary.shadow)) \
+        if canary.shadow is not None and at == 0 else None
+    rules.append(Rule("split", (), split, mirror))
     return "canary", route_rules(rollout) + tuple(rules)
 
 
@@ -95,6 +101,18 @@ def build_routed_plan(rollout: Rollout, source: str, position: int | None = None
 def _plan_alerts(rollout: Rollout):
 
     return plan_alerts(rollout, object_labels(rollout))
+
+
+def at_position(rollout: Rollout, position: int | None) -> Rollout:
+    """The spec as it reads at another canary position (None: as it is): what `promote` and `rollback`
+    would leave behind, without touching the file."""
+    canary = rollout.spec.canary
+    if position is None or canary is None or position == canary.position:
+        return rollout
+    if position not in positions(rollout):
+        raise ValueError(f"position {position} is not one of the rollout's positions {positions(rollout)}")
+    spec = rollout.spec.model_copy(update={"canary": canary.model_copy(update={"position": position})})
+    return rollout.model_copy(update={"spec": spec})
 
 
 def positions(rollout: Rollout) -> list[int]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from decimal import Decimal
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -152,6 +153,54 @@ def check_canary(rollout: Rollout) -> Iterator[Finding]:
                       "0 = all traffic on stable; each step you promote adds 1")
     if canary.testers is not None:
         yield from check_header_match(canary.testers, base + ("testers",))
+    yield from check_shadow(rollout)
+    yield from check_sticky(rollout)
+
+
+def shadow_decimals_problem(percent: float) -> str | None:
+    """A shadow share is written exactly (a Gateway API fraction of int32s): at most 4 decimals."""
+    exponent = Decimal(repr(percent)).as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -4:
+        return f"must have at most 4 decimals, got {percent!r}"
+    return None
+
+
+def check_shadow(rollout: Rollout) -> Iterator[Finding]:
+    """Shadow traffic needs a route that can copy requests (manual delivery; Flagger's rules are apart)."""
+    shadow = rollout.spec.canary.shadow
+    if shadow is None:
+        return
+    path = ("spec", "canary", "shadow")
+    problem = shadow_decimals_problem(shadow.percent)
+    if problem:
+        yield Finding(path + ("percent",), problem, "e.g. 0.5 or 12.5")
+    if MESHES[rollout.spec.mesh].mirroring is None:
+        yield Finding(path, f"{rollout.spec.mesh} cannot mirror requests: a policy.linkerd.io HTTPRoute has no "
+                      "RequestMirror filter (neither among its rule filters nor its backendRef filters), and Linkerd "
+                      "mirrors no traffic otherwise",
+                      "remove `shadow`, or use `mesh: istio` (or `mesh: gateway-api` on an implementation that "
+                      "supports RequestMirror)", key=True)
+
+
+def check_sticky(rollout: Rollout) -> Iterator[Finding]:
+    """A sticky canary sets its cookie from the route: the mesh must be able to."""
+    sticky = rollout.spec.canary.sticky
+    if sticky is None:
+        return
+    path = ("spec", "canary", "sticky")
+    cookie = MESHES[rollout.spec.mesh].sticky_cookie
+    if cookie is None:
+        yield Finding(path, f"{rollout.spec.mesh} cannot keep users on their version faithfully: the cookie "
+                      "must be set by the backend the split chose, and rollgen sets no cookie on a policy.linkerd.io "
+                      "HTTPRoute (as for `abTest`: its rule filters cannot touch the response), so users would be "
+                      "re-split on every request",
+                      "remove `sticky`, or use `mesh: gateway-api` (Linkerd serves gateway.networking.k8s.io "
+                      "HTTPRoutes too) or `mesh: istio`", key=True)
+    elif cookie == "backend-filters":
+        yield Finding(path, "the cookie is set by a ResponseHeaderModifier filter on each backendRef, which the "
+                      "Gateway API leaves implementation-specific: without it users are split but not kept on "
+                      "their version", "check that your mesh applies backendRef filters", severity="warning",
+                      key=True)
 
 
 def check_traffic(rollout: Rollout) -> Iterator[Finding]:
@@ -405,6 +454,8 @@ def check_rule_count(rollout: Rollout) -> Iterator[Finding]:
     own = 1
     if spec.canary is not None and spec.canary.testers is not None:
         own += 1
+    if spec.canary is not None and spec.canary.sticky is not None:
+        own += 3  # sticky-canary, sticky-stable, sticky-move
     if spec.blueGreen is not None and spec.blueGreen.test is not None:
         own += 1
     if spec.abTest is not None:

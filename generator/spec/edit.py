@@ -202,7 +202,8 @@ def _promote_canary(spec: LoadedSpec, doc: _Document, finalize: bool) -> str:
     new = canary.position + 1
     _put(doc.data["spec"]["canary"], "position", new, after="steps")
     share = canary.steps[new - 1]
-    return f"canary position {canary.position} → {new}: {canary.canary!r} takes {share}% of traffic"
+    stop = "; the shadow copies stop (the canary now answers users)" if canary.shadow is not None and new == 1 else ""
+    return f"canary position {canary.position} → {new}: {canary.canary!r} takes {share}% of traffic{stop}"
 
 
 def _swap_blue_green(spec: LoadedSpec, doc: _Document, verb: str) -> str:
@@ -296,6 +297,8 @@ def rollback(spec: LoadedSpec, text: str) -> Edit:
             return Edit(spec.source, text, text, f"the canary is already at position 0: all traffic on {canary.stable!r}")
         _put(doc.data["spec"]["canary"], "position", 0, after="steps")
         summary = f"canary position {canary.position} → 0: all traffic back on {canary.stable!r}"
+        if canary.shadow is not None:
+            summary += f"; {canary.shadow.percent:g}% of requests are mirrored to {canary.canary!r} again"
     elif rollout.blueGreen is not None:
         bg = rollout.blueGreen
 

@@ -254,6 +254,39 @@ def _check_canary(canary, base: tuple) -> Iterator[Finding]:
                       f"use maxWeight {top - top % step or step} or {min(over, 100)}")
 
 
+# Providers whose Flagger router (v1.44) copies a canary's requests and keeps its users: router/istio.go
+# writes `mirror` (+ `mirrorPercentage` from `mirrorWeight`) on the one mirror iteration the scheduler runs
+# at weight 0 before the first step; router/gateway_api.go mirrors only a blue/green run (`iterations`),
+# all requests, and ignores `mirrorWeight`; the SMI and kubernetes routers never mirror. Session affinity
+# is implemented by the istio and Gateway API routers only.
+MIRROR_PROVIDERS = ("istio",)
+AFFINITY_PROVIDERS = ("istio", "gatewayapi:v1")
+
+
+def check_canary_traffic(rollout) -> Iterator[Finding]:
+    """`canary.shadow` and `canary.sticky` with Flagger: what its router for the provider can do."""
+    if engine_of(rollout) != "flagger" or only_strategy(rollout) != "canary":
+        return
+    canary, provider, base = rollout.spec.canary, provider_of(rollout), ("spec", "canary")
+    if canary.shadow is not None:
+        percent = canary.shadow.percent
+        if provider not in MIRROR_PROVIDERS:
+            yield Finding(base + ("shadow",),
+                          f"Flagger's {provider} provider does not mirror a canary: Flagger mirrors canary traffic "
+                          "(`analysis.mirror`) with its istio provider only; its Gateway API router mirrors "
+                          "blue/green runs alone, every request", "remove `shadow`, or use `flagger.provider: istio` "
+                          "on mesh istio", key=True)
+        elif percent != int(percent):
+            yield Finding(base + ("shadow", "percent"),
+                          f"must be a whole percentage with `delivery: flagger`, got {percent!r}: Flagger's "
+                          "`mirrorWeight` is an integer", f"use {max(1, round(percent))}")
+    if canary.sticky is not None and provider not in AFFINITY_PROVIDERS:
+        yield Finding(base + ("sticky",),
+                      f"Flagger's {provider} provider has no session affinity: `analysis.sessionAffinity` is "
+                      "implemented by its istio and Gateway API routers only",
+                      "remove `sticky`, or use `flagger.provider: istio` or `gatewayapi:v1`", key=True)
+
+
 def check_routing_blocks(rollout) -> Iterator[Finding]:
     if engine_of(rollout) != "flagger":
         return
@@ -420,6 +453,7 @@ def check_alert_channels(rollout) -> Iterator[Finding]:
                           "keep it in a Secret and use `secretRef`", severity="warning")
 
 
-RULES = (check_manual_has_no_flagger_blocks, check_workload, check_strategy, check_routing_blocks, check_provider, check_edge,
+RULES = (check_manual_has_no_flagger_blocks, check_workload, check_strategy, check_canary_traffic, check_routing_blocks,
+         check_provider, check_edge,
          check_analysis,
          check_webhooks, check_alert_channels)

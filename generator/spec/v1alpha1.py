@@ -149,6 +149,23 @@ class HeaderMatch(Model):
         return getattr(self, self.kind)
 
 
+class Shadow(Model):
+    percent: float = Field(
+        description="Percent of the live requests copied to the canary, e.g. `10` (at most 4 decimals: `0.5`). "
+        "The copy's response is discarded; the user gets the answer of the version that served them. Istio "
+        "sends the copy with `-shadow` appended to its Host (authority). Every method is copied, writes "
+        "(POST, PUT, DELETE) included: mirror only what the canary may safely do twice.",
+        gt=0, le=100)
+
+
+class Sticky(Model):
+    cookie: str = Field(description="Cookie that records which version a user reached (e.g. `canary-user`).",
+                        pattern=COOKIE_NAME_PATTERN, min_length=1, max_length=256)
+    maxAge: Optional[int] = Field(
+        None, description="Seconds a user keeps their version (`Max-Age`). Default: a session cookie (with "
+        "`delivery: flagger`, Flagger's default of a day).", ge=1)
+
+
 class Canary(Model):
     # stable, canary and steps are required with manual delivery (the schema says so conditionally);
     # with `delivery: flagger` Flagger runs the versions and stepWeight/maxWeight may replace steps.
@@ -174,6 +191,19 @@ class Canary(Model):
     )
     testers: Optional[HeaderMatch] = Field(
         None, description="Requests matching this header always reach the canary (internal testers).")
+    shadow: Optional[Shadow] = Field(
+        None, description="Traffic mirroring (`{percent: 10}`): while the canary serves no live traffic (position 0, "
+        "before the first step) copies of `percent` % of the requests go to it and its responses are discarded. "
+        "From position 1 on the canary answers real users and nothing is mirrored; `rollback` to 0 mirrors again. "
+        "Istio and gateway-api (a RequestMirror filter, an Extended feature of the Gateway API: check that your mesh "
+        "implements it, and `fraction` for a share that is not whole); not linkerd. With `delivery: flagger`: the Canary's "
+        "`analysis.mirror` and `mirrorWeight` (one mirrored iteration before the first step), Istio provider only.")
+    sticky: Optional[Sticky] = Field(
+        None, description="Keep each user on the version they reached (`{cookie: canary-user, maxAge: 3600}`): a user "
+        "who reached the canary keeps reaching it at every later position; a user on stable is kept there for the "
+        "current position only, and each step moves just enough stable users to the canary for its share of users "
+        "to match the step's weight. Istio and gateway-api; not linkerd. With `delivery: flagger`: the Canary's "
+        "`analysis.sessionAffinity`.")
     stepDuration: Optional[str] = Field(
         None,
         description="How long each step is held before promoting to the next (a Prometheus duration such as "

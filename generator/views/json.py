@@ -13,7 +13,13 @@ from generator.spec.v1alpha1 import Rollout
 
 
 def _rule_json(rule: Rule) -> dict:
-    return asdict(rule)
+    out = asdict(rule)
+    if rule.mirror is None:
+        del out["mirror"]  # the documents of rules that mirror nothing stay as they were
+    else:
+        pct = rule.mirror.percent
+        out["mirror"]["percent"] = int(pct) if pct.denominator == 1 else float(pct)
+    return out
 
 
 def routed_document(rollout: Rollout, source: str) -> dict:

@@ -18,7 +18,8 @@ A request has `host`, `gateway` (NAMESPACE/NAME[:SECTION]; none: the mesh), `pat
 position evaluated). `expect` names exactly one of `version` (every request reaches it; with `share`,
 that percentage of requests does), `versions` (the exact split, percentages) or `host` (a backend
 outside the rollout; `share` as for `version`), and optionally `rule`, the name of the rule that must
-match (as written in the generated object, or `rule N`).
+match (as written in the generated object, or `rule N`), and `mirror`: `{version, share}` (copies of
+`share` percent of the requests go to that version; share defaults to 100) or `none` (nothing is copied).
 
 `load_cases` validates a file and reports every problem located (file:line:col: field: what; hint:),
 `run_cases` evaluates the cases with `generator.views.routing` against the documents generated for each
@@ -34,19 +35,21 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 from generator.diagnostics import Diagnostic, InvalidInput, format_path
+from generator.names import ROUTE_CASES_SUFFIXES
 from generator.views.routing import Request, Result, RoutingError, canonical_host, route_request, share_text
 from generator.spec.yamlio import Located, load_yaml
 
 API_VERSION = "rollgen/v1alpha1"
 KIND = "RouteTests"
-SUFFIX = ".routes.yaml"
+SUFFIX = ROUTE_CASES_SUFFIXES[0]
 
 ALL = None  # a case's positions: every position evaluated
 
 _TOP = ("apiVersion", "kind", "cases")
 _CASE = ("name", "request", "positions", "expect")
 _REQUEST = ("host", "gateway", "path", "method", "headers", "cookies")
-_EXPECT = ("version", "versions", "host", "share", "rule")
+_EXPECT = ("version", "versions", "host", "share", "rule", "mirror")
+_MIRROR = ("version", "share")
 _METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")
 
 
@@ -57,13 +60,14 @@ def cases_path(spec: Path) -> Path:
 
 def spec_path(cases: Path) -> Path:
     """The spec a case file belongs to: `NAME.yaml` beside `NAME.routes.yaml`."""
-    if not cases.name.endswith(SUFFIX):
+    suffix = next((s for s in ROUTE_CASES_SUFFIXES if cases.name.endswith(s)), None)
+    if suffix is None:
         raise ValueError(f"{cases} is not a routing case file (*{SUFFIX})")
-    return cases.with_name(cases.name[: -len(SUFFIX)] + ".yaml")
+    return cases.with_name(cases.name[: -len(suffix)] + suffix[len(".routes"):])
 
 
 def is_cases_file(path: Path) -> bool:
-    return path.name.endswith(SUFFIX)
+    return path.name.endswith(ROUTE_CASES_SUFFIXES)
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,8 @@ class Expectation:
     host: str | None = None
     share: Fraction | None = None
     rule: str | None = None
+    mirror: tuple[str, Fraction] | None = None  # (version, share of the requests copied to it)
+    no_mirror: bool = False
 
     def describe(self) -> str:
         if self.versions is not None:
@@ -82,7 +88,12 @@ class Expectation:
         else:
             what = f"version {self.version}" if self.version is not None else f"host {self.host}"
             what += f" for {share_text(self.share)} of requests" if self.share is not None else " for every request"
-        return what + (f" through rule {self.rule!r}" if self.rule else "")
+        what += f" through rule {self.rule!r}" if self.rule else ""
+        if self.mirror is not None:
+            what += f", mirroring {share_text(self.mirror[1])} to {self.mirror[0]}"
+        elif self.no_mirror:
+            what += ", mirroring nothing"
+        return what
 
 
 @dataclass(frozen=True)
@@ -253,7 +264,23 @@ def _expect(check: _Checker, value: Any, path: tuple) -> Expectation | None:
         else:
             share = check.percent(data["share"], path + ("share",))
     rule = check.string(data["rule"], path + ("rule",)) if "rule" in data else None
-    return Expectation(version, versions, host, share, rule)
+    mirror, no_mirror = None, False
+    if "mirror" in data:
+        raw = data["mirror"]
+        if raw == "none":
+            no_mirror = True
+        else:
+            entry = check.mapping(raw, path + ("mirror",), _MIRROR, "a mirror expectation")
+            if entry is not None:
+                if "version" not in entry:
+                    check.error(path + ("mirror",), "needs `version`: the version the copies reach",
+                                "e.g. mirror: {version: v2, share: 10}, or mirror: none")
+                else:
+                    target = check.string(entry["version"], path + ("mirror", "version"))
+                    copied = check.percent(entry["share"], path + ("mirror", "share")) if "share" in entry else Fraction(1)
+                    if target is not None and copied is not None:
+                        mirror = (target, copied)
+    return Expectation(version, versions, host, share, rule, mirror, no_mirror)
 
 
 def load_cases(raw: bytes, filename: str) -> RouteCases:
@@ -318,10 +345,21 @@ class Outcome:
     result: Result | None = field(default=None, compare=False)
 
 
+def mirrored(result: Result) -> dict[str, Fraction]:
+    """{version: share of the requests copied to it} over every mirror of the matched rule."""
+    out: dict[str, Fraction] = {}
+    for m in result.mirrors:
+        for version, part in (m.versions or {m.backend: Fraction(1)}).items():
+            out[version] = out.get(version, Fraction(0)) + m.percent / 100 * part
+    return out
+
+
 def _got(result: Result) -> str:
     reached = result.versions()
     what = ("versions " + ", ".join(f"{v} {share_text(s)}" for v, s in reached.items())) if reached else "no backend"
+    copies = mirrored(result)
     return what + (f" through rule {result.rule!r}" if result.rule else "") + \
+        "".join(f", mirroring {share_text(s)} to {v}" for v, s in copies.items()) + \
         (f" ({result.router})" if result.router else f" ({result.why[-1]})")
 
 
@@ -329,6 +367,10 @@ def check_case(case: Case, result: Result, namespace: str | None = None) -> bool
     """Does the evaluation of a case's request meet its expectation?"""
     expect = case.expect
     if expect.rule is not None and result.rule != expect.rule:
+        return False
+    if expect.no_mirror and mirrored(result):
+        return False
+    if expect.mirror is not None and mirrored(result) != {expect.mirror[0]: expect.mirror[1]}:
         return False
     if expect.versions is not None:
         return dict(result.versions()) == dict(expect.versions)

@@ -816,8 +816,11 @@ def explain(result: Result) -> str:
             prefix = f"  from {d.backend}: " if len(result.destinations) > 1 else "  "
             lines.append(f"{prefix}Set-Cookie: {cookie}")
     for m in result.mirrors:
+        # Envoy's request mirror policy appends "-shadow" to the copy's authority (Istio's `mirror`).
+        shadow = " with -shadow appended to its Host" if result.mesh == ISTIO else ""
         lines.append(f"  mirrored: a copy of {share_text(m.percent / 100)} of these requests goes to {m.backend}"
-                     + (f" ({_reach(m.versions, m.backend)})" if m.versions else "") + "; its response is discarded")
+                     + (f" ({_reach(m.versions, m.backend)})" if m.versions else "") + shadow
+                     + "; its response is discarded")
     if result.fault:
         lines.append(f"  fault injected: {result.fault}")
     return "\n".join(lines)

@@ -11,6 +11,9 @@ from generator.spec.facts import format_duration, parse_duration
 from generator.plan.routed import build_routed_plan, positions
 from generator.plan.model import Destination, HeaderCondition, Plan, Rule
 from generator.spec.v1alpha1 import Rollout
+from generator.mesh import MESHES
+from generator.plan.patterns import shadow_percent
+from generator.views.routing import share_text
 from generator.diagnostics import Diagnostic, InvalidInput
 from generator.plan.flagger import analysis_steps, plan_flagger, status_commands
 from generator.plan.platform import build_platform_plan, install_commands
@@ -96,7 +99,12 @@ def routed_table(rollout: Rollout, source: str) -> str:
         p = build_routed_plan(rollout, source, pos)
         split = next(r for r in p.rules if not r.matches)
         weights = {d.version: d.weight for d in split.destinations}
-        routing = "; ".join(describe_rule(p, r) for r in p.rules if r.matches) or "weights only"
+        notes = [describe_rule(p, r) for r in p.rules if r.matches and not r.name.startswith("sticky-")]
+        if any(r.name.startswith("sticky-") for r in p.rules):
+            notes.append(f"users kept on their version by cookie {canary.sticky.cookie}")
+        if split.mirror is not None:
+            notes.append(f"{share_text(split.mirror.percent / 100)} of requests mirrored to {split.mirror.destination.version}")
+        routing = "; ".join(notes) or "weights only"
         mark = "▶" if pos == canary.position else ""
         rows.append([mark, str(pos), f"{weights[canary.stable]}%", f"{weights[canary.canary]}%", routing])
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
@@ -105,8 +113,31 @@ def routed_table(rollout: Rollout, source: str) -> str:
         lines.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
     lines.append("")
     lines.append(f"live position: {canary.position} of {len(canary.steps)} (▶)")
+    lines.extend(canary_traffic_lines(rollout))
     lines.extend(describe_evidence(rollout))
     return "\n".join(lines) + "\n"
+
+
+def canary_traffic_lines(rollout: Rollout) -> list[str]:
+    """What shadow traffic and a sticky canary do, in words (`rollgen plan`)."""
+    canary, out = rollout.spec.canary, []
+    if canary.shadow is not None:
+        pct = share_text(shadow_percent(canary.shadow) / 100)
+        out += ["", f"shadow: at position 0 a copy of {pct} of the requests goes to {canary.canary}; its response is "
+                    f"discarded (users are answered by {canary.stable}). From position 1 nothing is mirrored; a "
+                    "rollback to 0 mirrors again.",
+                "  a copy is a real request: every method is copied, writes (POST, PUT, DELETE) included, so the "
+                f"canary performs them too; mirror only what {canary.canary} may safely do twice."]
+        if MESHES[rollout.spec.mesh].mirroring == "route-mirror":
+            out.append("  Istio sends each copy with `-shadow` appended to its Host (authority): "
+                       "`reviews` arrives as `reviews-shadow`.".replace("reviews", rollout.metadata.name))
+    if canary.sticky is not None:
+        age = f"{canary.sticky.maxAge}s" if canary.sticky.maxAge else "the browser session"
+        out += ["", f"sticky: cookie {canary.sticky.cookie} (for {age}) keeps a user who reached {canary.canary} on it "
+                    f"at every later position; a user on {canary.stable} is kept there for one position, and each "
+                    f"step moves just enough of them for {canary.canary}'s share of users to match the step. A "
+                    "rollback to an earlier position releases the users pinned after it."]
+    return out
 
 
 def _commands_text(title: str, commands) -> str:
