@@ -386,11 +386,13 @@ class RolloutSpec(Model):
                          "steps": {"description": "Percent of traffic on the canary at each step."}}}}},
     })
 
-    delivery: Literal["manual", "flagger"] = Field(
+    delivery: Literal["manual", "flagger", "argo-rollouts"] = Field(
         "manual",
         description="Who moves the traffic: `manual` (rollgen writes the weights of each position; you promote "
-        "by commit) or `flagger` (rollgen writes the Deployment `<name>` and a Flagger Canary; Flagger shifts "
-        "traffic, analyses and promotes or rolls back by itself). Default: `manual`.",
+        "by commit), `flagger` (rollgen writes the Deployment `<name>` and a Flagger Canary; Flagger shifts "
+        "traffic, analyses and promotes or rolls back by itself) or `argo-rollouts` (rollgen writes an Argo "
+        "Rollouts Rollout `<name>` running the canary's (or blue/green preview's) version, its AnalysisTemplates "
+        "and the routing objects; the Argo Rollouts controller steps through `canary.steps`). Default: `manual`.",
     )
     mesh: Literal["istio", "linkerd", "gateway-api"] = Field(
         description="Traffic layer: `istio` (VirtualService + DestinationRule), `linkerd` "
