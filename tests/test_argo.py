@@ -408,3 +408,73 @@ def test_an_argo_example_switched_to_manual_generates_without_other_edits(name):
 def test_flagger_reads_one_deployment_so_a_spec_with_versions_is_refused_there_with_the_reason():
     text = _with_delivery((SPECS / "argo-canary-gateway-api.yaml").read_text(), "flagger")
     assert "spec.versions" in _refusals(text, "argo-canary-gateway-api.yaml")
+
+
+# --- the commands, with a controller in charge ------------------------------------------------------
+
+def _project(tmp_path: Path, name: str) -> Path:
+    (tmp_path / "specs").mkdir()
+    shutil.copy(SPECS / name, tmp_path / "specs" / name)
+    return tmp_path
+
+
+def test_promote_is_the_controllers_and_says_how(tmp_path):
+    root = _project(tmp_path, "argo-canary-istio.yaml")
+    before = (root / "specs" / "argo-canary-istio.yaml").read_text()
+    result = run_cli("promote", "specs/argo-canary-istio.yaml", cwd=root)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("specs/argo-canary-istio.yaml:12:3: spec.delivery: with `delivery: argo-rollouts`")
+    assert "kubectl argo rollouts promote argo-checkout -n shop" in result.stderr
+    assert (root / "specs" / "argo-canary-istio.yaml").read_text() == before
+
+
+@pytest.mark.parametrize("name, verb, kept", [("argo-canary-istio.yaml", "promote", "v2"),
+                                              ("argo-canary-istio.yaml", "rollback", "v1"),
+                                              ("argo-blue-green.yaml", "promote", "green"),
+                                              ("argo-blue-green.yaml", "rollback", "blue")])
+def test_finalize_and_rollback_leave_a_steady_rollout_on_the_right_version(tmp_path, name, verb, kept):
+    root = _project(tmp_path, name)
+    args = [verb, f"specs/{name}"] + (["--finalize"] if verb == "promote" else [])
+    result = run_cli(*args, cwd=root)
+    assert result.exit_code == 0, result.output
+    spec = read_spec(root / "specs" / name, root).document
+    assert [v.name for v in spec.spec.versions] == [kept] and spec.spec.canary is None and spec.spec.blueGreen is None
+    docs = [yaml.safe_load(p.read_text()) for p in (root / "output" / "shop").rglob("*.yaml")
+            if p.name != "kustomization.yaml"]
+    rollout = the(docs, "Rollout")
+    assert rollout["spec"]["template"]["metadata"]["labels"]["version"] == kept
+    assert validate_rollout(rollout, of_kind(docs, "Service"), of_kind(docs, "VirtualService"),
+                            of_kind(docs, "DestinationRule"), of_kind(docs, "HTTPRoute")) == []
+
+
+def test_finalize_keeps_the_pod_template_so_the_controller_starts_no_new_release(tmp_path):
+    root = _project(tmp_path, "argo-canary-linkerd.yaml")
+    before = the(output_of("argo-canary-linkerd.yaml"), "Rollout")["spec"]["template"]
+    assert run_cli("promote", "specs/argo-canary-linkerd.yaml", "--finalize", cwd=root).exit_code == 0
+    after = yaml.safe_load((root / "output" / "shop" / "argo-search" / "rollout-argo-search.yaml").read_text())
+    assert after["spec"]["template"] == before
+
+
+def test_the_emergency_rollback_prints_abort_not_routing_objects(tmp_path):
+    root = _project(tmp_path, "argo-canary-istio.yaml")
+    result = run_cli("rollback", "specs/argo-canary-istio.yaml", "--emergency", cwd=root)
+    assert result.exit_code == 0
+    commands = [l for l in result.stdout.splitlines() if not l.startswith("#")]
+    assert commands == ["kubectl argo rollouts abort argo-checkout -n shop", "rollgen rollback specs/argo-canary-istio.yaml"]
+    assert not (root / "output").exists()
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "mermaid"])
+@pytest.mark.parametrize("name", ARGO_EXAMPLES)
+def test_plan_shows_what_the_controller_will_do(name, fmt):
+    result = run_cli("plan", "--format", fmt, f"specs/{name}", cwd=ROOT)
+    assert result.exit_code == 0, result.output
+    if fmt == "json":
+        plan = json.loads(result.stdout)["plan"]
+        assert plan["delivery"] == "argo-rollouts"
+        rollout = the(output_of(name), "Rollout")
+        assert plan["steps"] == rollout["spec"]["strategy"].get("canary", {}).get("steps", [])
+    elif fmt == "mermaid":
+        assert result.stdout.startswith("flowchart LR")
+    else:
+        assert "Argo Rollouts" in result.stdout
