@@ -220,3 +220,16 @@ def test_an_autoscaled_flagger_rollout_overrides_the_autoscalers_bounds(chart: P
         ("HorizontalPodAutoscaler", "storefront", "spec", "minReplicas"): (2, 3),
         ("HorizontalPodAutoscaler", "storefront", "spec", "maxReplicas"): (4, 8),
     }
+
+
+def test_an_argo_rollout_s_image_and_replicas_are_overridable_and_its_analysis_args_survive(chart: Path):
+    values = {"services": {"shop": {"argo-checkout": {"image": {"tag": "v3"}, "replicas": 4}}}}
+    before, after = render(chart), render(chart, values)
+    image = ("spec", "template", "spec", "containers", 0, "image")
+    assert changed_fields(before, after) == {
+        ("Rollout", "argo-checkout") + image: ("registry.example.com/shop/checkout:v2",
+                                               "registry.example.com/shop/checkout:v3"),
+        ("Rollout", "argo-checkout", "spec", "replicas"): (3, 4),
+    }
+    template = before[("AnalysisTemplate", "shop", "argo-checkout-analysis")]
+    assert all("{{args.version}}" in m["provider"]["prometheus"]["query"] for m in template["spec"]["metrics"])
