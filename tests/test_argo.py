@@ -79,6 +79,18 @@ def test_the_pod_template_runs_the_version_under_test_and_no_service_selects_a_v
         assert service["spec"]["selector"] == {"app": spec.metadata.name}
 
 
+@pytest.mark.parametrize("name", ARGO_EXAMPLES)
+def test_the_service_clients_call_is_never_one_the_controller_narrows(name):
+    """A Service the controller steers keeps the pod hash in its selector after the Rollout stops naming it
+    (a canary finalized, a strategy changed): `<name>` itself must never be one, or it would lose pods."""
+    spec = read_spec(SPECS / name, ROOT).document
+    docs = output_of(name)
+    strategy = json.dumps(the(docs, "Rollout")["spec"]["strategy"])
+    assert f'"{spec.metadata.name}"' not in strategy.replace(f'"httpRoute": "{spec.metadata.name}"', "") \
+        .replace(f'"name": "{spec.metadata.name}"', "")
+    assert spec.metadata.name in {s["metadata"]["name"] for s in of_kind(docs, "Service")}
+
+
 def test_canary_steps_hold_each_weight_and_testers_come_first_with_a_scaled_canary():
     steps = the(output_of("argo-canary-istio.yaml"), "Rollout")["spec"]["strategy"]["canary"]["steps"]
     assert steps[:3] == [{"setCanaryScale": {"replicas": 3}},
@@ -113,12 +125,13 @@ def test_linkerd_gets_a_gateway_api_httproute_the_plugin_reads():
 def test_blue_green_switches_services_and_keeps_the_test_route_to_the_preview():
     docs = output_of("argo-blue-green.yaml")
     bg = the(docs, "Rollout")["spec"]["strategy"]["blueGreen"]
-    assert bg["activeService"] == "argo-profile" and bg["previewService"] == "argo-profile-preview"
+    assert bg["activeService"] == "argo-profile-active" and bg["previewService"] == "argo-profile-preview"
     assert bg["autoPromotionEnabled"] is False and "prePromotionAnalysis" in bg
     http = the(docs, "VirtualService")["spec"]["http"]
     assert http[0]["match"] == [{"headers": {"x-version": {"exact": "green"}}}]
     assert http[0]["route"][0]["destination"]["host"].startswith("argo-profile-preview.shop.svc")
-    assert http[-1]["route"] == [{"destination": {"host": "argo-profile"}}]
+    assert http[-1]["route"] == [{"destination": {"host": "argo-profile-active.shop.svc.cluster.local"}}]
+    assert the(docs, "VirtualService")["spec"]["hosts"] == ["argo-profile"]
 
 
 # --- analysis: no data is never healthy ------------------------------------------------------------------

@@ -14,8 +14,9 @@ source (validation.go, trafficrouting/istio, the plugin's httproute.go):
   the plugin rewrites the weights of every rule naming those Services, so `routes` never name them.
 - `testers` is a managed header route (`setHeaderRoute`) the controller inserts; it is not in Git. At
   weight 0 the canary has no pods and managed routes are dropped, so a `setCanaryScale` step comes first.
-- blueGreen has no traffic routing: the controller switches the Services' selectors (`<name>` active,
-  `<name>-preview` preview), and the `test` header route is a static rule to the preview Service.
+- blueGreen has no traffic routing: the controller switches the Services' selectors (`<name>-active`,
+  `<name>-preview`); the routing object sends `test` matches to the preview Service, the rest to the
+  active one. `<name>` itself (the host clients call) always selects every pod of the service.
 - Analysis conditions guard against an empty or NaN result (`len(result) == 1 && !isNaN(...)`): no data
   satisfies neither condition and is Inconclusive (the Rollout pauses), never Successful.
 """
@@ -217,7 +218,8 @@ def plan_analysis(rollout: Rollout, starting_step: int) -> AnalysisPlan | None:
 def plan_services(rollout: Rollout, route_kind: str) -> tuple[ServicePlan, ...]:
     name = rollout.metadata.name
     if rollout.spec.blueGreen is not None:
-        return (ServicePlan(name, "active"), ServicePlan(c.argo_service_name(name, c.ARGO_PREVIEW), "preview"))
+        return (ServicePlan(name, "apex"), ServicePlan(c.argo_service_name(name, c.ARGO_ACTIVE), "active"),
+                ServicePlan(c.argo_service_name(name, c.ARGO_PREVIEW), "preview"))
     if route_kind == "HTTPRoute":
         return (ServicePlan(name, "apex"), ServicePlan(c.argo_service_name(name, c.ARGO_STABLE), "stable"),
                 ServicePlan(c.argo_service_name(name, c.ARGO_CANARY), "canary"))
@@ -233,7 +235,7 @@ def routing_rules(rollout: Rollout) -> tuple[Rule, ...]:
         if bg.preview and bg.test is not None:
             rules.append(Rule("test", ((HeaderCondition.of(bg.test),),),
                               (Destination(c.ARGO_PREVIEW, version_service=True),)))
-        rules.append(Rule("active", (), (Destination(),)))
+        rules.append(Rule("active", (), (Destination(c.ARGO_ACTIVE, version_service=True),)))
     else:
         rules.append(Rule(c.ARGO_WEIGHTED_ROUTE, (), (Destination(c.ARGO_STABLE, weight=100),
                                                       Destination(c.ARGO_CANARY, weight=0))))
