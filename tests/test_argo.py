@@ -491,3 +491,10 @@ def test_plan_shows_what_the_controller_will_do(name, fmt):
         assert result.stdout.startswith("flowchart LR")
     else:
         assert "Argo Rollouts" in result.stdout
+
+
+def test_the_docs_show_the_argocd_fields_status_commands_prints():
+    page = (ROOT / "docs" / "argo-rollouts.md").read_text()
+    shown = page.split("For `specs/argo-canary-istio.yaml`:\n\n```yaml\n", 1)[1].split("```", 1)[0]
+    out = run_cli("status-commands", "specs/argo-canary-istio.yaml", cwd=ROOT).stdout
+    assert yaml.safe_load(shown) == yaml.safe_load(out[out.index("spec:"):])

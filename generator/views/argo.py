@@ -34,7 +34,7 @@ def kubectl_commands(plan: ArgoPlan) -> list[tuple[str, str]]:
         ("resume a pause (the next step; an Inconclusive analysis too)", f"kubectl argo rollouts promote {name} -n {ns}"),
         ("stop now: every request back on the stable version, no Git change",
          f"kubectl argo rollouts abort {name} -n {ns}"),
-        ("analysis runs", f"kubectl -n {ns} get analysisruns -l rollouts-pod-template-hash --sort-by=.metadata.creationTimestamp"),
+        ("analysis runs of the namespace, newest last", f"kubectl -n {ns} get analysisruns --sort-by=.metadata.creationTimestamp"),
     ]
 
 
