@@ -498,3 +498,9 @@ def test_the_docs_show_the_argocd_fields_status_commands_prints():
     shown = page.split("For `specs/argo-canary-istio.yaml`:\n\n```yaml\n", 1)[1].split("```", 1)[0]
     out = run_cli("status-commands", "specs/argo-canary-istio.yaml", cwd=ROOT).stdout
     assert yaml.safe_load(shown) == yaml.safe_load(out[out.index("spec:"):])
+
+
+def test_a_blue_green_needs_no_argocd_ignore_rules():
+    result = run_cli("status-commands", "specs/argo-blue-green.yaml", cwd=ROOT)
+    assert result.exit_code == 0
+    assert "Argo CD: nothing to ignore" in result.stdout and "ignoreDifferences" not in result.stdout

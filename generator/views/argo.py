@@ -132,8 +132,14 @@ def argo_commands(loaded) -> str:
     lines = [f"{plan.name} in {plan.namespace} (Argo Rollouts, {plan.mesh}, {plan.strategy}) from {loaded.source}", ""]
     for what, command in kubectl_commands(plan):
         lines += [f"# {what}", command]
+    fields = argocd_ignore_differences(plan)
+    if not fields["ignoreDifferences"]:
+        lines += ["", "# Argo CD: nothing to ignore. A blue/green has no traffic routing: the controller only adds",
+                  "# the pod hash to the Services' selectors and its annotation, keys Git does not hold, which",
+                  "# Argo CD's diff does not flag."]
+        return "\n".join(lines) + "\n"
     lines += ["", "# Argo CD: add to the Application that syncs this output, so that Argo CD ignores exactly the",
               "# fields the Argo Rollouts controller rewrites (weights, its header routes, subset hashes) and",
               "# still applies every other Git edit of those objects:"]
-    lines += dump_document({"spec": argocd_ignore_differences(plan)}).rstrip("\n").split("\n")
+    lines += dump_document({"spec": fields}).rstrip("\n").split("\n")
     return "\n".join(lines) + "\n"
