@@ -504,3 +504,12 @@ def test_a_blue_green_needs_no_argocd_ignore_rules():
     result = run_cli("status-commands", "specs/argo-blue-green.yaml", cwd=ROOT)
     assert result.exit_code == 0
     assert "Argo CD: nothing to ignore" in result.stdout and "ignoreDifferences" not in result.stdout
+
+
+def test_the_argo_only_prometheus_address_is_a_warning_elsewhere_so_switching_needs_no_edit(tmp_path):
+    text = (SPECS / "argo-canary-gateway-api.yaml").read_text().replace("delivery: argo-rollouts", "delivery: manual")
+    (tmp_path / "s.yaml").write_text(text)
+    result = run_cli("validate", "s.yaml", cwd=tmp_path)
+    assert result.exit_code == 0
+    assert "warning: spec.analysis.prometheus: `analysis.prometheus` is only read with `delivery: argo-rollouts`" \
+        in result.stderr

@@ -209,7 +209,7 @@ def plan_analysis(rollout: Rollout, starting_step: int) -> AnalysisPlan | None:
     # Pre-promotion analysis must end (validation_references.go:170-184): a window's worth of measurements
     # beyond the tolerated failures.
     count = None if canary else failure_limit + max(1, math.ceil(parse_duration(analysis.window) / interval_ms))
-    address = c.MESH_PROMETHEUS.get(source_for(rollout).name, c.DEFAULT_PROMETHEUS)
+    address = analysis.prometheus or c.MESH_PROMETHEUS.get(source_for(rollout).name, c.DEFAULT_PROMETHEUS)
     return AnalysisPlan(c.analysis_template_name(rollout.metadata.name), "background" if canary else "prePromotion",
                         go_duration(analysis.interval), count, failure_limit, failure_limit,
                         template_version(rollout), starting_step if canary else None, address, metrics)

@@ -49,4 +49,17 @@ def check_routes(rollout) -> Iterator[Finding]:
                           "or use `delivery: manual`", key=True)
 
 
+def check_argo_only_fields(rollout) -> Iterator[Finding]:
+    """Fields only the Argo Rollouts engine reads: a warning with the other engines (their rules include
+    this), so that switching `delivery` needs no other edit."""
+    if engine_of(rollout) == ENGINE:
+        return
+    analysis = rollout.spec.analysis
+    if analysis is not None and analysis.prometheus is not None:
+        yield Finding(("spec", "analysis", "prometheus"),
+                      "`analysis.prometheus` is only read with `delivery: argo-rollouts`: ignored here",
+                      "remove it unless you switch to Argo Rollouts (with `delivery: flagger`, "
+                      "`flagger.metricsServer` names Flagger's Prometheus)", severity="warning", key=True)
+
+
 RULES = (check_strategy, check_routes)

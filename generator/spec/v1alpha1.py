@@ -13,7 +13,7 @@ from pydantic import ConfigDict, Field
 
 import generator.names as c
 from generator.spec.base import NAME_PATTERN, Model
-from generator.spec.flagger import FlaggerSettings, Webhook
+from generator.spec.flagger import URL_PATTERN, FlaggerSettings, Webhook
 
 HEADER_PATTERN = c.HEADER_PATTERN
 LABEL_KEY_PATTERN = c.LABEL_KEY_PATTERN
@@ -295,6 +295,12 @@ class Analysis(Model):
     selector: Optional[MetricsSelector] = Field(
         None, description="Label names of the `app` metrics source (defaults: service `app`, namespace "
         "`namespace`, version `version`, status code `code`). Every query is scoped to this service and namespace.")
+    prometheus: Optional[str] = Field(
+        None, description="`delivery: argo-rollouts` only: the Prometheus the AnalysisTemplate's metrics query, as "
+        "the Argo Rollouts controller reaches it from its own namespace (e.g. "
+        "`http://prometheus-operated.monitoring:9090`). Default: `http://prometheus.istio-system:9090` for istio "
+        "metrics, `http://prometheus.linkerd-viz:9090` for linkerd, `http://prometheus:9090` for app.",
+        pattern=URL_PATTERN)
     expectedRate: Optional[float] = Field(
         None, description="Requests per second the service receives in total. `rollgen plan` then shows, for each "
         "step, the requests the version under test gets per window and how long the step must last to tell "
