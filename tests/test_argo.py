@@ -513,3 +513,11 @@ def test_the_argo_only_prometheus_address_is_a_warning_elsewhere_so_switching_ne
     assert result.exit_code == 0
     assert "warning: spec.analysis.prometheus: `analysis.prometheus` is only read with `delivery: argo-rollouts`" \
         in result.stderr
+
+
+def test_the_plan_names_the_services_and_subsets_the_routing_in_git_sends_to():
+    table = run_cli("plan", "specs/argo-blue-green.yaml", cwd=ROOT).stdout
+    assert "x-version = 'green' → argo-profile-preview" in table
+    assert "all other requests → argo-profile-active" in table
+    table = run_cli("plan", "specs/argo-canary-istio.yaml", cwd=ROOT).stdout
+    assert "all other requests → subset stable 100%, subset canary 0%" in table

@@ -7,7 +7,26 @@ from __future__ import annotations
 import generator.names as c
 from generator.plan.argo import ArgoPlan, argocd_ignore_differences, plan_argo
 from generator.spec.yamlio import dump_document
-from generator.views.text import describe_condition, describe_rule
+from generator.plan.model import Destination, Rule
+from generator.views.text import describe_condition
+
+
+def _target(plan: ArgoPlan, d: Destination) -> str:
+    """A destination of the routing in Git: another host, an Istio subset, or a Service the controller steers."""
+    if d.host is not None:
+        target = d.host + (f":{d.port}" if d.port else "")
+    elif plan.route_kind == "VirtualService" and not d.version_service:
+        target = f"subset {d.version}"
+    else:
+        target = c.argo_service_name(plan.name, d.version)
+    return target if d.weight is None else f"{target} {d.weight}%"
+
+
+def _describe_rule(plan: ArgoPlan, rule: Rule) -> str:
+    where = ", ".join(_target(plan, d) for d in rule.destinations)
+    if not rule.matches:
+        return f"all other requests → {where}"
+    return " or ".join(" and ".join(describe_condition(x) for x in alt) for alt in rule.matches) + f" → {where}"
 
 
 def _steps_text(plan: ArgoPlan) -> list[str]:
@@ -70,7 +89,7 @@ def argo_table(document, source: str) -> str:
         lines += [f"check: {m.name} {m.bound}" for m in a.metrics]
     lines.append("")
     lines.append("routing in Git (first match wins):")
-    lines += [f"  {i}. {describe_rule(plan.routing, r)}" for i, r in enumerate(plan.routing.rules, 1)]
+    lines += [f"  {i}. {_describe_rule(plan, r)}" for i, r in enumerate(plan.routing.rules, 1)]
     return "\n".join(lines) + "\n"
 
 
