@@ -521,3 +521,31 @@ def test_the_plan_names_the_services_and_subsets_the_routing_in_git_sends_to():
     assert "all other requests → argo-profile-active" in table
     table = run_cli("plan", "specs/argo-canary-istio.yaml", cwd=ROOT).stdout
     assert "all other requests → subset stable 100%, subset canary 0%" in table
+
+
+# --- any spec the manual engine accepts, under the controller ------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+
+from strategies import valid_specs  # noqa: E402
+
+
+@settings(deadline=None, database=None, max_examples=25, suppress_health_check=[HealthCheck.too_slow])
+@given(valid_specs(strategies=("steady", "canary", "blueGreen", "routes")))
+def test_any_valid_spec_switched_to_argo_rollouts_is_accepted_by_the_controller_or_refused_with_the_reason(doc):
+    doc["spec"]["delivery"] = "argo-rollouts"
+    (doc["spec"].get("canary") or {}).pop("position", None)
+    text = yaml.safe_dump(doc, sort_keys=False)
+    to_versions = [i for i, r in enumerate(doc["spec"].get("routes") or []) if "version" in r]
+    if to_versions:
+        assert _refusals(text, "s.yaml") == [f"spec.routes[{i}].version" for i in to_versions]
+        return
+    docs = list(compile_spec_text(text, "s.yaml").values())
+    rollout = the(docs, "Rollout")
+    assert validate_rollout(rollout, of_kind(docs, "Service"), of_kind(docs, "VirtualService"),
+                            of_kind(docs, "DestinationRule"), of_kind(docs, "HTTPRoute")) == []
+    for template in of_kind(docs, "AnalysisTemplate"):
+        use = "background" if "canary" in rollout["spec"]["strategy"] else "prePromotion"
+        ref = (rollout["spec"]["strategy"].get("canary") or {}).get("analysis") or \
+            rollout["spec"]["strategy"]["blueGreen"]["prePromotionAnalysis"]
+        assert validate_analysis_template(template, use, ref["args"]) == []
