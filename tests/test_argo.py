@@ -549,3 +549,10 @@ def test_any_valid_spec_switched_to_argo_rollouts_is_accepted_by_the_controller_
         ref = (rollout["spec"]["strategy"].get("canary") or {}).get("analysis") or \
             rollout["spec"]["strategy"]["blueGreen"]["prePromotionAnalysis"]
         assert validate_analysis_template(template, use, ref["args"]) == []
+
+
+def test_the_no_traffic_check_is_the_request_rate_metric_while_the_canary_has_a_share_not_an_alert():
+    docs = output_of("argo-canary-istio.yaml")
+    alerts = {r["alert"] for g in the(docs, "PrometheusRule")["spec"]["groups"] for r in g["rules"]}
+    assert alerts == {"CanaryHighErrorRate", "CanaryHighLatency"}
+    assert "request-rate" in {m["name"] for m in the(docs, "AnalysisTemplate")["spec"]["metrics"]}
