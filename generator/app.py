@@ -15,7 +15,7 @@ from generator.plan.claims import clashes, platform_clashes, record_claims, spec
 from generator.diagnostics import Diagnostic, InvalidInput, Report, display_path
 from generator.output.formats import OutputFormat, manifests
 from generator.output.incremental import SHARED_SOURCE, Survey, survey
-from generator.output.sources import find_specs
+from generator.output.sources import NO_EXCLUDES, Excludes, find_specs
 from generator.spec.load import LoadedSpec
 from generator.plan.checks import read_spec
 from generator.output.store import (Change, State, Verified, apply_changes, entry_digest, final_state, locked, plan_changes,
@@ -34,12 +34,15 @@ class Loaded:
     specs: list[LoadedSpec] = field(default_factory=list)
     report: Report = field(default_factory=Report)
     dirs: list[str] = field(default_factory=list)  # directory targets, as display paths
+    found: int = 0  # spec files found under the targets, valid or not
+    missing: list[Diagnostic] = field(default_factory=list)  # targets that are not there
 
 
-def load_targets(targets: list[Path], cwd: Path) -> Loaded:
-    """Read and check every spec under the targets; collect every diagnostic."""
+def load_targets(targets: list[Path], cwd: Path, exclude: Excludes = NO_EXCLUDES) -> Loaded:
+    """Read and check every spec under the targets (but those `exclude` matches); collect every diagnostic."""
     result = Loaded()
-    paths, missing = find_specs(targets)
+    paths, missing = find_specs(targets, exclude)
+    result.found, result.missing = len(paths), missing
     result.report.extend(missing)
     result.dirs = [display_path(t, cwd) for t in targets if t.is_dir()]
     if not paths and not missing:
@@ -194,7 +197,8 @@ def generate(targets: list[Path], outdir: Path, cwd: Path, fmt: OutputFormat | N
         return GenerateResult(Report(), Change(unchanged=sorted(surveyed.fresh_files() + surveyed.shared_files())))
     with locked(outdir, on_wait):
         if surveyed is None or read_state(outdir).to_text() != surveyed.state.to_text():
-            surveyed = survey(targets, outdir, cwd, fmt.name, force=surveyed.force if surveyed is not None else False)
+            surveyed = survey(targets, outdir, cwd, fmt.name, force=surveyed.force if surveyed is not None else False,
+                              exclude=surveyed.exclude if surveyed is not None else NO_EXCLUDES)
         return _generate_locked(surveyed, outdir, cwd, fmt, progress)
 
 

@@ -7,21 +7,39 @@ import sys
 import traceback
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from generator import __version__
 from generator.diagnostics import EXIT_INTERNAL, EXIT_INVALID, Diagnostic, InvalidInput, Report
+from generator.output.store import STATE_FILE
 from generator.spec.scaffold import STRATEGIES
 
-DEFAULT_SPECS = Path("specs")
-DEFAULT_OUTPUT = Path("output")
+if TYPE_CHECKING:
+    from generator.project import Where
+
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-def _targets(values: tuple[str, ...]) -> list[Path]:
-    return [Path(v) for v in values] or [DEFAULT_SPECS]
+def _where(values: tuple[str, ...], outdir: str | None) -> Where:
+    from generator.project import read_project, where_to_work
+
+    return where_to_work(read_project(Path.cwd()), [Path(v) for v in values], Path(outdir) if outdir else None,
+                         Path.cwd())
+
+
+def _no_specs(where: Where, found: int, missing: list[Diagnostic], command: str) -> None:
+    """Stop when no spec file was found: say where rollgen looked and how to start."""
+    if found:
+        return
+    _print_report(Report(list(missing)))
+    searched = "; subfolders are searched too" if any(t.is_dir() for t in where.targets) or not where.named else ""
+    click.echo(f"rollgen {command}: no spec files (*.yaml, *.yml) found in {where.looked}{searched}", err=True)
+    if not where.named:
+        click.echo(f"  hint: `rollgen init NAME` writes a first spec to {where.spec_folder / 'NAME.yaml'}", err=True)
+    sys.exit(EXIT_INVALID)
 
 
 def _print_report(report: Report) -> None:
@@ -142,20 +160,28 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 OUTPUT_OPTION = click.option("-o", "--output", "outdir", type=click.Path(file_okay=False),
-                             default=str(DEFAULT_OUTPUT), show_default=True, help="Output directory.")
+                             help="Output directory. Default: `output` in the project file, else output/.")
+TARGETS = click.argument("targets", nargs=-1, type=click.Path())
+# The vocabulary of every command: --output-format is what OUTPUT holds (manifests or a Helm chart),
+# --format is the form of what the command prints (text, json, ...).
+OUTPUT_FORMATS = click.Choice(["manifests", "helm"])
+OUTPUT_FORMAT_HELP = ("What OUTPUT holds: manifests (one file per object plus kustomizations) or helm (a chart "
+                      "whose values override images, replicas and traffic weights). Default: `output-format` in "
+                      "the project file, else what OUTPUT already holds (manifests if new).")
+CHART_NAME_OPTION = click.option("--chart-name", help="Chart name with --output-format helm. Default: "
+                                                      "`chart-name` in the project file, else the output directory's name.")
 
 
 @cli.command(context_settings=CONTEXT)
-@click.argument("targets", nargs=-1, type=click.Path())
+@TARGETS
 @OUTPUT_OPTION
-@click.option("--format", "kind", type=click.Choice(["manifests", "helm"]),
-              help="manifests: one file per object plus kustomizations; helm: a chart whose values override "
-                   "images, replicas and traffic weights. Default: what OUTPUT already holds (manifests if new).")
-@click.option("--chart-name", help="Chart name with --format helm. Default: the output directory's name.")
+@click.option("--output-format", "--format", "kind", type=OUTPUT_FORMATS,
+              help=OUTPUT_FORMAT_HELP + " --format is the older spelling, kept as an alias on this command.")
+@CHART_NAME_OPTION
 @click.option("--force", is_flag=True, help="Compile every spec, even those the record says are up to date "
                                             "(files that come out the same are not rewritten).")
-def generate(targets: tuple[str, ...], outdir: str, kind: str | None, chart_name: str | None, force: bool) -> None:
-    """Compile specs (files or directories; default specs/) into manifests.
+def generate(targets: tuple[str, ...], outdir: str | None, kind: str | None, chart_name: str | None, force: bool) -> None:
+    """Compile specs (files or directories, subfolders included; default specs/) into manifests.
 
     Writes OUTPUT/<namespace>/<name>/<kind>-<object>.yaml, one document per file, with a
     kustomization.yaml per service, per namespace and at the root (`kubectl kustomize OUTPUT` builds
@@ -165,17 +191,23 @@ def generate(targets: tuple[str, ...], outdir: str, kind: str | None, chart_name
     longer produces are removed; files it did not generate are never touched. Nothing is written
     when any spec is invalid.
 
+    Spec paths, the output directory, excluded files and the output format can be set in a project
+    file, rollgen.toml or [tool.rollgen] in pyproject.toml, in this directory or one above it.
+
     \b
     Examples:
       rollgen generate
       rollgen generate specs/backend.yaml -o deploy/
-      rollgen generate --format helm -o charts/fleet
+      rollgen generate --output-format helm -o charts/fleet
       rollgen generate --force               # compile every spec again
     """
     from generator.output.incremental import survey
 
-    name, factory = _output_format(kind, outdir, chart_name)
-    surveyed = survey(_targets(targets), Path(outdir), Path.cwd(), name, force=force)
+    where = _where(targets, outdir)
+    outdir = where.shown_output
+    name, factory = _output_format(kind or where.output_format, outdir, chart_name or where.chart_name)
+    surveyed = survey(where.targets, where.outdir, where.cwd, name, force=force, exclude=where.exclude)
+    _no_specs(where, len(surveyed.paths), surveyed.missing, "generate")
     if surveyed.up_to_date:  # the fast path: neither the model nor cdk8s is loaded
         files = len(surveyed.fresh_files()) + len(surveyed.shared_files())
         specs = len(surveyed.paths)
@@ -185,7 +217,7 @@ def generate(targets: tuple[str, ...], outdir: str, kind: str | None, chart_name
         return
     from generator.app import generate as run
 
-    result = run(_targets(targets), Path(outdir), Path.cwd(), factory(), _progress(), surveyed,
+    result = run(where.targets, where.outdir, where.cwd, factory(), _progress(), surveyed,
                  on_wait=lambda message: click.echo(message, err=True))
     _print_report(result.report)
     if result.report.errors:
@@ -202,64 +234,101 @@ def generate(targets: tuple[str, ...], outdir: str, kind: str | None, chart_name
 
 
 @cli.command(context_settings=CONTEXT)
-@click.argument("targets", nargs=-1, type=click.Path())
+@TARGETS
 @OUTPUT_OPTION
 @click.option("--format", "fmt", type=JSON_OR_TEXT, default="text", show_default=True,
-              help="text: diffs on stdout, messages on stderr; json: one JSON document on stdout.")
-@click.option("--output-format", "kind", type=click.Choice(["manifests", "helm"]),
-              help="What OUTPUT holds (as given to `generate --format`). Default: what its record says "
-                   "(manifests if there is none).")
-@click.option("--chart-name", help="Chart name with --output-format helm. Default: the output directory's name.")
-def check(targets: tuple[str, ...], outdir: str, fmt: str, kind: str | None, chart_name: str | None) -> None:
+              help="text: a summary of the stale files and how to fix them on stderr (with --diff, their "
+                   "diffs on stdout); json: one JSON document on stdout, diffs included.")
+@click.option("--output-format", "kind", type=OUTPUT_FORMATS, help=OUTPUT_FORMAT_HELP)
+@CHART_NAME_OPTION
+@click.option("--diff", "show_diff", is_flag=True,
+              help="Print a unified diff of every file that differs (the record of what was generated "
+                   "is named, never shown).")
+def check(targets: tuple[str, ...], outdir: str | None, fmt: str, kind: str | None, chart_name: str | None,
+          show_diff: bool) -> None:
     """Verify that OUTPUT is exactly what `rollgen generate` would write. Writes nothing.
 
-    Validates the specs, then compares. On drift, prints a unified diff per file (new, changed,
-    stale) and exits 1. Specs unchanged since the last generate are settled from the record in
-    OUTPUT/.rollgen-state without compiling (hand-edited or deleted files are still found), when the
-    local cache OUTPUT/.rollgen-cache/ says this very rollgen and its dependencies produced them;
-    without it (a fresh clone) every spec is compiled.
+    Validates the specs, then compares. On drift, names the files that differ (new, changed,
+    stale), the one command that fixes them, and exits 1; --diff shows what differs. Specs unchanged
+    since the last generate are settled from the record in OUTPUT/.rollgen-state without compiling
+    (hand-edited or deleted files are still found), when the local cache OUTPUT/.rollgen-cache/ says
+    this very rollgen and its dependencies produced them; without it (a fresh clone) every spec is
+    compiled.
 
     \b
     Examples:
       rollgen check                          # in CI or a pre-commit hook
+      rollgen check --diff                   # and show what differs
       rollgen check --format json            # for CI annotations
       rollgen check specs/backend.yaml -o deploy/
     """
     from generator.check import check as run
     from generator.output.incremental import survey
 
-    name, factory = _output_format(kind, outdir, chart_name)
-    surveyed = survey(_targets(targets), Path(outdir), Path.cwd(), name)
-    result = run(_targets(targets), Path(outdir), Path.cwd(), None if surveyed.up_to_date else factory(),
+    where, outdir_given = _where(targets, outdir), outdir is not None
+    outdir = where.shown_output
+    name, factory = _output_format(kind or where.output_format, outdir, chart_name or where.chart_name)
+    surveyed = survey(where.targets, where.outdir, where.cwd, name, exclude=where.exclude)
+    if fmt == "text":
+        _no_specs(where, len(surveyed.paths), surveyed.missing, "check")
+    result = run(where.targets, where.outdir, where.cwd, None if surveyed.up_to_date else factory(),
                  _progress(), surveyed)
-    counts = {s: sum(1 for d in result.drift if d.status == s) for s in ("new", "changed", "stale")}
     if fmt == "json":
         _emit_json(result.report, ok=result.ok, output=outdir, specs=result.specs,
                    drift=[d.to_json() for d in result.drift])
     else:
         _print_report(result.report)
-        for d in result.drift:
-            click.echo(d.diff, nl=False)
+        if show_diff:
+            for d in result.drift:
+                if d.path != STATE_FILE:  # the record's JSON says nothing a reviewer can act on
+                    click.echo(d.diff, nl=False)
     if result.report.errors:
         if fmt == "text":
             click.echo(_summary(result.report, "check failed"), err=True)
         sys.exit(EXIT_INVALID)
     if result.drift:
         if fmt == "text":
-            click.echo(f"{outdir}: {len(result.drift)} file{'s' if len(result.drift) != 1 else ''} differ{'s' if len(result.drift) == 1 else ''} from what "
-                       f"`rollgen generate` writes ({counts['new']} new, {counts['changed']} changed, "
-                       f"{counts['stale']} stale)\n  hint: run `rollgen generate` and commit {outdir}", err=True)
+            fix = " ".join(["rollgen generate", *targets, *(["-o", outdir] if outdir_given else []),
+                            *(["--output-format", kind] if kind else [])])
+            _drift_summary(result.drift, outdir, fix, show_diff)
         sys.exit(EXIT_INVALID)
     if fmt == "text":
         click.echo(f"{outdir}: up to date ({result.specs} spec{'s' if result.specs != 1 else ''})", err=True)
 
 
+DRIFT_SHOWN = 20  # files named in the summary; the rest are counted
+
+
+def _drift_summary(drift, outdir: str, fix: str, show_diff: bool) -> None:
+    """Which files are stale and the one command that fixes them; the record is counted, not shown."""
+    files = [d for d in drift if d.path != STATE_FILE]
+    counts = {s: sum(1 for d in files if d.status == s) for s in ("new", "changed", "stale")}
+    n = len(files)
+    if n:
+        click.echo(f"{outdir}: {n} file{'s' if n != 1 else ''} differ{'s' if n == 1 else ''} from what "
+                   f"`rollgen generate` writes ({counts['new']} new, {counts['changed']} changed, "
+                   f"{counts['stale']} stale):", err=True)
+        for d in files[:DRIFT_SHOWN]:
+            click.echo(f"  {d.status:<8} {outdir.rstrip('/')}/{d.path}", err=True)
+        if n > DRIFT_SHOWN:
+            click.echo(f"  ... and {n - DRIFT_SHOWN} more", err=True)
+        for d in drift:
+            if d.path == STATE_FILE:
+                click.echo(f"  {d.status:<8} {outdir.rstrip('/')}/{STATE_FILE} (the record of what was generated)", err=True)
+    else:
+        click.echo(f"{outdir}: the record of what was generated ({outdir.rstrip('/')}/{STATE_FILE}) is not "
+                   "what `rollgen generate` writes; every file is as generated", err=True)
+    more = "" if show_diff else "; `rollgen check --diff` shows what differs"
+    click.echo(f"  hint: run `{fix}` and commit {outdir}{more}", err=True)
+
+
 @cli.command(context_settings=CONTEXT)
-@click.argument("targets", nargs=-1, type=click.Path())
+@TARGETS
 @click.option("--format", "fmt", type=JSON_OR_TEXT, default="text", show_default=True,
               help="text: messages on stderr; json: one JSON document on stdout (for CI annotations).")
 def validate(targets: tuple[str, ...], fmt: str) -> None:
-    """Check specs (files or directories; default specs/) and report every problem.
+    """Check specs (files or directories, subfolders included; default specs/, or `specs` in the
+    project file) and report every problem.
 
     \b
     Examples:
@@ -269,7 +338,10 @@ def validate(targets: tuple[str, ...], fmt: str) -> None:
     """
     from generator.app import load_targets
 
-    loaded = load_targets(_targets(targets), Path.cwd())
+    where = _where(targets, None)
+    loaded = load_targets(where.targets, where.cwd, where.exclude)
+    if fmt == "text":
+        _no_specs(where, loaded.found, loaded.missing, "validate")
     if fmt == "json":
         _emit_json(loaded.report, specs=len(loaded.specs))
     else:
@@ -360,7 +432,8 @@ def schema(target: str, kind: str) -> None:
               default="canary", show_default=True, help="The delivery the spec starts with.")
 @click.option("-n", "--namespace", default="default", show_default=True)
 @click.option("-o", "--output", "target", type=click.Path(dir_okay=False),
-              help="Where to write the spec (- for stdout). Default: specs/NAME.yaml.")
+              help="Where to write the spec (- for stdout). Default: specs/NAME.yaml (the first "
+                   "directory of `specs` in the project file).")
 @click.option("--schema", "schema_path", type=click.Path(dir_okay=False),
               default="schemas/rollout.v1alpha1.json", show_default=True,
               help="The JSON Schema file the spec's first line points editors at (`rollgen schema -o` writes it).")
@@ -375,11 +448,17 @@ def init(name: str, mesh: str, strategy: str, namespace: str, target: str | None
     from generator.plan.checks import parse_spec
     from generator.spec.scaffold import scaffold_spec, schema_reference
 
-    out = Path(target) if target else DEFAULT_SPECS / f"{name}.yaml"
-    ref = schema_reference(out if target != "-" else DEFAULT_SPECS / f"{name}.yaml", Path(schema_path), Path.cwd())
+    out = Path(target) if target and target != "-" else _where((), None).spec_folder / f"{name}.yaml"
+    ref = schema_reference(out, Path(schema_path), Path.cwd())
     text = scaffold_spec(name, namespace, mesh, strategy, ref)
-    shown = out.as_posix() if target != "-" else f"specs/{name}.yaml"
-    scaffolded = parse_spec(text.encode("utf-8"), shown)  # a bad NAME, or a mesh the strategy cannot use
+    shown = out.as_posix() if target != "-" else "<stdout>"
+    try:
+        scaffolded = parse_spec(text.encode("utf-8"), shown)  # a bad NAME, or a mesh the strategy cannot use
+    except InvalidInput as exc:
+        # the spec was never written: its lines are nowhere to look at, so name the option instead
+        _print_report(Report([_init_diagnostic(d) for d in exc.diagnostics]))
+        click.echo(f"init failed: nothing written to {shown}", err=True)
+        sys.exit(EXIT_INVALID)
     _print_report(Report(list(scaffolded.warnings)))
     if target == "-":
         click.echo(text, nl=False)
@@ -392,14 +471,25 @@ def init(name: str, mesh: str, strategy: str, namespace: str, target: str | None
         click.echo(f"  hint: editors complete specs once the schema exists: rollgen schema -o {schema_path}", err=True)
 
 
-def _move(spec: str, outdir: str, dry_run: bool, step) -> None:
+INIT_OPTIONS = {"metadata.name": "NAME", "metadata.namespace": "--namespace", "spec.mesh": "--mesh"}
+
+
+def _init_diagnostic(d: Diagnostic) -> Diagnostic:
+    """A problem of the spec init would write, told about the argument or option that caused it."""
+    return Diagnostic(d.file, 0, 0, INIT_OPTIONS.get(d.path, d.path), d.message, d.hint, d.severity)
+
+
+def _move(spec: str, outdir: str | None, kind: str | None, chart_name: str | None, dry_run: bool, step) -> None:
     """Shared by promote and rollback: edit the spec, show the diff, regenerate its output."""
     from generator.spec.edit import load_for_edit, write_spec
     from generator.app import generate as run
     from generator.plan.checks import check_document
 
     path = Path(spec)
-    loaded, text = load_for_edit(path, Path.cwd(), check_document)
+    where = _where((spec,), outdir)
+    outdir = where.shown_output
+    _, factory = _output_format(kind or where.output_format, outdir, chart_name or where.chart_name)
+    loaded, text = load_for_edit(path, where.cwd, check_document)
     _print_report(Report(list(loaded.warnings)))
     edit = step(loaded, text)
     click.echo(edit.diff(), nl=False)
@@ -410,7 +500,7 @@ def _move(spec: str, outdir: str, dry_run: bool, step) -> None:
         click.echo("dry run: the spec and the output are unchanged", err=True)
         return
     write_spec(path, edit.new_text)
-    result = run([path], Path(outdir), Path.cwd())
+    result = run([path], where.outdir, where.cwd, factory())
     _print_report(result.report)
     if result.report.errors:
         write_spec(path, edit.old_text)
@@ -426,9 +516,11 @@ def _move(spec: str, outdir: str, dry_run: bool, step) -> None:
 @click.option("--finalize", is_flag=True,
               help="After the last step: rewrite the spec to steady state on the new version.")
 @click.option("--dry-run", is_flag=True, help="Show the diff only; change nothing.")
-@click.option("-o", "--output", "outdir", type=click.Path(file_okay=False), default=str(DEFAULT_OUTPUT),
-              show_default=True, help="Output directory to regenerate.")
-def promote(spec: str, finalize: bool, dry_run: bool, outdir: str) -> None:
+@OUTPUT_OPTION
+@click.option("--output-format", "kind", type=OUTPUT_FORMATS, help=OUTPUT_FORMAT_HELP)
+@CHART_NAME_OPTION
+def promote(spec: str, finalize: bool, dry_run: bool, outdir: str | None, kind: str | None,
+            chart_name: str | None) -> None:
     """Move a rollout one step forward: edit SPEC in place and regenerate its output.
 
     A canary goes to the next position; a blue/green swaps `active` and `preview` (the old version
@@ -444,7 +536,7 @@ def promote(spec: str, finalize: bool, dry_run: bool, outdir: str) -> None:
     """
     from generator.spec.edit import promote as step
 
-    _move(spec, outdir, dry_run, lambda loaded, text: step(loaded, text, finalize))
+    _move(spec, outdir, kind, chart_name, dry_run, lambda loaded, text: step(loaded, text, finalize))
 
 
 @cli.command(context_settings=CONTEXT)
@@ -453,9 +545,11 @@ def promote(spec: str, finalize: bool, dry_run: bool, outdir: str) -> None:
 @click.option("--emergency", is_flag=True,
               help="Print routing objects with all traffic on the stable (or previous) version to stdout (with "
                    "`delivery: argo-rollouts`: the kubectl argo rollouts commands); write nothing.")
-@click.option("-o", "--output", "outdir", type=click.Path(file_okay=False), default=str(DEFAULT_OUTPUT),
-              show_default=True, help="Output directory to regenerate.")
-def rollback(spec: str, dry_run: bool, emergency: bool, outdir: str) -> None:
+@OUTPUT_OPTION
+@click.option("--output-format", "kind", type=OUTPUT_FORMATS, help=OUTPUT_FORMAT_HELP)
+@CHART_NAME_OPTION
+def rollback(spec: str, dry_run: bool, emergency: bool, outdir: str | None, kind: str | None,
+             chart_name: str | None) -> None:
     """Move a rollout back: edit SPEC in place and regenerate its output.
 
     A canary goes back to position 0 (all traffic on stable); a blue/green switches back to the
@@ -481,7 +575,7 @@ def rollback(spec: str, dry_run: bool, emergency: bool, outdir: str) -> None:
         return
     from generator.spec.edit import rollback as step
 
-    _move(spec, outdir, dry_run, step)
+    _move(spec, outdir, kind, chart_name, dry_run, step)
 
 
 @cli.command(context_settings=CONTEXT)

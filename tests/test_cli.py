@@ -59,3 +59,52 @@ def test_the_installed_command_runs_and_does_not_print_jsii_banners(tmp_path):
     assert proc.returncode == 0, proc.stderr
     # 4 objects, the service's kustomization, and those of its namespace and of the output root
     assert proc.stderr.strip().splitlines() == [f"{tmp_path / 'o'}: 7 written, 0 unchanged, 0 removed"]
+
+
+# One vocabulary: what OUTPUT holds is --output-format, the form of what a command prints is --format.
+OUTPUT_KIND = {"generate", "check", "promote", "rollback"}
+PRINTED_FORM = {"check": ["text", "json"], "validate": ["text", "json"], "plan": ["table", "json", "mermaid"]}
+# older spellings, kept working: (command, alias, the option it stands for)
+ALIASES = [("generate", "--format", "--output-format")]
+
+
+def _option(command: str, name: str):
+    return next((p for p in cli.commands[command].params if name in p.opts), None)
+
+
+@pytest.mark.parametrize("command", sorted(cli.commands))
+def test_every_command_names_the_output_kind_and_the_printed_form_the_same_way(command):
+    kind = _option(command, "--output-format")
+    if command in OUTPUT_KIND:
+        assert kind is not None and list(kind.type.choices) == ["manifests", "helm"]
+        assert _option(command, "--chart-name") is not None
+    else:
+        assert kind is None
+    form = next((p for p in cli.commands[command].params if p.name == "fmt"), None)
+    if command in PRINTED_FORM:
+        assert form.opts == ["--format"] and list(form.type.choices) == PRINTED_FORM[command]
+    else:
+        assert form is None
+    aliases = {(c, a) for c, a, _ in ALIASES}
+    for param in cli.commands[command].params:
+        for opt in param.opts + param.secondary_opts:
+            assert opt not in ("--format", "--output-format") or param in (kind, form) or (command, opt) in aliases
+
+
+@pytest.mark.parametrize("command, alias, option", ALIASES)
+def test_an_older_spelling_is_still_accepted_and_documented_as_an_alias(command, alias, option):
+    param = _option(command, alias)
+    assert param is _option(command, option)
+    help_text = run_cli(command, "--help").output
+    assert f"{option}, {alias}" in help_text and "older spelling" in help_text
+
+
+@pytest.mark.parametrize("kind", ["manifests", "helm"])
+def test_generate_format_is_the_older_spelling_of_output_format(workdir: Path, kind: str):
+    old = run_cli("generate", "specs/catalog.yaml", "--format", kind, "-o", "old", cwd=workdir)
+    new = run_cli("generate", "specs/catalog.yaml", "--output-format", kind, "-o", "new", cwd=workdir)
+    assert old.exit_code == new.exit_code == 0, old.stderr + new.stderr
+    files = sorted(p.relative_to(workdir / "new") for p in (workdir / "new").rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(workdir / "old") for p in (workdir / "old").rglob("*") if p.is_file())
+    assert (Path("Chart.yaml") in files) is (kind == "helm")
+    assert run_cli("check", "specs/catalog.yaml", "--output-format", kind, "-o", "old", cwd=workdir).exit_code == 0

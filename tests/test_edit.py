@@ -336,3 +336,38 @@ def test_finalize_keeps_a_flow_list_of_versions_in_braces(workdir: Path):
     assert "  versions: [{name: v2}]\n" in spec.read_text()
     assert yaml.safe_load(spec.read_text())["spec"] == {
         "mesh": "istio", "service": {"port": 8080}, "workload": {"image": "flow"}, "versions": [{"name": "v2"}]}
+
+
+def test_comments_init_wrote_on_a_blue_green_stay_true_after_promote_and_rollback(tmp_path: Path):
+    assert run_cli("init", "api", "--strategy", "blue-green", cwd=tmp_path).exit_code == 0
+    spec = tmp_path / "specs" / "api.yaml"
+    spec.write_text(spec.read_text().replace("    active: blue             # serves every request",
+                                             "    active: blue             # serves every request  (ours)"))
+    assert run_cli("generate", cwd=tmp_path).exit_code == 0
+    result = run_cli("promote", "specs/api.yaml", cwd=tmp_path)
+    assert result.exit_code == 0, result.stderr
+    text = spec.read_text()
+    assert not any("test" in c for c in comments(text) if "active" not in c), text  # no `test` match is left
+    assert "  blueGreen:                 # cut over: `rollgen rollback` switches back; `rollgen promote " \
+           "--finalize` keeps active only\n" in text
+    assert "    preview: blue            # the previous version, still running for `rollgen rollback`; " \
+           "no request reaches it\n" in text
+    assert "    active: green            # serves every request  (ours)\n" in text  # a comment of the user's stays
+    result = run_cli("rollback", "specs/api.yaml", cwd=tmp_path)
+    assert result.exit_code == 0, result.stderr
+    text = spec.read_text()
+    assert "  blueGreen:                 # cutover = `rollgen promote` (swaps active and preview); both keep " \
+           "running\n" in text
+    assert "    preview: green           # rolled back from; still running, no request reaches it " \
+           "(add `test` to reach it)\n" in text
+    assert yaml.safe_load(text)["spec"]["blueGreen"] == {"active": "blue", "preview": "green"}
+
+
+def test_a_comment_the_user_wrote_on_preview_is_kept_by_promote(tmp_path: Path):
+    assert run_cli("init", "api", "--strategy", "blue-green", cwd=tmp_path).exit_code == 0
+    spec = tmp_path / "specs" / "api.yaml"
+    spec.write_text(spec.read_text().replace("# deployed alongside, reached only by requests matching `test`",
+                                             "# the release candidate"))
+    result = run_cli("promote", "specs/api.yaml", cwd=tmp_path)
+    assert result.exit_code == 0, result.stderr
+    assert "    preview: blue            # the release candidate\n" in spec.read_text()

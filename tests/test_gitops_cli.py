@@ -56,7 +56,8 @@ def test_init_scaffolds_a_commented_spec_that_validates_and_compiles(tmp_path: P
     result = run_cli("init", "payments", "--mesh", mesh, "--strategy", strategy, "-n", "shop", cwd=tmp_path)
     if (mesh, strategy) == ("linkerd", "ab-test"):  # Linkerd's HTTPRoute cannot set the sticky cookie
         assert result.exit_code == 1
-        assert "spec.mesh: linkerd cannot run this A/B test" in result.stderr
+        assert "specs/payments.yaml: --mesh: linkerd cannot run this A/B test" in result.stderr
+        assert result.stderr.endswith("init failed: nothing written to specs/payments.yaml\n")
         assert not (tmp_path / "specs").exists()
         return
     assert result.exit_code == 0, result.stderr
@@ -89,7 +90,8 @@ def test_init_never_overwrites_and_reports_a_bad_name(tmp_path: Path):
     assert result.exit_code == 2 and "already exists" in result.stderr
     result = run_cli("init", "Web_App", "-o", "-", cwd=tmp_path)
     assert result.exit_code == 1
-    assert "metadata.name: must be a DNS-1035 label" in result.stderr
+    assert result.stderr.startswith('<stdout>: NAME: must be a DNS-1035 label (it names the Service), got "Web_App"\n')
+    assert result.stderr.endswith("init failed: nothing written to <stdout>\n") and result.stdout == ""
     assert "hint: editors complete specs once the schema exists: rollgen schema -o schemas/rollout.v1alpha1.json" in run_cli("init", "api", cwd=tmp_path).stderr
 
 
@@ -126,8 +128,9 @@ def test_check_json_lists_the_drift(workdir: Path):
     assert [(d["path"], d["status"]) for d in doc["drift"]] == [
         ("production/orders/httproute-orders.yaml", "changed"), (".rollgen-state", "changed")]
     assert "+      weight: 75\n" in doc["drift"][0]["diff"]
-    text = run_cli("check", cwd=workdir).stdout  # the manifests' diffs first, the record's last
-    assert 0 < text.index("+++ output/production/orders/httproute-orders.yaml") < text.index("+++ output/.rollgen-state")
+    text = run_cli("check", "--diff", cwd=workdir).stdout  # the manifests' diffs, never the record's JSON
+    assert text.startswith("--- output/production/orders/httproute-orders.yaml\n")
+    assert ".rollgen-state" not in text
 
 
 def test_check_json_reports_invalid_specs_as_diagnostics(workdir: Path):

@@ -1,4 +1,4 @@
-"""`generate --format helm`: a chart that renders, with the real Helm engine, to exactly the manifests,
+"""`generate --output-format helm`: a chart that renders, with the real Helm engine, to exactly the manifests,
 and whose values override images, replicas and traffic per service."""
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def changed_fields(before: dict, after: dict) -> dict[tuple, tuple]:
 
 @pytest.fixture
 def chart(workdir: Path) -> Path:
-    result = run_cli("generate", "--format", "helm", "-o", "chart", cwd=workdir)
+    result = run_cli("generate", "--output-format", "helm", "-o", "chart", cwd=workdir)
     assert result.exit_code == 0, result.stderr
     assert run_cli("generate", cwd=workdir).exit_code == 0  # the manifests, to compare with
     return workdir / "chart"
@@ -129,7 +129,7 @@ def test_template_syntax_in_user_values_is_kept_literally(workdir: Path):
     spec.write_text(spec.read_text().replace(
         "          readinessProbe:", "          env: [{name: GREETING, value: '{{ .Values.secret }}'}]\n"
                                    "          readinessProbe:"))
-    assert run_cli("generate", "--format", "helm", "-o", "chart", cwd=workdir).exit_code == 0
+    assert run_cli("generate", "--output-format", "helm", "-o", "chart", cwd=workdir).exit_code == 0
     rendered = render(workdir / "chart")
     container = rendered[("Deployment", "production", "backend-v1")]["spec"]["template"]["spec"]["containers"][0]
     assert container["env"] == [{"name": "GREETING", "value": "{{ .Values.secret }}"}]
@@ -138,15 +138,17 @@ def test_template_syntax_in_user_values_is_kept_literally(workdir: Path):
 def test_the_chart_is_deterministic_and_checkable(chart: Path):
     workdir = chart.parent
     first = {p: p.read_bytes() for p in sorted(chart.rglob("*")) if p.is_file()}
-    result = run_cli("generate", "--format", "helm", "-o", "chart", cwd=workdir)
+    result = run_cli("generate", "--output-format", "helm", "-o", "chart", cwd=workdir)
     assert result.exit_code == 0 and "already up to date" in result.stderr
     assert {p: p.read_bytes() for p in sorted(chart.rglob("*")) if p.is_file()} == first
     assert run_cli("check", "--output-format", "helm", "-o", "chart", cwd=workdir).exit_code == 0
     (workdir / "specs/catalog.yaml").write_text((workdir / "specs/catalog.yaml").read_text()
                                                  .replace("replicas: 2", "replicas: 5"))
-    result = run_cli("check", "--output-format", "helm", "-o", "chart", cwd=workdir)
+    result = run_cli("check", "--output-format", "helm", "-o", "chart", "--diff", cwd=workdir)
     assert result.exit_code == 1
-    assert "+++ chart/values.yaml" in result.stdout and "+          replicas: 5" in result.stdout
+    assert "+++ chart/values.yaml" in result.stdout
+    assert "  changed  chart/values.yaml\n" in result.stderr
+    assert "hint: run `rollgen generate -o chart --output-format helm` and commit chart\n" in result.stderr and "+          replicas: 5" in result.stdout
 
 
 def test_a_manifests_directory_is_not_taken_for_a_chart(workdir: Path):
@@ -163,10 +165,9 @@ def test_an_output_directory_keeps_the_format_it_holds_when_none_is_given(chart:
     assert result.exit_code == 0 and "chart: up to date" in result.stderr
     spec = workdir / "specs/catalog.yaml"
     spec.write_text(spec.read_text().replace("replicas: 2", "replicas: 5"))
-    result = run_cli("check", "-o", "chart", cwd=workdir)
+    result = run_cli("check", "-o", "chart", "--diff", cwd=workdir)
     assert result.exit_code == 1
-    assert [d for d in result.stdout.splitlines() if d.startswith("+++")] == ["+++ chart/values.yaml",
-                                                                            "+++ chart/.rollgen-state"]
+    assert [d for d in result.stdout.splitlines() if d.startswith("+++")] == ["+++ chart/values.yaml"]
     result = run_cli("generate", "-o", "chart", cwd=workdir)
     assert result.exit_code == 0, result.stderr
     assert sorted(p.relative_to(chart) for p in (chart / "templates").rglob("*.yaml")) == templates
@@ -180,7 +181,7 @@ def test_an_output_directory_keeps_the_format_it_holds_when_none_is_given(chart:
 
 
 def test_a_chart_name_that_helm_would_reject_is_a_usage_error(workdir: Path):
-    result = run_cli("generate", "--format", "helm", "--chart-name", "Fleet_1", "-o", "chart", cwd=workdir)
+    result = run_cli("generate", "--output-format", "helm", "--chart-name", "Fleet_1", "-o", "chart", cwd=workdir)
     assert result.exit_code == 2
     assert "'Fleet_1' is not a chart name" in result.stderr
     assert not (workdir / "chart").exists()
@@ -220,6 +221,19 @@ def test_an_autoscaled_flagger_rollout_overrides_the_autoscalers_bounds(chart: P
         ("HorizontalPodAutoscaler", "storefront", "spec", "minReplicas"): (2, 3),
         ("HorizontalPodAutoscaler", "storefront", "spec", "maxReplicas"): (4, 8),
     }
+
+
+def test_promote_and_rollback_regenerate_a_chart_as_a_chart(chart: Path):
+    workdir = chart.parent
+    before = sorted(p.relative_to(chart) for p in chart.rglob("*") if p.is_file())
+    result = run_cli("promote", "specs/backend.yaml", "-o", "chart", cwd=workdir)
+    assert result.exit_code == 0, result.stderr
+    assert sorted(p.relative_to(chart) for p in chart.rglob("*") if p.is_file()) == before
+    assert not (chart / "kustomization.yaml").exists()
+    assert run_cli("check", "-o", "chart", cwd=workdir).exit_code == 0
+    result = run_cli("rollback", "specs/backend.yaml", "-o", "chart", "--output-format", "helm", cwd=workdir)
+    assert result.exit_code == 0, result.stderr
+    assert run_cli("check", "--output-format", "helm", "-o", "chart", cwd=workdir).exit_code == 0
 
 
 def test_an_argo_rollout_s_image_and_replicas_are_overridable_and_its_analysis_args_survive(chart: Path):

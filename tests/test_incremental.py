@@ -159,7 +159,7 @@ def test_check_passes_on_fresh_output_and_writes_nothing(generated: Path, compil
     assert stamps(generated / "output") == before
 
 
-def test_check_shows_a_diff_per_changed_new_and_stale_file_and_exits_1(generated: Path):
+def test_check_names_each_changed_new_and_stale_file_and_exits_1(generated: Path):
     out = generated / "output"
     touch_spec(generated, "backend.yaml", "position: 1", "position: 2")
     (out / "production/orders/service-orders.yaml").unlink()
@@ -168,15 +168,31 @@ def test_check_shows_a_diff_per_changed_new_and_stale_file_and_exits_1(generated
     result = run_cli("check", cwd=generated)
     assert result.exit_code == 1
     assert stamps(out) == before  # nothing written, the record included
+    assert result.stdout == ""  # the diff only on request
+    assert "  changed  output/production/backend/virtualservice-backend.yaml\n" in result.stderr
+    assert "  new      output/production/orders/service-orders.yaml\n" in result.stderr
+    assert "  stale    output/production/catalog/service-catalog.yaml\n" in result.stderr
+    assert "hint: run `rollgen generate` and commit output; `rollgen check --diff` shows what differs" in result.stderr
+    assert "{" not in result.stderr  # the record is named, never shown
+    assert stamps(out) == before
+
+
+def test_check_diff_shows_a_diff_per_changed_new_and_stale_file_but_not_the_record(generated: Path):
+    out = generated / "output"
+    touch_spec(generated, "backend.yaml", "position: 1", "position: 2")
+    (out / "production/orders/service-orders.yaml").unlink()
+    (generated / "specs" / "catalog.yaml").unlink()
+    result = run_cli("check", "--diff", cwd=generated)
+    assert result.exit_code == 1
     diff = result.stdout
     assert "--- output/production/backend/virtualservice-backend.yaml\n" in diff
     assert "-      weight: 90\n" in diff and "+      weight: 75\n" in diff
     assert "--- /dev/null\n+++ output/production/orders/service-orders.yaml\n" in diff
     assert "--- output/production/catalog/service-catalog.yaml\n+++ /dev/null\n" in diff
     assert "-- catalog\n" in diff  # the namespace's kustomization no longer lists it
-    assert "output/.rollgen-state" in diff
+    assert ".rollgen-state" not in diff and '"specs": {' not in diff
     assert "differ from what `rollgen generate` writes" in result.stderr
-    assert "hint: run `rollgen generate` and commit output" in result.stderr
+    assert "hint: run `rollgen generate` and commit output\n" in result.stderr
     # and generate makes check pass again
     assert run_cli("generate", cwd=generated).exit_code == 0
     assert run_cli("check", cwd=generated).exit_code == 0
@@ -185,7 +201,7 @@ def test_check_shows_a_diff_per_changed_new_and_stale_file_and_exits_1(generated
 def test_check_finds_a_hand_edited_file_on_the_fast_path(generated: Path):
     target = generated / "output/production/backend/deployment-backend-v1.yaml"
     target.write_text(target.read_text().replace("replicas: 3", "replicas: 30"))
-    result = run_cli("check", cwd=generated)
+    result = run_cli("check", "--diff", cwd=generated)
     assert result.exit_code == 1
     assert "-  replicas: 30\n+  replicas: 3\n" in result.stdout
     assert "1 file differs" in result.stderr
@@ -196,8 +212,9 @@ def test_check_reports_a_stale_record_when_only_a_comment_changed(generated: Pat
     spec.write_text(spec.read_text() + "# a comment\n")
     result = run_cli("check", cwd=generated)
     assert result.exit_code == 1
-    assert "output/.rollgen-state" in result.stdout
-    assert "(0 new, 1 changed, 0 stale)" in result.stderr
+    assert "output: the record of what was generated (output/.rollgen-state) is not what `rollgen generate` " \
+           "writes; every file is as generated\n" in result.stderr
+    assert "hint: run `rollgen generate` and commit output" in result.stderr
 
 
 def test_check_on_an_invalid_spec_reports_it_and_exits_1(generated: Path):
@@ -355,7 +372,7 @@ def test_check_on_a_clean_clone_compiles_and_catches_output_a_different_compiler
     doc["specs"]["specs/backend.yaml"]["files"][rel] = hashlib.sha256(text.encode()).hexdigest()
     state.write_text(json.dumps(doc, indent=1) + "\n")
     clean_clone(out)
-    result = run_cli("check", cwd=generated)
+    result = run_cli("check", "--diff", cwd=generated)
     assert result.exit_code == 1
     assert "-  replicas: 30\n+  replicas: 3\n" in result.stdout
     assert sorted(compiled) == EXAMPLES

@@ -15,8 +15,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "generator"
 LEAVES = {"generator", "generator.diagnostics", "generator.names", "generator.mesh"}
 RANK = {"leaf": 0, "spec": 1, "plan": 2, "constructs": 3, "output": 4, "views": 4, "app": 5, "cli": 6, "__main__": 7}
 # modules of the app layer besides app.py: check.py stays apart so `rollgen check` on up-to-date output
-# loads neither the model nor cdk8s
-APP = {"generator.app", "generator.check"}
+# loads neither the model nor cdk8s, and project.py (the project file) is read before any fast path
+APP = {"generator.app", "generator.check", "generator.project"}
 # Lazy on purpose, for start-up time: the CLI's fast path (nothing stale: no pydantic, no cdk8s; the
 # output format, helm's included, is chosen before the survey), check's fast path, the schema read
 # without building the models, and cdk8s started only when something is synthesized. Downward only,

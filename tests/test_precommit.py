@@ -104,11 +104,61 @@ def test_check_hook_fails_a_commit_with_stale_output_and_passes_a_fresh_one(tmp_
     proc = git(repo, "commit", "-m", "promote backend", check=False)
     assert proc.returncode != 0
     assert "rollgen check" in proc.stdout and "Failed" in proc.stdout
-    assert "+      weight: 75" in proc.stdout and "hint: run `rollgen generate`" in proc.stdout
+    assert "  changed  output/production/backend/virtualservice-backend.yaml\n" in proc.stdout
+    assert "hint: run `rollgen generate` and commit output; `rollgen check --diff` shows what differs" in proc.stdout
+    assert "+      weight: 75" not in proc.stdout  # the diff only on request
     subprocess.run([str(BIN / "rollgen"), "generate"], cwd=repo, check=True, capture_output=True)
     git(repo, "add", "-A")
     proc = git(repo, "commit", "-m", "promote backend")
     assert "Passed" in proc.stdout
+
+
+def hook_output(stdout: str) -> list[str]:
+    """The lines the hook printed: those after pre-commit's `- exit code: 1` line, blank ones dropped."""
+    lines = stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("- exit code:")) + 1
+    return [line for line in lines[start:] if line.strip()]
+
+
+def test_check_hook_on_a_first_commit_of_specs_is_a_short_summary_without_the_record(tmp_path: Path):
+    """Three specs committed without their output: the hook names the stale files and the one command
+    that fixes them, and never prints the record's JSON (it printed 440 lines of it)."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "specs").mkdir()
+    for name in ("backend.yaml", "catalog.yaml", "orders.yaml"):
+        shutil.copy(SPECS / name, repo / "specs" / name)
+    (repo / ".pre-commit-config.yaml").write_text(local_config(["rollgen-check"]))
+    proc = subprocess.run([str(PRE_COMMIT), "install"], cwd=repo, capture_output=True, text=True,
+                          env={**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache")})
+    assert proc.returncode == 0, proc.stderr
+    git(repo, "add", "-A")
+    proc = git(repo, "commit", "-m", "three services", check=False)
+    assert proc.returncode != 0 and "Failed" in proc.stdout
+    out = hook_output(proc.stdout)
+    assert out[0].startswith("output: ") and "(" in out[0] and out[0].endswith(" new, 0 changed, 0 stale):")
+    assert "  new      output/production/backend/virtualservice-backend.yaml" in out
+    assert out[-1] == "  hint: run `rollgen generate` and commit output; `rollgen check --diff` shows what differs"
+    assert len(out) <= 24, "\n".join(out)
+    assert '"specs"' not in proc.stdout and "{" not in proc.stdout and "+++" not in proc.stdout
+    # the hint's one command is the fix
+    subprocess.run([str(BIN / "rollgen"), "generate"], cwd=repo, check=True, capture_output=True)
+    git(repo, "add", "-A")
+    assert "Passed" in git(repo, "commit", "-m", "three services").stdout
+
+
+def test_check_hook_shows_the_diffs_on_request_but_never_the_record(tmp_path: Path):
+    config = yaml.safe_load(local_config(["rollgen-check"]))
+    config["repos"][0]["hooks"][0]["args"] = ["--diff"]
+    repo = scratch_repo(tmp_path, yaml.safe_dump(config, sort_keys=False))
+    edit(repo, "backend.yaml", "position: 1", "position: 2")
+    git(repo, "add", "specs/backend.yaml")
+    proc = git(repo, "commit", "-m", "promote backend", check=False)
+    assert proc.returncode != 0
+    assert "+      weight: 75" in proc.stdout and "+++ output/production/backend/virtualservice-backend.yaml" in proc.stdout
+    assert "+++ output/.rollgen-state" not in proc.stdout and '"specs"' not in proc.stdout
+    assert "`rollgen check --diff` shows" not in proc.stdout
 
 
 def test_check_hook_looks_at_every_spec_even_when_one_unrelated_spec_is_staged(tmp_path: Path):
@@ -158,7 +208,7 @@ def test_try_repo_installs_the_hooks_as_published_and_fails_on_stale_output(tmp_
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "rollgen check" in proc.stdout and "Failed" in proc.stdout
-    assert "+++ output/shop/checkout/httproute-checkout.yaml" in proc.stdout
+    assert "  changed  output/shop/checkout/httproute-checkout.yaml" in proc.stdout
 
 
 @pytest.mark.e2e
@@ -188,4 +238,4 @@ def test_the_documented_snippet_works_as_written_against_its_release_tag(tmp_pat
     proc = git(repo, "commit", "-m", "promote backend", check=False, env=env)
     assert proc.returncode != 0, proc.stdout
     assert "rollgen check" in proc.stdout and "Failed" in proc.stdout
-    assert "+++ output/production/backend/" in proc.stdout
+    assert "output/production/backend/" in proc.stdout  # named as the tagged release names it

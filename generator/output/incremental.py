@@ -24,7 +24,7 @@ from generator import __version__
 from generator.diagnostics import Diagnostic, display_path
 from generator.output.store import (DEFAULT_OUTPUT_FORMAT, SpecRecord, State, Verified, entry_digest, read_regular, read_state,
                      read_verified, sha)
-from generator.output.sources import find_specs
+from generator.output.sources import NO_EXCLUDES, Excludes, find_specs
 
 # The record's entry for files generated from all specs together (kustomizations of namespaces and of
 # the output root, a chart's Chart.yaml and values.yaml). Never a spec path: it has no suffix.
@@ -163,6 +163,7 @@ class Survey:
     generator: str = ""  # this compiler's identity, as the cache written after a compile will name it
     force: bool = False  # nothing is taken as fresh: every spec is compiled
     linked: frozenset[str] = frozenset()  # directories in the output that are symbolic links
+    exclude: Excludes = NO_EXCLUDES  # files among the specs that are not specs (a survey redone keeps them)
 
     def vouched(self, source: str, rec: SpecRecord) -> bool:
         """This compiler produced this record entry itself (the cache says so)."""
@@ -188,11 +189,11 @@ class Survey:
 
 
 def survey(targets: list[Path], outdir: Path, cwd: Path, output_format: str = DEFAULT_OUTPUT_FORMAT,
-           force: bool = False) -> Survey:
+           force: bool = False, exclude: Excludes = NO_EXCLUDES) -> Survey:
     """What is fresh and what must be compiled; with `force`, nothing is fresh."""
     state = read_state(outdir)
-    result = Survey(outdir, state, output_format, generator=generator_id(), force=force)
-    result.paths, result.missing = find_specs(targets)
+    result = Survey(outdir, state, output_format, generator=generator_id(), force=force, exclude=exclude)
+    result.paths, result.missing = find_specs(targets, exclude)
     result.dirs = [display_path(t, cwd) for t in targets if t.is_dir()]
     result.verified = read_verified(outdir)
     result.same_generator = (not force and result.verified.generator == result.generator

@@ -18,6 +18,7 @@ from generator.diagnostics import Diagnostic, InvalidInput, format_path
 from generator.spec.facts import after_cutover
 from generator.spec.load import LoadedSpec, parse_spec, read_spec, require_rollout
 from generator.spec.rules import check_document
+from generator.spec.scaffold import BLUE_GREEN_COMMENTS
 
 # Indentation styles tried when re-emitting a spec (mapping, sequence, offset); the one that
 # reproduces the unedited file best is used, so an edit changes only the lines it means to.
@@ -216,8 +217,23 @@ def _swap_blue_green(spec: LoadedSpec, doc: _Document, verb: str) -> str:
         # The test match reached the version that is live now; kept, it would send testers to the old one.
         del node["test"]
         note = "; the test match is removed (it reached the version now live)"
+    stands = BLUE_GREEN_COMMENTS["cut over" if verb == "promote" else "rolled back"]
+    _recomment(doc.data["spec"], "blueGreen", stands["blueGreen"])
+    _recomment(node, "preview", stands["preview"])
     what = "cutover" if verb == "promote" else "rollback"
     return f"blue/green {what}: active {bg.active!r} → {bg.preview!r}; {bg.active!r} keeps running as preview{note}"
+
+
+def _recomment(mapping, key: str, text: str) -> None:
+    """Replace the comment after `key` by `text` when it is one `rollgen init` wrote for a blue/green
+    (a comment the user wrote is theirs: it stays as it is)."""
+    token = (mapping.ca.items.get(key) or [None, None, None])[2]
+    if token is None:
+        return
+    first, newline, rest = token.value.partition("\n")
+    written = {f"# {stands[key]}" for stands in BLUE_GREEN_COMMENTS.values()}
+    if first.rstrip() in written:
+        token.value = f"# {text}{newline}{rest}"
 
 
 def _no_moves(spec: LoadedSpec, verb: str) -> InvalidInput:

@@ -50,6 +50,11 @@ def require_rollout(spec: LoadedSpec, command: str) -> None:
                                        "status-commands` on it")])
 
 
+NOT_A_SPEC_HINT = ("a spec starts with `apiVersion: rollgen/v1alpha1` and `kind:`; if this file is something else "
+                   "(Helm values, a Kustomize file), exclude it in rollgen.toml or [tool.rollgen] of pyproject.toml: "
+                   'exclude = ["{source}"]')
+
+
 def parse_spec(raw: bytes, source: str, rules: Callable = check_document) -> LoadedSpec:
     """Validate one spec's bytes with the meaning `rules` (a document's findings). Raises InvalidInput
     with every error found."""
@@ -57,6 +62,9 @@ def parse_spec(raw: bytes, source: str, rules: Callable = check_document) -> Loa
     if not isinstance(located.data, dict):
         raise InvalidInput([Diagnostic(source, 1, 1, "", "a spec is a mapping with apiVersion, kind, metadata and spec",
                                        "start from an example in specs/")])
+    if "apiVersion" not in located.data and "kind" not in located.data:
+        raise InvalidInput([Diagnostic(source, 1, 1, "", "not a rollgen spec: it has neither apiVersion nor kind",
+                                       NOT_A_SPEC_HINT.format(source=source))])
     problems = check_schema(located, source)
     if problems:
         raise InvalidInput(problems)

@@ -38,18 +38,31 @@ def _canary(name: str) -> str:
 """.format(name=name)
 
 
+# The comments `rollgen init` writes on a blue/green's keys that depend on where it stands: promote and
+# rollback (edit.py) rewrite them, when still as written, so that they stay true.
+BLUE_GREEN_COMMENTS = {
+    "testing": {"blueGreen": "cutover = `rollgen promote` (swaps active and preview); both keep running",
+                "preview": "deployed alongside, reached only by requests matching `test`"},
+    "cut over": {"blueGreen": "cut over: `rollgen rollback` switches back; `rollgen promote --finalize` keeps active only",
+                 "preview": "the previous version, still running for `rollgen rollback`; no request reaches it"},
+    "rolled back": {"blueGreen": "cutover = `rollgen promote` (swaps active and preview); both keep running",
+                    "preview": "rolled back from; still running, no request reaches it (add `test` to reach it)"},
+}
+
+
 def _blue_green(name: str) -> str:
+    comment = BLUE_GREEN_COMMENTS["testing"]
     return """\
   versions:                  # each becomes Deployment {name}-<version>, pods labelled app + version
     - name: blue             # image {name}:blue (the tag is the version name unless `image:` is set)
     - name: green
-  blueGreen:                 # cutover = `rollgen promote` (swaps active and preview); both keep running
+  blueGreen:                 # {block}
     active: blue             # serves every request
-    preview: green           # deployed alongside, reached only by requests matching `test`
+    preview: green           # {preview}
     test:
       header: x-version
       exact: green           # exactly one of exact | prefix | regex (RE2, whole value)
-""".format(name=name)
+""".format(name=name, block=comment["blueGreen"], preview=comment["preview"])
 
 
 def _ab_test(name: str) -> str:
