@@ -543,7 +543,8 @@ def promote(spec: str, finalize: bool, dry_run: bool, outdir: str | None, kind: 
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Show the diff only; change nothing.")
 @click.option("--emergency", is_flag=True,
-              help="Print routing objects with all traffic on the stable (or previous) version to stdout; write nothing.")
+              help="Print routing objects with all traffic on the stable (or previous) version to stdout (with "
+                   "`delivery: argo-rollouts`: the kubectl argo rollouts commands); write nothing.")
 @OUTPUT_OPTION
 @click.option("--output-format", "kind", type=OUTPUT_FORMATS, help=OUTPUT_FORMAT_HELP)
 @CHART_NAME_OPTION
@@ -555,7 +556,9 @@ def rollback(spec: str, dry_run: bool, emergency: bool, outdir: str | None, kind
     version kept running as preview. With --emergency nothing is edited or written: the live routing
     objects, with every request on the stable version (a blue/green: the version before the cutover,
     or active while a test match is set; an A/B test: its first variant; header routes: the default),
-    go to stdout for kubectl. Follow it with a GitOps rollback.
+    go to stdout for kubectl. Follow it with a GitOps rollback. With `delivery: argo-rollouts` the
+    controller moves the traffic: rollback makes the stable version the Rollout's again, --emergency
+    prints `kubectl argo rollouts abort`, and promote only takes --finalize.
 
     \b
     Examples:
@@ -736,11 +739,12 @@ def queries(spec: str) -> None:
 @cli.command("status-commands", context_settings=CONTEXT)
 @click.argument("spec", type=click.Path(dir_okay=False))
 def status_commands(spec: str) -> None:
-    """Print the commands that monitor a Flagger rollout (or a Platform install).
+    """Print the commands that monitor a Flagger or Argo Rollouts rollout (or a Platform install).
 
     For a `delivery: flagger` rollout: watch its canary progress, describe its status, and view
-    Flagger's events, ready to paste. For a Platform spec: the Flux and Flagger commands that check
-    the install.
+    Flagger's events, ready to paste. For a `delivery: argo-rollouts` rollout: the kubectl argo
+    rollouts commands, and the Argo CD `ignoreDifferences` and sync options for its objects. For a
+    Platform spec: the Flux and Flagger commands that check the install.
 
     \b
     Example:

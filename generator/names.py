@@ -108,3 +108,23 @@ def alert_provider_name(service: str, channel: str) -> str:
 # for its builtins (the Platform's metricsServer) and for rollgen's MetricTemplates alike.
 MESH_PROMETHEUS = {"istio": "http://prometheus.istio-system:9090", "linkerd": "http://prometheus.linkerd-viz:9090"}
 DEFAULT_PROMETHEUS = "http://prometheus:9090"
+
+
+# Argo Rollouts (delivery: argo-rollouts): the Rollout is `<name>`; its canary and stable Services for the
+# Gateway API plugin, the blue/green preview Service, the Istio subsets and the managed header route.
+ARGO_STABLE, ARGO_CANARY, ARGO_ACTIVE, ARGO_PREVIEW = "stable", "canary", "active", "preview"
+ARGO_WEIGHTED_ROUTE = "split"  # the VirtualService route / HTTPRoute rule whose weights the controller moves
+ARGO_TESTERS_ROUTE = "testers"  # the header route the controller adds for `canary.testers`
+ARGO_GATEWAY_PLUGIN = "argoproj-labs/gatewayAPI"
+
+
+def argo_service_name(service: str, role: str) -> str:
+    """`<name>-stable`, `<name>-canary`, `<name>-active` or `<name>-preview`: the Services Argo Rollouts
+    points at a ReplicaSet by adding its `rollouts-pod-template-hash` to their selector. The Service
+    `<name>` is never one of them: a selector the controller narrowed stays narrowed after the Rollout
+    stops naming the Service."""
+    return f"{service}-{role}"
+
+
+def analysis_template_name(service: str) -> str:
+    return f"{service}-analysis"

@@ -36,16 +36,18 @@ def _example_kind(path: Path) -> str:
     document = yaml.safe_load(path.read_text())
     if document.get("kind") == "Platform":
         return "platform"
-    return "flagger" if document["spec"].get("delivery") == "flagger" else "manual"
+    return document["spec"].get("delivery", "manual")
 
 
 # Examples by what they are: rollouts routed by rollgen (manual delivery), rollouts Flagger delivers
-# (Flagger owns their routing), and Platform specs (the Flagger install).
+# (Flagger owns their routing), Platform specs (the Flagger install), and rollouts Argo Rollouts delivers.
 # The specs; their routing case files (`NAME.routes.yaml`) sit beside them.
 SPEC_FILES = sorted(p for p in SPECS.glob("*.yaml") if not p.name.endswith(".routes.yaml"))
 MANUAL_EXAMPLES = sorted(p.name for p in SPEC_FILES if _example_kind(p) == "manual")
 FLAGGER_EXAMPLES = sorted(p.name for p in SPEC_FILES if _example_kind(p) == "flagger")
 PLATFORM_EXAMPLES = sorted(p.name for p in SPEC_FILES if _example_kind(p) == "platform")
+# rollouts the Argo Rollouts controller delivers (it owns the weights and header routes)
+ARGO_EXAMPLES = sorted(p.name for p in SPEC_FILES if _example_kind(p) == "argo-rollouts")
 
 
 def run_cli(*args: str, cwd: Path | None = None, input: str | None = None):

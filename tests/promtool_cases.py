@@ -19,6 +19,7 @@ for Istio the client-side report of the same requests):
 
 from __future__ import annotations
 
+import zlib
 from decimal import Decimal
 
 from generator.plan.queries import ALERT_ERRORS, ALERT_LATENCY, ALERT_NO_TRAFFIC, _percentile, alert_labels, latency_threshold, versions_under_test
@@ -45,6 +46,21 @@ def request_labels(rollout: Rollout, version: str, code: int, *, service: str | 
     # With Flagger a version under test is a workload (`<name>` or `<name>-primary`), as Flagger names them.
     flagger = engine_of(rollout) == "flagger"
     workload = (service or version) if flagger else f"{name}-{version}"
+    if engine_of(rollout) == "argo-rollouts" and source != "app":
+        # Pods of a Rollout's ReplicaSet: Istio names the workload after the ReplicaSet (`<name>-<hash>`,
+        # the same for no other version) and reports the pod's app and version labels; Linkerd labels no
+        # `deployment`, and linkerd-viz's Prometheus copies every pod label.
+        replica_set = f"{name}-{zlib.crc32(version.encode()):08x}"
+        if source == "istio":
+            counted = rollout.spec.analysis.reporter
+            return "istio_requests_total", {
+                "reporter": ("source" if counted != "source" else "destination") if client_side else counted,
+                "source_workload": "unknown", "destination_workload": replica_set,
+                "destination_workload_namespace": ns, "destination_app": name, "destination_service_name": "unknown",
+                "destination_service_namespace": ns, "destination_version": version, "response_code": str(code)}
+        return "response_total", {
+            "direction": "inbound", "namespace": ns, "app": name, "version": version, "pod": f"{replica_set}-abc",
+            "status_code": str(code), "classification": "failure" if code >= 500 else "success"}
     if source == "istio":
         counted = rollout.spec.analysis.reporter  # the proxy whose reports the queries count
         # The requests come from outside the mesh (an ingress gateway or an unmeshed client): the server's

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import FLAGGER_EXAMPLES, MANUAL_EXAMPLES, SPECS, compile_spec_text, documents_by_kind, run_cli
+from conftest import ARGO_EXAMPLES, FLAGGER_EXAMPLES, MANUAL_EXAMPLES, SPECS, compile_spec_text, documents_by_kind, run_cli
 from generator.plan.queries import (error_threshold, latency_threshold, rules_file, version_queries,
                                 versions_under_test)
 from generator.plan.checks import parse_spec
@@ -333,7 +333,7 @@ def test_a_window_too_short_for_rate_is_a_warning(tmp_path):
     assert "s.yaml:15:13: warning: spec.analysis.window: a 30s rate() window holds fewer than two samples" in stderr
 
 
-@pytest.mark.parametrize("name", MANUAL_EXAMPLES + FLAGGER_EXAMPLES)
+@pytest.mark.parametrize("name", MANUAL_EXAMPLES + FLAGGER_EXAMPLES + ARGO_EXAMPLES)
 def test_every_printed_query_is_valid_promql(name):
     import promql_parser
 

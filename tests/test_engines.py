@@ -6,6 +6,7 @@ import pytest
 
 from generator.constructs.charts import CHARTS, ROUTERS
 from generator.mesh import MESHES
+from generator.plan.argo import plan_argo
 from generator.plan.engines import PLANNERS, build_plan
 from generator.plan.flagger import plan_flagger
 from generator.plan.platform import build_platform_plan
@@ -35,7 +36,8 @@ def test_an_example_is_planned_by_the_builder_of_its_engine(path):
     spec = read_spec(path, ROOT)
     engine = engine_of(spec.document)
     assert engine == ("platform" if spec.kind == "Platform" else spec.document.spec.delivery)
-    builder = {"manual": build_routed_plan, "flagger": plan_flagger, "platform": build_platform_plan}[engine]
+    builder = {"manual": build_routed_plan, "flagger": plan_flagger, "platform": build_platform_plan,
+               "argo-rollouts": plan_argo}[engine]
     assert build_plan(spec.document, spec.source) == builder(spec.document, spec.source)
 
 

@@ -39,7 +39,8 @@ def uncomment(text: str) -> str:
 
 
 STRATEGY_BLOCKS = {"steady": None, "canary": "canary", "blue-green": "blueGreen", "ab-test": "abTest",
-                   "flagger-canary": "canary", "flagger-blue-green": "blueGreen", "flagger-ab-test": "abTest"}
+                   "flagger-canary": "canary", "flagger-blue-green": "blueGreen", "flagger-ab-test": "abTest",
+                   "argo-canary": "canary", "argo-blue-green": "blueGreen"}
 
 
 def test_init_offers_every_strategy_the_planner_knows():
@@ -73,6 +74,8 @@ def test_init_scaffolds_a_commented_spec_that_validates_and_compiles(tmp_path: P
     assert blocks & set(data["spec"]) == ({STRATEGY_BLOCKS[strategy]} if STRATEGY_BLOCKS[strategy] else set())
     if strategy.startswith("flagger-"):  # the provider is the mesh's default (gatewayapi:v1 on Linkerd)
         assert "flagger" not in data["spec"]
+    if strategy.startswith("argo-"):
+        assert data["spec"]["delivery"] == "argo-rollouts"
     assert run_cli("validate", cwd=tmp_path).stderr.endswith("1 spec valid\n")
     assert run_cli("generate", cwd=tmp_path).exit_code == 0
     spec.write_text(uncomment(text))  # the commented options are right too

@@ -234,3 +234,16 @@ def test_promote_and_rollback_regenerate_a_chart_as_a_chart(chart: Path):
     result = run_cli("rollback", "specs/backend.yaml", "-o", "chart", "--output-format", "helm", cwd=workdir)
     assert result.exit_code == 0, result.stderr
     assert run_cli("check", "--output-format", "helm", "-o", "chart", cwd=workdir).exit_code == 0
+
+
+def test_an_argo_rollout_s_image_and_replicas_are_overridable_and_its_analysis_args_survive(chart: Path):
+    values = {"services": {"shop": {"argo-checkout": {"image": {"tag": "v3"}, "replicas": 4}}}}
+    before, after = render(chart), render(chart, values)
+    image = ("spec", "template", "spec", "containers", 0, "image")
+    assert changed_fields(before, after) == {
+        ("Rollout", "argo-checkout") + image: ("registry.example.com/shop/checkout:v2",
+                                               "registry.example.com/shop/checkout:v3"),
+        ("Rollout", "argo-checkout", "spec", "replicas"): (3, 4),
+    }
+    template = before[("AnalysisTemplate", "shop", "argo-checkout-analysis")]
+    assert all("{{args.version}}" in m["provider"]["prometheus"]["query"] for m in template["spec"]["metrics"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from generator.constructs import core, flagger, flux, istio, prometheus, routes
+from generator.constructs import argo, core, flagger, flux, istio, prometheus, routes
 from generator.mesh import MESHES
 
 
@@ -65,7 +65,28 @@ def routed_chart(synth, plan):
     return chart
 
 
-CHARTS: dict[str, Callable] = {"manual": routed_chart, "flagger": flagger_chart, "platform": platform_chart}
+def argo_chart(synth, plan):
+    """A rollout Argo Rollouts delivers: the Rollout, its AnalysisTemplate, the Services it steers, the
+    routing objects (the Istio and Gateway API constructs over the plan's routing rules), alerts."""
+    chart = synth.chart(plan.namespace)
+    argo.Rollout(chart, plan)
+    if plan.analysis is not None:
+        argo.AnalysisTemplate(chart, plan)
+    for service in plan.services:
+        argo.Service(chart, plan, service.name)
+    if plan.route_kind == "VirtualService":
+        if plan.routing.subsets:
+            argo.DestinationRule(chart, plan)
+        istio.VirtualService(chart, plan.routing)
+    else:
+        routes.HTTPRoute(chart, plan.routing)
+    if plan.alerts is not None:
+        prometheus.alerts(chart, plan)
+    return chart
+
+
+CHARTS: dict[str, Callable] = {"manual": routed_chart, "flagger": flagger_chart, "platform": platform_chart,
+                               "argo-rollouts": argo_chart}
 
 
 def build_chart(synth, plan):

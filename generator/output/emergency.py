@@ -18,6 +18,7 @@ from generator.plan.routed import build_routed_plan
 from generator.output.render import header, synthesize
 from generator.spec.edit import refuse_unmovable
 from generator.spec.facts import after_cutover
+from generator.spec.kinds import engine_of
 
 ROUTING_KINDS = ("DestinationRule", "VirtualService", "HTTPRoute")
 
@@ -51,9 +52,29 @@ def _apply_note(spec: LoadedSpec) -> str:
             f"# until then a GitOps sync (self-heal) puts the spec's routing back.\n")
 
 
+def argo_emergency(spec: LoadedSpec) -> str:
+    """With Argo Rollouts, commands rather than routing objects: the controller owns the weights and
+    would rewrite hand-applied routing at its next reconcile, while `abort` is one API call that sends
+    every request back to the stable ReplicaSet and changes no object Git holds."""
+    meta = spec.document.metadata
+    target = f"{meta.name} -n {meta.namespace}"
+    return (f"# Emergency rollback of {meta.namespace}/{meta.name} (delivery: argo-rollouts) from {spec.source}.\n"
+            "# The Argo Rollouts controller owns the routing: routing objects applied by hand would be rewritten\n"
+            "# at its next reconcile. Abort instead: every request goes back to the stable ReplicaSet at once,\n"
+            "# the header routes are removed, and no object Git holds changes (Argo CD stays in sync):\n"
+            f"kubectl argo rollouts abort {target}\n"
+            "# Then roll back in Git and commit (the Rollout runs the stable version again; until then the\n"
+            "# aborted Rollout stays Degraded and a retry would start the release again):\n"
+            f"rollgen rollback {spec.source}\n"
+            "# Not `kubectl argo rollouts undo`: it rewrites the Rollout's template, which Argo CD's self-heal\n"
+            "# reverts at its next sync; use it only where nothing syncs the Rollout from Git.\n")
+
+
 def emergency_manifests(spec: LoadedSpec) -> str:
-    """A multi-document YAML stream for `kubectl apply -f -`."""
+    """A multi-document YAML stream for `kubectl apply -f -` (with Argo Rollouts, the commands to run)."""
     refuse_unmovable(spec, "roll back")
+    if engine_of(spec.document) == "argo-rollouts":
+        return argo_emergency(spec)
     plan = build_routed_plan(spec.document, spec.source, emergency=True)
     with tempfile.TemporaryDirectory(prefix="rollgen-cdk8s-") as scratch:
         (files,) = synthesize([plan], scratch)

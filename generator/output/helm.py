@@ -136,7 +136,7 @@ class WeightModel:
 
 
 def _unrouted(spec) -> bool:
-    """Specs whose traffic rollgen does not route: Platform specs and Flagger rollouts."""
+    """Specs whose traffic rollgen does not route: Platform specs, Flagger and Argo Rollouts rollouts."""
     return engine_of(spec.document) != "manual"
 
 
@@ -202,8 +202,8 @@ class Helm:
         return out
 
     def _unrouted_files(self, spec, files) -> dict[str, str]:
-        """Platform specs as they are; a Flagger rollout with its image and replicas overridable (the
-        release lever: Flagger takes it from there)."""
+        """Platform specs as they are; a Flagger or Argo Rollouts rollout with its image and replicas
+        overridable (the release lever: the controller takes it from there)."""
         import yaml
 
         from generator.output.render import header
@@ -219,11 +219,14 @@ class Helm:
         for f in files:
             doc = yaml.load(f.text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
             tokens: dict[str, str] = {}
-            if flagger and f.kind == "Deployment" and f.name == name:
+            if flagger and f.kind in ("Deployment", "Rollout") and f.name == name:
                 for c in doc["spec"]["template"]["spec"].get("containers", []):
                     if c.get("name") == container:
                         tokens["__rollgen_value_0__"] = '{{ include "rollgen.image" $svc.image | quote }}'
                         c["image"] = "__rollgen_value_0__"
+                if f.kind == "Rollout":  # Argo Rollouts: the release lever is the Rollout's template and count
+                    tokens["__rollgen_value_1__"] = "{{ $svc.replicas | int }}"
+                    doc["spec"]["replicas"] = "__rollgen_value_1__"
             elif flagger and f.kind == "HorizontalPodAutoscaler" and f.name == name:
                 if spec.document.spec.workload.autoscaling is None:
                     tokens["__rollgen_value_0__"] = "{{ $svc.replicas | int }}"
@@ -245,6 +248,11 @@ class Helm:
         if _unrouted(spec):
             if engine_of(spec.document) == "platform":
                 return {}
+            if engine_of(spec.document) == "argo-rollouts":
+                from generator.plan.argo import plan_workload
+
+                rollout_pod = plan_workload(spec.document)
+                return {"image": split_image(rollout_pod.image), "replicas": rollout_pod.replicas}
             workload = spec.document.spec.workload
             if workload.autoscaling is not None:
                 return {"image": split_image(workload.image),

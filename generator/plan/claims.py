@@ -19,6 +19,7 @@ import generator.names as c
 from generator.diagnostics import Diagnostic, format_path
 from generator.plan.routed import build_routed_plan
 from generator.spec.kinds import engine_of
+from generator.plan.argo import plan_argo
 from generator.spec.yamlio import Located
 
 NAME = ("metadata", "name")
@@ -70,6 +71,9 @@ def spec_claims(spec) -> list[Claim]:
         return claims + [object_claim(namespace, "Service", own, OWN_NAME_HINT)] + [
             object_claim(namespace, "Service", s, FLAGGER_HINT) for s in created]
     own = object_claim(namespace, "Service", name, OWN_NAME_HINT)
+    if engine == "argo-rollouts":
+        steered = [s.name for s in plan_argo(document, spec.source).services if s.name != name]
+        return claims + [own] + [object_claim(namespace, "Service", s) for s in steered]
     versions = [c.version_service_name(name, v) for v in build_routed_plan(document, spec.source).version_services]
     return claims + [own] + [object_claim(namespace, "Service", s) for s in versions]
 

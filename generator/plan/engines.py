@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from generator.plan.argo import plan_argo
 from generator.plan.flagger import plan_flagger
 from generator.plan.platform import build_platform_plan
 from generator.plan.routed import build_routed_plan
@@ -14,6 +15,7 @@ PLANNERS: dict[str, Callable] = {
     "manual": build_routed_plan,
     "flagger": plan_flagger,
     "platform": build_platform_plan,
+    "argo-rollouts": plan_argo,
 }
 
 

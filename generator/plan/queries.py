@@ -96,6 +96,18 @@ class Source:
         # With Flagger a "version" is a workload: `<name>` (the canary) or `<name>-primary`.
         flagger = engine_of(rollout) == "flagger"
         workload = version if flagger else c.deployment_name(name, version)
+        if engine_of(rollout) == "argo-rollouts" and self.name != "app":
+            # Argo Rollouts runs both versions as ReplicaSets of one Rollout, with no Deployment: Istio
+            # names their workload after each ReplicaSet (`<name>-<hash>`) and Linkerd labels no
+            # `deployment`. The pod labels `app` and `version` tell them apart: Istio reports them as
+            # destination_app / destination_version, linkerd-viz's Prometheus copies every pod label.
+            if self.name == "istio":
+                return [matcher("reporter", "=", reporter(rollout.spec.analysis)),
+                        matcher("destination_workload_namespace", "=", ns),
+                        matcher("destination_app", "=", name),
+                        matcher("destination_version", "=", version)]
+            return [matcher("direction", "=", "inbound"), matcher("namespace", "=", ns),
+                    matcher(c.APP_LABEL, "=", name), matcher(c.VERSION_LABEL, "=", version)]
         if self.name == "istio":
             # The reports of one proxy only (`analysis.reporter`; a request between two sidecars is
             # reported by both), scoped by workload and namespace as Flagger's builtin is: requests

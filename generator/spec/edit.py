@@ -264,13 +264,54 @@ def refuse_unmovable(spec: LoadedSpec, verb: str) -> None:
                       key=True)
 
 
+def _argo_promote(spec: LoadedSpec, doc: _Document, finalize: bool) -> str:
+    """The controller promotes; Git records the result: `--finalize` is steady state on the version the
+    Rollout runs (the canary, or the blue/green preview), which leaves its pod template unchanged."""
+    rollout, meta = spec.document.spec, spec.document.metadata
+    if not finalize:
+        raise _refuse(spec, ("spec", "delivery"), "with `delivery: argo-rollouts`, the Argo Rollouts controller moves "
+                      "the steps and switches blue/green services: no field of the spec says where it is",
+                      f"run `kubectl argo rollouts promote {meta.name} -n {meta.namespace}` (`--full` skips the "
+                      f"remaining steps); once the rollout is Healthy, `rollgen promote {spec.source} --finalize` "
+                      "records the steady state in Git", key=True)
+    if rollout.canary is not None:
+        return _finalize_to(spec, doc, "canary", rollout.canary.canary, rollout.canary.stable)
+    bg = rollout.blueGreen
+    if bg is not None and bg.preview is not None:
+        return _finalize_to(spec, doc, "blueGreen", bg.preview, bg.active)
+    if bg is not None:
+        raise _refuse(spec, ("spec", "blueGreen"), "nothing to finalize: there is no `preview` version", key=True)
+    raise _no_moves(spec, "promote")
+
+
+def _argo_rollback(spec: LoadedSpec, doc: _Document) -> str:
+    """The durable rollback in Git: steady state on the version the controller returns to. The Rollout's
+    template becomes the stable ReplicaSet's, which the controller restores without stepping."""
+    rollout, meta = spec.document.spec, spec.document.metadata
+    if rollout.canary is not None:
+        keep, drop, block = rollout.canary.stable, rollout.canary.canary, "canary"
+    elif rollout.blueGreen is not None and rollout.blueGreen.preview is not None:
+        keep, drop, block = rollout.blueGreen.active, rollout.blueGreen.preview, "blueGreen"
+    elif rollout.blueGreen is not None:
+        raise _refuse(spec, ("spec", "blueGreen"), "nothing to roll back: there is no `preview` version",
+                      "a blue/green without preview runs one version", key=True)
+    else:
+        raise _no_moves(spec, "roll back")
+    _finalize_to(spec, doc, block, keep, drop)
+    return (f"rolled back: the Rollout runs {keep!r} again; {drop!r} and the {block} block are removed "
+            f"(to stop the live rollout at once, first `kubectl argo rollouts abort {meta.name} -n {meta.namespace}`)")
+
+
 def promote(spec: LoadedSpec, text: str, finalize: bool = False) -> Edit:
     """canary: position + 1 (or, at the end with `finalize`, steady state on the canary);
-    blueGreen: swap active and preview (or, with `finalize`, steady state on active)."""
+    blueGreen: swap active and preview (or, with `finalize`, steady state on active).
+    With Argo Rollouts only `finalize` edits: steady state on the version the Rollout runs."""
     refuse_unmovable(spec, "promote")
     doc = _Document(text)
     rollout = spec.document.spec
-    if rollout.canary is not None:
+    if engine_of(spec.document) == "argo-rollouts":
+        summary = _argo_promote(spec, doc, finalize)
+    elif rollout.canary is not None:
         summary = _promote_canary(spec, doc, finalize)
     elif rollout.blueGreen is not None:
         bg = rollout.blueGreen
@@ -287,10 +328,14 @@ def promote(spec: LoadedSpec, text: str, finalize: bool = False) -> Edit:
 
 
 def rollback(spec: LoadedSpec, text: str) -> Edit:
-    """canary: position 0 (everything on stable); blueGreen: back to the version kept as preview."""
+    """canary: position 0 (everything on stable); blueGreen: back to the version kept as preview.
+    With Argo Rollouts: steady state on the stable (blue/green: active) version."""
     refuse_unmovable(spec, "roll back")
     rollout = spec.document.spec
     doc = _Document(text)
+    if engine_of(spec.document) == "argo-rollouts":
+        summary = _argo_rollback(spec, doc)
+        return _checked(spec, text, doc.dump(), summary)
     if rollout.canary is not None:
         canary = rollout.canary
         if canary.position == 0:

@@ -7,7 +7,7 @@ tests/test_engines.py fails while a table misses it.
 
 from __future__ import annotations
 
-ENGINE_NAMES = ("manual", "flagger", "platform")
+ENGINE_NAMES = ("manual", "flagger", "platform", "argo-rollouts")
 
 
 def engine_of(document) -> str:

@@ -114,6 +114,36 @@ def _flagger_tail(strategy: str) -> Callable[[str], str]:
     return tail
 
 
+def _argo_canary(name: str) -> str:
+    return """\
+  versions:                  # the Rollout {name} runs the canary's; the controller keeps the stable running
+    - name: v1               # image {name}:v1 (the tag is the version name unless `image:` is set)
+    - name: v2
+  canary:                    # Argo Rollouts steps through it; `kubectl argo rollouts promote` at each pause
+    stable: v1               # the version running now (the Rollout's stable ReplicaSet)
+    canary: v2               # the Rollout's pod template
+    steps: [10, 25, 50, 75, 100]   # canary's share at each step, strictly increasing, last 100
+    # stepDuration: 10m            # hold each step this long; default: pause until promoted
+    # testers:                     # optional: a header route to the canary before the first step
+    #   header: x-canary-user
+    #   exact: "true"              # exactly one of exact | prefix | regex
+""".format(name=name)
+
+
+def _argo_blue_green(name: str) -> str:
+    return """\
+  versions:                  # the Rollout {name} runs the preview's; the controller keeps the active running
+    - name: blue             # image {name}:blue (the tag is the version name unless `image:` is set)
+    - name: green
+  blueGreen:                 # cutover = `kubectl argo rollouts promote` (switches {name}-active to green)
+    active: blue             # serves every request
+    preview: green           # the Rollout's pod template, reached only by requests matching `test`
+    test:
+      header: x-version
+      exact: green           # exactly one of exact | prefix | regex
+""".format(name=name)
+
+
 STRATEGIES: dict[str, Callable[[str], str]] = {
     "steady": _steady,
     "canary": _canary,
@@ -123,6 +153,9 @@ STRATEGIES: dict[str, Callable[[str], str]] = {
     "flagger-canary": _flagger_tail("canary"),
     "flagger-blue-green": _flagger_tail("blue-green"),
     "flagger-ab-test": _flagger_tail("ab-test"),
+    # delivery: argo-rollouts — the Argo Rollouts controller steps, analyses and promotes
+    "argo-canary": _argo_canary,
+    "argo-blue-green": _argo_blue_green,
 }
 
 
@@ -184,4 +217,10 @@ spec:
             body = body.replace("# Flagger's builtin request-success-rate", "# a MetricTemplate on Linkerd's metrics")
             body = body.replace("# Flagger's builtin request-duration (P99)", "# a MetricTemplate (P99, milliseconds)")
         return head + body
+    if strategy.startswith("argo-"):
+        head = head.replace(f"spec:\n  mesh: {mesh:<20} # {MESHES[mesh].scaffold_note}\n",
+                            "spec:\n  delivery: argo-rollouts    # the Argo Rollouts controller shifts traffic and promotes\n"
+                            f"  mesh: {mesh:<20} # a Rollout and the routing objects its controller steers\n")
+        head = head.replace("    # pod:                   # optional PodSpec fragment merged into every version's pod template",
+                            "    # pod:                   # optional PodSpec fragment merged into the Rollout's pod template")
     return head + STRATEGIES[strategy](name)

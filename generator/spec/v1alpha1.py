@@ -13,7 +13,7 @@ from pydantic import ConfigDict, Field
 
 import generator.names as c
 from generator.spec.base import NAME_PATTERN, Model
-from generator.spec.flagger import FlaggerSettings, Webhook
+from generator.spec.flagger import URL_PATTERN, FlaggerSettings, Webhook
 
 HEADER_PATTERN = c.HEADER_PATTERN
 LABEL_KEY_PATTERN = c.LABEL_KEY_PATTERN
@@ -325,6 +325,12 @@ class Analysis(Model):
     selector: Optional[MetricsSelector] = Field(
         None, description="Label names of the `app` metrics source (defaults: service `app`, namespace "
         "`namespace`, version `version`, status code `code`). Every query is scoped to this service and namespace.")
+    prometheus: Optional[str] = Field(
+        None, description="`delivery: argo-rollouts` only: the Prometheus the AnalysisTemplate's metrics query, as "
+        "the Argo Rollouts controller reaches it from its own namespace (e.g. "
+        "`http://prometheus-operated.monitoring:9090`). Default: `http://prometheus.istio-system:9090` for istio "
+        "metrics, `http://prometheus.linkerd-viz:9090` for linkerd, `http://prometheus:9090` for app.",
+        pattern=URL_PATTERN)
     expectedRate: Optional[float] = Field(
         None, description="Requests per second the service receives in total. `rollgen plan` then shows, for each "
         "step, the requests the version under test gets per window and how long the step must last to tell "
@@ -416,11 +422,13 @@ class RolloutSpec(Model):
                          "steps": {"description": "Percent of traffic on the canary at each step."}}}}},
     })
 
-    delivery: Literal["manual", "flagger"] = Field(
+    delivery: Literal["manual", "flagger", "argo-rollouts"] = Field(
         "manual",
         description="Who moves the traffic: `manual` (rollgen writes the weights of each position; you promote "
-        "by commit) or `flagger` (rollgen writes the Deployment `<name>` and a Flagger Canary; Flagger shifts "
-        "traffic, analyses and promotes or rolls back by itself). Default: `manual`.",
+        "by commit), `flagger` (rollgen writes the Deployment `<name>` and a Flagger Canary; Flagger shifts "
+        "traffic, analyses and promotes or rolls back by itself) or `argo-rollouts` (rollgen writes an Argo "
+        "Rollouts Rollout `<name>` running the canary's (or blue/green preview's) version, its AnalysisTemplates "
+        "and the routing objects; the Argo Rollouts controller steps through `canary.steps`). Default: `manual`.",
     )
     mesh: Literal["istio", "linkerd", "gateway-api"] = Field(
         description="Traffic layer: `istio` (VirtualService + DestinationRule), `linkerd` "

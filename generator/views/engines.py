@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from generator.spec.kinds import engine_of
-from generator.views import json, mermaid, text
+from generator.views import argo, json, mermaid, text
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,7 @@ VIEWS: dict[str, Views] = {
     "manual": Views(text.routed_table, json.routed_document, mermaid.routed_flowchart, text.manual_commands),
     "flagger": Views(text.flagger_table, json.flagger_document, mermaid.flagger_flowchart, text.flagger_commands),
     "platform": Views(text.platform_table, json.platform_document, None, text.platform_commands),
+    "argo-rollouts": Views(argo.argo_table, argo.argo_document, argo.argo_flowchart, argo.argo_commands),
 }
 
 
