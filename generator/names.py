@@ -115,6 +115,7 @@ DEFAULT_PROMETHEUS = "http://prometheus:9090"
 ARGO_STABLE, ARGO_CANARY, ARGO_ACTIVE, ARGO_PREVIEW = "stable", "canary", "active", "preview"
 ARGO_WEIGHTED_ROUTE = "split"  # the VirtualService route / HTTPRoute rule whose weights the controller moves
 ARGO_TESTERS_ROUTE = "testers"  # the header route the controller adds for `canary.testers`
+ARGO_SHADOW_ROUTE = "shadow"  # the mirror route the controller adds for `canary.shadow` (Istio)
 ARGO_GATEWAY_PLUGIN = "argoproj-labs/gatewayAPI"
 
 

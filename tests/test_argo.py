@@ -396,10 +396,17 @@ def _refusals(text: str, name: str) -> list[str]:
 def test_a_manual_example_switched_to_argo_rollouts_generates_unless_argo_cannot_express_it(name):
     spec = yaml.safe_load((SPECS / name).read_text())["spec"]
     text = _with_delivery((SPECS / name).read_text(), "argo-rollouts")
-    inexpressible = "abTest" in spec or any("version" in r for r in spec.get("routes") or [])
+    canary = spec.get("canary") or {}
+    shadow = canary.get("shadow")
+    # mirrors only on Istio, a whole percentage, and never ahead of routes the mirror route would shadow
+    mirror_refused = shadow is not None and (spec["mesh"] != "istio" or shadow["percent"] != int(shadow["percent"])
+                                             or bool(spec.get("routes")))
+    inexpressible = ("abTest" in spec or any("version" in r for r in spec.get("routes") or []) or "sticky" in canary
+                     or mirror_refused)
     if inexpressible:
         refused = _refusals(text, name)
-        assert refused and all(p.startswith(("spec.abTest", "spec.routes")) for p in refused), refused
+        assert refused and all(p.startswith(("spec.abTest", "spec.routes", "spec.canary.sticky", "spec.canary.shadow"))
+                               for p in refused), refused
         return
     docs = compile_spec_text(text, name)
     kinds = [d["kind"] for d in docs.values()]
@@ -556,3 +563,34 @@ def test_the_no_traffic_check_is_the_request_rate_metric_while_the_canary_has_a_
     alerts = {r["alert"] for g in the(docs, "PrometheusRule")["spec"]["groups"] for r in g["rules"]}
     assert alerts == {"CanaryHighErrorRate", "CanaryHighLatency"}
     assert "request-rate" in {m["name"] for m in the(docs, "AnalysisTemplate")["spec"]["metrics"]}
+
+
+# --- shadow traffic: a managed mirror route while the canary serves nobody ----------------------------------
+
+def test_shadow_mirrors_while_the_canary_serves_nobody_and_stops_before_the_first_weight():
+    canary = the(output_of("argo-shadow-istio.yaml"), "Rollout")["spec"]["strategy"]["canary"]
+    steps = canary["steps"]
+    first = steps.index({"setWeight": 5})
+    # the canary needs pods before any managed route applies (trafficrouting.go:222-233)
+    assert steps[0] == {"setCanaryScale": {"replicas": 2}}
+    mirror = {"setMirrorRoute": {"name": "shadow", "percentage": 10, "match": [{"path": {"prefix": "/"}}]}}
+    assert mirror in steps[:first]
+    # a setMirrorRoute without match removes the route (istio.go reconcileVirtualServiceMirrorRoutes)
+    assert steps[first - 1] == {"setMirrorRoute": {"name": "shadow"}}
+    assert steps.index(mirror) < steps.index({"pause": {}}) < first - 1  # held until promoted, then removed
+    # the testers' header route is ordered before the catch-all mirror route (orderRoutes: managedRoutes order)
+    assert canary["trafficRouting"]["managedRoutes"] == [{"name": "testers"}, {"name": "shadow"}]
+    assert canary["analysis"]["startingStep"] == first
+
+
+def test_the_argocd_rules_ignore_the_managed_mirror_route():
+    assert '.spec.http[] | select(.name == "shadow")' in _ignored("argo-shadow-istio.yaml", "VirtualService")
+
+
+def test_plan_says_what_the_mirror_route_does():
+    text = run_cli("plan", "specs/argo-shadow-istio.yaml", cwd=ROOT).stdout
+    assert "mirror 10% to the canary" in text
+    assert "managed route shadow: copies of 10% of the requests → canary (responses discarded;" in text
+    assert "removed before the first weight" in text
+    mermaid = run_cli("plan", "specs/argo-shadow-istio.yaml", "--format", "mermaid", cwd=ROOT).stdout
+    assert "copies of 10%" in mermaid

@@ -14,6 +14,9 @@ source (validation.go, trafficrouting/istio, the plugin's httproute.go):
   the plugin rewrites the weights of every rule naming those Services, so `routes` never name them.
 - `testers` is a managed header route (`setHeaderRoute`) the controller inserts; it is not in Git. At
   weight 0 the canary has no pods and managed routes are dropped, so a `setCanaryScale` step comes first.
+- `shadow` (Istio only: the plugin ignores `setMirrorRoute`) is a managed mirror route set before the first
+  weight and removed (a `setMirrorRoute` without match) just before it, as manual delivery mirrors at
+  position 0 only.
 - blueGreen has no traffic routing: the controller switches the Services' selectors (`<name>-active`,
   `<name>-preview`); the routing object sends `test` matches to the preview Service, the rest to the
   active one. `<name>` itself (the host clients call) always selects every pod of the service.
@@ -155,13 +158,22 @@ def canary_steps(rollout: Rollout, route_kind: str) -> tuple[tuple, int]:
     canary, steps = rollout.spec.canary, []
     if canary is None:
         return (), 0
-    if canary.testers is not None:
+    if canary.testers is not None or canary.shadow is not None:
         # The canary has no pod at weight 0 and managed routes need one (trafficrouting.go:222-233).
-        replicas = plan_workload(rollout).replicas or 1
-        steps += [{"setCanaryScale": {"replicas": replicas}},
-                  {"setHeaderRoute": {"name": c.ARGO_TESTERS_ROUTE,
-                                      "match": [header_route(HeaderCondition.of(canary.testers), route_kind)]}},
-                  pause(rollout)]
+        steps.append({"setCanaryScale": {"replicas": plan_workload(rollout).replicas or 1}})
+    if canary.testers is not None:
+        steps.append({"setHeaderRoute": {"name": c.ARGO_TESTERS_ROUTE,
+                                         "match": [header_route(HeaderCondition.of(canary.testers), route_kind)]}})
+    if canary.shadow is not None:
+        # Copies while the canary serves nobody, as with manual delivery: a managed route with the weighted
+        # route's destinations and a mirror to the canary subset (istio.go createMirrorRoute); a match is
+        # required (none removes the route), so every path.
+        steps.append({"setMirrorRoute": {"name": c.ARGO_SHADOW_ROUTE, "percentage": int(canary.shadow.percent),
+                                         "match": [{"path": {"prefix": "/"}}]}})
+    if steps:
+        steps.append(pause(rollout))
+    if canary.shadow is not None:
+        steps.append({"setMirrorRoute": {"name": c.ARGO_SHADOW_ROUTE}})  # no match: the route is removed
     first = len(steps)
     for weight in canary.steps:
         steps += [{"setWeight": weight}, pause(rollout)]
@@ -242,6 +254,16 @@ def routing_rules(rollout: Rollout) -> tuple[Rule, ...]:
     return tuple(rules)
 
 
+def managed_routes(rollout: Rollout) -> tuple[str, ...]:
+    """The routes the controller inserts, in the order it puts them first in the VirtualService / HTTPRoute
+    (orderRoutes): the testers' header route before the catch-all mirror route."""
+    canary = rollout.spec.canary
+    if canary is None:
+        return ()
+    return tuple(name for name, used in ((c.ARGO_TESTERS_ROUTE, canary.testers), (c.ARGO_SHADOW_ROUTE, canary.shadow))
+                 if used is not None)
+
+
 def plan_argo(rollout: Rollout, source: str) -> ArgoPlan:
     spec = rollout.spec
     route_kind = MESHES[spec.mesh].route.kind
@@ -260,7 +282,7 @@ def plan_argo(rollout: Rollout, source: str) -> ArgoPlan:
         strategy="blueGreen" if blue_green else "canary", workload=workload,
         stable_version=stable_version(rollout), services=plan_services(rollout, route_kind),
         route_kind=route_kind, routing=routing, steps=steps,
-        managed_routes=(c.ARGO_TESTERS_ROUTE,) if spec.canary is not None and spec.canary.testers else (),
+        managed_routes=managed_routes(rollout),
         analysis=plan_analysis(rollout, first_weight), alerts=plan_alerts(rollout, labels))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from generator.mesh import MESHES
 from generator.spec.checks import Finding
 from generator.spec.kinds import engine_of
 
@@ -32,6 +33,37 @@ def check_strategy(rollout) -> Iterator[Finding]:
                       "through `canary.steps` itself",
                       f"promote with `kubectl argo rollouts promote {rollout.metadata.name} -n "
                       f"{rollout.metadata.namespace}`; remove `position`", severity="warning")
+
+
+def check_canary_extras(rollout) -> Iterator[Finding]:
+    """`canary.sticky` and `canary.shadow` as the controller can run them (or not)."""
+    if engine_of(rollout) != ENGINE or rollout.spec.canary is None:
+        return
+    canary, mesh = rollout.spec.canary, rollout.spec.mesh
+    if canary.sticky is not None:
+        yield Finding(("spec", "canary", "sticky"),
+                      "Argo Rollouts cannot keep users on the version they reached: `setWeight` splits every "
+                      "request by weight anew, and no step sets or follows a cookie",
+                      "remove `sticky` (users may see both versions while the canary runs), or use "
+                      "`delivery: manual` or `delivery: flagger` (its `analysis.sessionAffinity`)", key=True)
+    shadow = canary.shadow
+    if shadow is None or MESHES[mesh].mirroring is None:
+        return  # the mesh's own rule refuses shadow on a mesh that cannot mirror at all
+    path = ("spec", "canary", "shadow")
+    if mesh != "istio":
+        yield Finding(path, "Argo Rollouts mirrors only through Istio: the Gateway API plugin does nothing on "
+                      "`setMirrorRoute` and the controller refuses the step with a traffic-router plugin",
+                      "remove `shadow`, use `mesh: istio`, or use `delivery: manual`", key=True)
+        return
+    if shadow.percent != int(shadow.percent):
+        yield Finding(path + ("percent",), f"Argo Rollouts mirrors a whole percentage (`setMirrorRoute.percentage` "
+                      f"is an integer), got {shadow.percent!r}", f"use {max(1, round(shadow.percent))}")
+    if rollout.spec.routes:
+        yield Finding(path, "the controller puts its mirror route before every route of the VirtualService, and "
+                      "Argo Rollouts' mirror match cannot exclude requests: the requests `routes` send elsewhere "
+                      "would reach the split instead while the copies run",
+                      "remove `shadow` or `routes`, or use `delivery: manual` (its mirror is on the split alone)",
+                      key=True)
 
 
 def check_routes(rollout) -> Iterator[Finding]:
@@ -62,4 +94,4 @@ def check_argo_only_fields(rollout) -> Iterator[Finding]:
                       "`flagger.metricsServer` names Flagger's Prometheus)", severity="warning", key=True)
 
 
-RULES = (check_strategy, check_routes)
+RULES = (check_strategy, check_canary_extras, check_routes)

@@ -41,7 +41,23 @@ def _steps_text(plan: ArgoPlan) -> list[str]:
             out.append(f"scale the canary to {step['setCanaryScale']['replicas']}")
         elif "setHeaderRoute" in step:
             out.append(f"header route {step['setHeaderRoute']['name']}")
+        elif "setMirrorRoute" in step:
+            mirror = step["setMirrorRoute"]
+            out.append(f"mirror {mirror['percentage']}% to the canary" if "match" in mirror
+                       else f"stop mirroring ({mirror['name']})")
     return out
+
+
+def _managed_route_text(plan: ArgoPlan, route: str) -> str:
+    """What a managed route does, from the step that sets it."""
+    header = next((s["setHeaderRoute"] for s in plan.steps if s.get("setHeaderRoute", {}).get("name") == route), None)
+    if header is not None:
+        return (f"{header['match'][0]['headerName']} → canary, added by the controller, removed when the "
+                "rollout ends")
+    mirror = next(s["setMirrorRoute"] for s in plan.steps if s.get("setMirrorRoute", {}).get("name") == route)
+    return (f"copies of {mirror['percentage']}% of the requests → canary (responses discarded; Istio appends "
+            "-shadow to the copy's Host; writes are copied too), added by the controller while the canary "
+            "serves nobody, removed before the first weight")
 
 
 def kubectl_commands(plan: ArgoPlan) -> list[tuple[str, str]]:
@@ -73,9 +89,7 @@ def argo_table(document, source: str) -> str:
                   else f"Gateway API plugin, HTTPRoute {plan.name} rule split")
         lines.append(f"traffic: {router}")
         for route in plan.managed_routes:
-            step = next(s["setHeaderRoute"] for s in plan.steps if "setHeaderRoute" in s)
-            lines.append(f"managed route {route}: {step['match'][0]['headerName']} → canary, "
-                         "added by the controller, removed when the rollout ends")
+            lines.append(f"managed route {route}: {_managed_route_text(plan, route)}")
     else:
         services = {s.role: s.name for s in plan.services}
         lines.append(f"blue/green: {services['active']} serves {plan.stable_version or w.version}; "
@@ -130,9 +144,13 @@ def argo_flowchart(document, source: str) -> str:
              f"  new[{_label(f'{w.version}', w.image)}]"]
     if plan.strategy == "canary":
         weights = [str(s["setWeight"]) + "%" for s in plan.steps if "setWeight" in s]
-        if plan.managed_routes:
-            step = next(s["setHeaderRoute"] for s in plan.steps if "setHeaderRoute" in s)
-            lines.append(f"  requests -->|{_label(step['match'][0]['headerName'] + ' (testers)')}| new")
+        header = next((s["setHeaderRoute"] for s in plan.steps if "setHeaderRoute" in s), None)
+        if header is not None:
+            lines.append(f"  requests -->|{_label(header['match'][0]['headerName'] + ' (testers)')}| new")
+        mirror = next((s["setMirrorRoute"] for s in plan.steps if "match" in s.get("setMirrorRoute", {})), None)
+        if mirror is not None:
+            copies = f"copies of {mirror['percentage']}%, before the first weight"
+            lines.append(f"  requests -.->|{_label(copies)}| new")
         lines.append(f"  requests -->|{_label('weight ' + (' → '.join(weights) or '100%') + ', then promoted')}| new")
         lines.append(f"  requests -->|{_label('the rest')}| stable")
     else:
