@@ -594,3 +594,12 @@ def test_plan_says_what_the_mirror_route_does():
     assert "removed before the first weight" in text
     mermaid = run_cli("plan", "specs/argo-shadow-istio.yaml", "--format", "mermaid", cwd=ROOT).stdout
     assert "copies of 10%" in mermaid
+
+
+def test_a_version_the_rollout_does_not_run_is_said_so_not_that_it_runs_without_traffic():
+    from generator.plan.checks import parse_spec
+
+    text = (SPECS / "argo-canary-linkerd.yaml").read_text().replace("    - name: v8\n", "    - name: v8\n    - name: v9\n")
+    warnings = [d for d in parse_spec(text.encode(), "three.yaml").warnings if d.path == "spec.versions[2].name"]
+    assert [w.message for w in warnings] == [
+        "version 'v9' does not run: the Rollout runs only the stable version and the one under test"]

@@ -15,6 +15,7 @@ import generator.names as c
 from generator.mesh import MESHES
 from generator.spec.v1alpha1 import HeaderMatch, Rollout
 from generator.spec.facts import cluster_service, routed_versions, strategy_of
+from generator.spec.kinds import engine_of
 from generator.spec.pod import merge_pod, podspec_errors
 from generator.spec.podrules import label_key_error, pod_value_problems
 
@@ -223,10 +224,14 @@ def check_traffic(rollout: Rollout) -> Iterator[Finding]:
         return  # reported by the rules of the block that names them
     if strategy_of(rollout) is None and spec.default is None:
         return
+    controller_runs = engine_of(rollout) == "argo-rollouts"  # one Rollout: the stable and the new ReplicaSet
     for i, version in enumerate(spec.versions):
         if version.name not in used:
             yield Finding(("spec", "versions", i, "name"),
-                          f"version {version.name!r} runs but receives no traffic", "remove it once it is retired",
+                          f"version {version.name!r} does not run: the Rollout runs only the stable version and "
+                          "the one under test" if controller_runs else
+                          f"version {version.name!r} runs but receives no traffic",
+                          "remove it from `versions`" if controller_runs else "remove it once it is retired",
                           severity="warning")
 
 
