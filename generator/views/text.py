@@ -170,8 +170,10 @@ def flagger_commands(loaded) -> str:
 def manual_commands(loaded) -> str:
     """A manual rollout has no controller to monitor: a located refusal."""
     raise InvalidInput([Diagnostic(loaded.source, *loaded.located.position(("spec",)), "spec",
-                                   "status-commands monitors Flagger rollouts; this one is delivered manually",
-                                   "use `rollgen plan` to see its positions, or set `delivery: flagger`")])
+                                   "status-commands monitors rollouts a controller delivers (Flagger, Argo Rollouts); "
+                                   "this one is delivered manually",
+                                   "use `rollgen plan` to see its positions, or set `delivery: flagger` or "
+                                   "`delivery: argo-rollouts`")])
 
 
 def platform_table(document, source: str) -> str:
