@@ -30,9 +30,13 @@ class Mesh:
     providers: tuple[str, ...]  # Flagger providers that run beside this mesh
     default_provider: str
     scaffold_note: str  # what `rollgen init` says the mesh gets
-    # How an A/B test's sticky cookie is set: "route" (the route sets it), "backend-filters" (a
-    # ResponseHeaderModifier on each backendRef, implementation-specific), None (the route cannot set it)
-    sticky_cookie: str | None = "route"
+    # How an A/B test's or a sticky canary's cookie is set: "route" (the route sets it), "backend-filters"
+    # (a ResponseHeaderModifier on each backendRef: the header depends on the backend the split chose)
+    sticky_cookie: str = "route"
+    # The mesh itself applies backendRef filters (Linkerd: its policy controller hands them to the proxy,
+    # policy-controller/k8s/index/src/outbound/index/http.rs convert_gateway_backend_filter); for the
+    # Gateway API in general they are implementation-specific, and a spec relying on them is warned.
+    backend_filters_applied: bool = False
     # How the route copies requests to another backend (shadow traffic): "route-mirror" (an Istio http
     # route's mirror + mirrorPercentage), "request-mirror-filter" (the Gateway API's RequestMirror rule
     # filter, percent or fraction), None (the route cannot mirror)
@@ -56,7 +60,8 @@ MESHES: dict[str, Mesh] = {
         route=RouteAPI("HTTPRoute", "policy.linkerd.io/v1beta2", parent_group="core", rule_limit=MAX_HTTPROUTE_RULES),
         per_version_services=True, metrics="linkerd",
         providers=("linkerd", "gatewayapi:v1", "kubernetes"), default_provider="gatewayapi:v1",
-        scaffold_note="Linkerd: per-version Services and a policy.linkerd.io HTTPRoute", sticky_cookie=None),
+        scaffold_note="Linkerd: per-version Services and a policy.linkerd.io HTTPRoute",
+        sticky_cookie="backend-filters", backend_filters_applied=True),
     "gateway-api": Mesh(
         route=RouteAPI("HTTPRoute", "gateway.networking.k8s.io/v1", rule_limit=MAX_HTTPROUTE_RULES),
         per_version_services=True, metrics="app",

@@ -235,6 +235,17 @@ def test_gateway_api_ab_test_sets_the_cookie_with_a_backend_filter():
     assert route(docs.values(), {"cookie": "exp=newer"}) == {"shop-a": 90, "shop-b": 10}
 
 
+def test_linkerd_ab_test_sets_the_cookie_with_a_backend_filter_its_proxy_applies():
+    """Linkerd's policy controller converts backendRef filters, ResponseHeaderModifier included, for the
+    proxy (policy-controller/k8s/index/src/outbound/index/http.rs convert_gateway_backend_filter)."""
+    docs = documents_by_kind(compile_spec_text(spec_text("linkerd", GATEWAY_AB)))
+    assert docs[("HTTPRoute", "shop")]["apiVersion"] == "policy.linkerd.io/v1beta2"
+    assert route(docs.values()) == {"shop-a": 90, "shop-b": 10}
+    assert set_cookies(docs.values()) == {"shop-a": "exp=control; Max-Age=3600; Path=/",
+                                          "shop-b": "exp=new; Max-Age=3600; Path=/"}
+    assert route(docs.values(), {"cookie": "sid=1; exp=new"}) == {"shop-b": 100}
+
+
 def test_gateway_api_routes_to_other_services_by_name_namespace_and_port():
     docs = documents_by_kind(compile_spec_text(spec_text("gateway-api", GATEWAY_GEO)))
     rules = docs[("HTTPRoute", "shop")]["spec"]["rules"]

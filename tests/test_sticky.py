@@ -92,6 +92,19 @@ def test_ten_thousand_users_keep_their_version_and_follow_the_step_weights_on_th
     check_simulation(loaded, {p: d.documents for p, d in found.items()})
 
 
+def test_ten_thousand_users_keep_their_version_and_follow_the_step_weights_on_linkerd():
+    """Linkerd's policy controller hands backendRef filters, ResponseHeaderModifier included, to the proxy
+    (policy-controller/k8s/index/src/outbound/index/http.rs, convert_gateway_backend_filter): the split's
+    backend sets the cookie."""
+    text = (SPECS / "accounts.yaml").read_bytes().replace(b"mesh: istio", b"mesh: linkerd")
+    loaded = parse_spec(text, "specs/accounts.yaml")
+    assert not [w for w in loaded.warnings if w.path.startswith("spec.canary.sticky")]  # Linkerd applies them
+    found = routing_documents([(loaded, rollout_positions(loaded))], OUTPUT / "nowhere")[0]
+    routes = [d for p in found for d in found[p].documents if d["kind"] == "HTTPRoute"]
+    assert routes and {r["apiVersion"] for r in routes} == {"policy.linkerd.io/v1beta2"}
+    check_simulation(loaded, {p: d.documents for p, d in found.items()})
+
+
 def test_a_stable_user_is_pinned_for_one_position_only():
     loaded = read_spec(SPECS / "accounts.yaml", ROOT)
     found = routing_documents([(loaded, rollout_positions(loaded))], OUTPUT)[0]

@@ -189,15 +189,8 @@ def check_sticky(rollout: Rollout) -> Iterator[Finding]:
     if sticky is None:
         return
     path = ("spec", "canary", "sticky")
-    cookie = MESHES[rollout.spec.mesh].sticky_cookie
-    if cookie is None:
-        yield Finding(path, f"{rollout.spec.mesh} cannot keep users on their version faithfully: the cookie "
-                      "must be set by the backend the split chose, and rollgen sets no cookie on a policy.linkerd.io "
-                      "HTTPRoute (as for `abTest`: its rule filters cannot touch the response), so users would be "
-                      "re-split on every request",
-                      "remove `sticky`, or use `mesh: gateway-api` (Linkerd serves gateway.networking.k8s.io "
-                      "HTTPRoutes too) or `mesh: istio`", key=True)
-    elif cookie == "backend-filters":
+    mesh = MESHES[rollout.spec.mesh]
+    if mesh.sticky_cookie == "backend-filters" and not mesh.backend_filters_applied:
         yield Finding(path, "the cookie is set by a ResponseHeaderModifier filter on each backendRef, which the "
                       "Gateway API leaves implementation-specific: without it users are split but not kept on "
                       "their version", "check that your mesh applies backendRef filters", severity="warning",
@@ -382,15 +375,8 @@ def check_ab_test(rollout: Rollout) -> Iterator[Finding]:
         shown = " + ".join(str(v.weight) for v in ab.variants)
         yield Finding(base + ("variants",), f"the variants' weights must sum to 100 (got {shown} = {total})",
                       "weights are the percent of new users assigned to each variant")
-    cookie = MESHES[rollout.spec.mesh].sticky_cookie
-    if cookie is None:
-        yield Finding(("spec", "mesh"),
-                      "linkerd cannot run this A/B test: a policy.linkerd.io HTTPRoute has no ResponseHeaderModifier "
-                      "filter (its rule filters are RequestHeaderModifier and RequestRedirect), so it cannot set "
-                      "the sticky cookie and returning users would be re-split on every request",
-                      "use `mesh: gateway-api` (Linkerd serves gateway.networking.k8s.io HTTPRoutes too) or "
-                      "`mesh: istio`")
-    elif cookie == "backend-filters" and ab.cookie is not None:
+    mesh = MESHES[rollout.spec.mesh]
+    if mesh.sticky_cookie == "backend-filters" and not mesh.backend_filters_applied and ab.cookie is not None:
         yield Finding(base + ("cookie",),
                       "the sticky cookie is set by a ResponseHeaderModifier filter on each backendRef, which the "
                       "Gateway API leaves implementation-specific: without it users are split but not kept "
