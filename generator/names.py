@@ -42,6 +42,11 @@ def routing_name(service: str) -> str:
     return service
 
 
+def edge_routing_name(service: str) -> str:
+    """The routing object for the ingress gateways, when the mesh's own is kept apart from it."""
+    return f"{routing_name(service)}-edge"
+
+
 def service_fqdn(service: str, namespace: str, cluster_domain: str = DEFAULT_CLUSTER_DOMAIN) -> str:
     return f"{service}.{namespace}.svc.{cluster_domain}"
 

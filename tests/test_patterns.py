@@ -118,6 +118,16 @@ EXAMPLE_TABLES = {
         ({}, {"storefront/variant-a": 50, "storefront/variant-b": 50}),
         ({"cookie": "ab-test=b"}, {"storefront/variant-b": 100}),
     ],
+    "reviews.yaml": [
+        ({}, {"reviews/v1": 50, "reviews/v3": 50}),
+        ({"end-user": "jason"}, {"reviews/v2": 100}),
+    ],
+    "ratings.yaml": [({"end-user": "jason"}, {"ratings/v1": 100}), ({}, {"ratings/v1": 100})],
+    "shop.yaml": [
+        ({}, {"shop/v1": 90, "shop/v2": 10}),
+        ({"x-canary-user": "true"}, {"shop/v2": 100}),
+    ],
+    "cart.yaml": [({}, {"cart-v1": 80, "cart-v2": 20})],
 }
 
 

@@ -68,15 +68,6 @@ def check_manual_has_no_flagger_blocks(rollout) -> Iterator[Finding]:
         yield Finding(("spec", "workload", "autoscaling"),
                       "`workload.autoscaling` is supported with `delivery: flagger` only for now",
                       "set `replicas` on the workload or on each version, or use `delivery: flagger`", key=True)
-    for path in (("ingress",), ("service", "timeout"), ("service", "retries")):
-        value = rollout.spec
-        for part in path:
-            value = getattr(value, part, None)
-        if value is not None:
-            name = ".".join(path)
-            yield Finding(("spec",) + path, f"`{name}` is supported with `delivery: flagger` only for now",
-                          "remove it, or use `delivery: flagger` (manual delivery will support it in a later release)",
-                          key=True)
     # Fields of the strategy blocks that only Flagger reads.
     for block, fields in FLAGGER_ONLY_FIELDS.items():
         value = getattr(rollout.spec, block, None)
