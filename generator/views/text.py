@@ -68,12 +68,43 @@ def strategy_lines(rollout: Rollout) -> list[str]:
     return out
 
 
+def describe_fault(rule: Rule) -> str:
+    """` (fault: ...)` for a rule that injects faults, else empty."""
+    parts = [f"{'abort ' + str(f.value) if f.kind == 'abort' else 'delay ' + str(f.value)} for {f.percent:g}%"
+             for f in rule.faults]
+    return f" (fault: {', '.join(parts)})" if parts else ""
+
+
 def describe_rule(plan: Plan, rule: Rule) -> str:
-    where = ", ".join(describe_destination(plan, d) for d in rule.destinations)
+    where = ", ".join(describe_destination(plan, d) for d in rule.destinations) + describe_fault(rule)
     if not rule.matches:
         return f"all other requests → {where}"
     cond = " or ".join(" and ".join(describe_condition(c) for c in alt) for alt in rule.matches)
     return f"{cond} → {where}"
+
+
+def entry_lines(plan: Plan) -> list[str]:
+    """Where the routing applies (the mesh, ingress gateways), the request options of every rule and
+    the Service's further ports: nothing for a plain mesh-only rollout on one port."""
+    out = []
+    edge = plan.edge
+    if edge is not None:
+        hosts = ", ".join(edge.hosts) if edge.hosts else "every host of the listener"
+        out.append(f"  at the edge: {hosts} through {', '.join(edge.gateways)}")
+        out.append(f"  in the mesh: {'callers of ' + plan.name + ':' + str(plan.port) if edge.mesh else 'not routed'}")
+    options = []
+    if plan.timeout is not None:
+        options.append(f"timeout {plan.timeout}")
+    if plan.retries is not None:
+        r = plan.retries
+        options.append(f"{r['attempts']} retries" + (f" of {r['perTryTimeout']} each" if "perTryTimeout" in r else "")
+                       + (f" on {r['retryOn']}" if "retryOn" in r else ""))
+    if options:
+        out.append(f"  every request: {', '.join(options)}")
+    if plan.ports:
+        extra = ", ".join(f"{p.name} {p.port}" for p in plan.ports)
+        out.append(f"  ports: http {plan.port} (routed), {extra} (not routed)")
+    return [""] + out if out else []
 
 
 def routed_table(rollout: Rollout, source: str) -> str:
@@ -81,6 +112,7 @@ def routed_table(rollout: Rollout, source: str) -> str:
     live = build_routed_plan(rollout, source)
     spec = rollout.spec
     lines = [f"{live.name} in {live.namespace} ({spec.mesh}, {live.stage}) from {source}"]
+    lines.extend(entry_lines(live))
     if spec.canary is None:
         lines.extend(strategy_lines(rollout))
         lines.extend(describe_evidence(rollout))
