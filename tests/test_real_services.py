@@ -269,3 +269,24 @@ def test_real_service_options_pass_the_oracle(mesh, body, tmp_path: Path):
         (tmp_path / f"{i}.yaml").write_text(yaml.safe_dump(doc))
     proc = subprocess.run([sys.executable, str(CONFORM), "--no-promtool", str(tmp_path)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+AUTOSCALED = """\
+  service: {port: 8080}
+  workload:
+    image: shop
+    autoscaling: {min: 2, max: 6, cpu: 75}
+    pod: {containers: [{name: shop, resources: {requests: {cpu: 100m}}}]}
+"""
+
+
+def test_manual_autoscaling_gives_every_version_its_own_autoscaler():
+    docs = docs_of(spec("istio", AUTOSCALED, CANARY.replace("  workload: {image: shop}\n", "")))
+    for version in ("v1", "v2"):
+        dep = docs[("Deployment", f"shop-{version}")]["spec"]
+        assert "replicas" not in dep  # the autoscaler holds the count: a GitOps sync must not reset it
+        hpa = docs[("HorizontalPodAutoscaler", f"shop-{version}")]["spec"]
+        assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": f"shop-{version}"}
+        assert (hpa["minReplicas"], hpa["maxReplicas"]) == (2, 6)
+        assert hpa["metrics"] == [{"type": "ContainerResource", "containerResource": {
+            "name": "cpu", "container": "shop", "target": {"type": "Utilization", "averageUtilization": 75}}}]

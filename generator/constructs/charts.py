@@ -60,6 +60,8 @@ def routed_chart(synth, plan):
     chart = synth.chart(plan.namespace)
     for workload in plan.workloads:
         core.Deployment(chart, plan, workload)
+        if plan.autoscaler is not None:
+            core.HorizontalPodAutoscaler(chart, plan, workload.name, plan.autoscaler)
     core.Service(chart, plan)
     for version in plan.version_services:
         core.Service(chart, plan, version)

@@ -89,7 +89,7 @@ class WorkloadPlan:
     version: str
     name: str
     image: str
-    replicas: int
+    replicas: int | None  # None: an autoscaler holds the count
     pod: dict = field(hash=False, compare=False)
     deployment: dict = field(default_factory=dict, hash=False, compare=False)  # more DeploymentSpec fields
     pod_labels: dict = field(default_factory=dict, hash=False, compare=False)  # workload.podMetadata
@@ -117,6 +117,7 @@ class Plan:
     edge: EdgePlan | None = None  # spec.ingress
     timeout: str | None = None  # request timeout of every rule
     retries: dict | None = field(default=None, hash=False)  # Istio HTTPRetry of every rule
+    autoscaler: object | None = None  # plan.flagger.AutoscalerPlan of every version's HPA (workload.autoscaling)
     engine: ClassVar[str] = "manual"
 
     def service_host(self) -> str:

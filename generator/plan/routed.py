@@ -11,7 +11,7 @@ from generator.spec.pod import merge_pod, overlay_pod
 from generator.spec.v1alpha1 import Rollout
 from generator.spec.facts import canary_weights
 from generator.plan.model import Destination, EdgePlan, HeaderCondition, Plan, Rule, WorkloadPlan
-from generator.plan.flagger import retries_dict
+from generator.plan.flagger import AutoscalerPlan, retries_dict
 from generator.plan.pods import container_ports, plan_ports, pod_metadata
 from generator.plan.patterns import emergency_rules, kept_versions, route_rules, strategy_rules
 from generator.plan.queries import plan_alerts
@@ -31,6 +31,8 @@ def plan_workloads(rollout: Rollout) -> tuple[WorkloadPlan, ...]:
         container = {"name": container_name, "image": image, "ports": container_ports(rollout)}
         pod, _ = merge_pod(overlay_pod(spec.workload.pod, version.pod), container)
         replicas = version.replicas if version.replicas is not None else spec.workload.replicas
+        if spec.workload.autoscaling is not None:
+            replicas = None  # the version's autoscaler holds the count
         out.append(WorkloadPlan(version.name, c.deployment_name(name, version.name), image, replicas, pod,
                                 dict(spec.workload.deployment or {}), labels, annotations))
     return tuple(out)
@@ -102,7 +104,15 @@ def build_routed_plan(rollout: Rollout, source: str, position: int | None = None
         edge=plan_edge(rollout),
         timeout=spec.service.timeout,
         retries=retries_dict(spec.service.retries),
+        autoscaler=_autoscaler(rollout),
     )
+
+
+def _autoscaler(rollout: Rollout) -> AutoscalerPlan | None:
+    scaling = rollout.spec.workload.autoscaling
+    if scaling is None:
+        return None
+    return AutoscalerPlan(scaling.min, scaling.max, scaling.cpu, rollout.spec.workload.container or rollout.metadata.name)
 
 
 def _plan_alerts(rollout: Rollout):

@@ -11,6 +11,7 @@ from typing import Iterator
 import generator.names as c
 from generator.mesh import MESHES
 from generator.spec.checks import Finding, check_pod_fragment
+from generator.spec.flagger_checks import check_autoscaling_fields
 from generator.spec.kinds import engine_of
 from generator.spec.pod import deploymentspec_errors
 from generator.spec.podrules import label_key_error
@@ -164,4 +165,16 @@ def check_deployment(rollout) -> Iterator[Finding]:
         yield from check_pod_fragment(rollout, version.pod, ("spec", "versions", i, "pod"))
 
 
-RULES = (check_ingress, check_route_options, check_ports, check_deployment)
+def check_autoscaling(rollout) -> Iterator[Finding]:
+    """`workload.autoscaling` with manual delivery: one HorizontalPodAutoscaler per version's Deployment."""
+    if engine_of(rollout) == "flagger" or rollout.spec.workload.autoscaling is None:
+        return
+    yield from check_autoscaling_fields(rollout)
+    for i, version in enumerate(rollout.spec.versions or ()):
+        if version.replicas is not None:
+            yield Finding(("spec", "versions", i, "replicas"), "a version's `replicas` and `workload.autoscaling` "
+                          "together: every version's autoscaler decides its count between `autoscaling.min` and "
+                          "`autoscaling.max`", "remove it", key=True)
+
+
+RULES = (check_ingress, check_route_options, check_ports, check_deployment, check_autoscaling)

@@ -142,9 +142,10 @@ class Workload(Model):
                           "flagger`, held by a HorizontalPodAutoscaler (min = max), which Flagger copies to the primary.",
                           ge=0, le=c.MAX_REPLICAS)
     autoscaling: Optional[Autoscaling] = Field(
-        None, description="`delivery: flagger` only: a HorizontalPodAutoscaler between `min` and `max` "
-        "replicas on the application container's CPU (`{min: 2, max: 4, cpu: 80}`), instead of the fixed "
-        "`replicas`; Flagger gives `<name>-primary` a copy.")
+        None, description="A HorizontalPodAutoscaler between `min` and `max` replicas on the application "
+        "container's CPU (`{min: 2, max: 4, cpu: 80}`), instead of the fixed `replicas`: one per version's "
+        "Deployment (named like it), each scaling on its own share of the traffic; with `delivery: flagger`, "
+        "one for `<name>`, of which Flagger gives `<name>-primary` a copy.")
     container: Optional[str] = Field(
         None, description="Name of the application container. Default: `metadata.name`.",
         pattern=NAME_PATTERN, max_length=c.MAX_LABEL,

@@ -42,7 +42,10 @@ class _Flowchart:
                 text = [d.host + (f":{d.port}" if d.port else "")]
             elif d.version is not None and d.version in self.workloads:
                 w = self.workloads[d.version]
-                text = [d.version, w.image, f"{w.replicas} replica{'s' if w.replicas != 1 else ''}"]
+                scaler = self.plan.autoscaler
+                count = (f"{scaler.min}-{scaler.max} replicas (autoscaled)" if w.replicas is None
+                         else f"{w.replicas} replica{'s' if w.replicas != 1 else ''}")
+                text = [d.version, w.image, count]
             elif d.version is not None:
                 text = [d.version]
             else:
