@@ -290,3 +290,19 @@ def test_manual_autoscaling_gives_every_version_its_own_autoscaler():
         assert (hpa["minReplicas"], hpa["maxReplicas"]) == (2, 6)
         assert hpa["metrics"] == [{"type": "ContainerResource", "containerResource": {
             "name": "cpu", "container": "shop", "target": {"type": "Utilization", "averageUtilization": 75}}}]
+
+
+def findings(text: str):
+    from generator.spec.rules import check_document
+
+    return check_document(parse_spec(text.encode(), "spec.yaml").document)
+
+
+@pytest.mark.parametrize("text", [
+    spec("gateway-api", "  ingress: {gateways: [infra/public, shop/internal]}\n  service: {port: 8080}\n"),
+    FLAGGER.replace("mesh: istio", "mesh: gateway-api").replace(
+        "  service:", "  ingress: {gateways: [infra/public, shop/internal]}\n  service:"),
+])
+def test_a_gateway_in_another_namespace_warns_about_allowed_routes(text):
+    warned = [f for f in findings(text) if "allowedRoutes" in f.message]
+    assert [(f.path, f.severity) for f in warned] == [(("spec", "ingress", "gateways", 0), "warning")]

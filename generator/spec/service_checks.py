@@ -11,7 +11,7 @@ from typing import Iterator
 import generator.names as c
 from generator.mesh import MESHES
 from generator.spec.checks import Finding, check_pod_fragment
-from generator.spec.flagger_checks import check_autoscaling_fields
+from generator.spec.flagger_checks import check_autoscaling_fields, provider_of
 from generator.spec.kinds import engine_of
 from generator.spec.pod import deploymentspec_errors
 from generator.spec.podrules import label_key_error
@@ -24,10 +24,24 @@ OWNED_DEPLOYMENT_FIELDS = {
 }
 
 
+def _allowed_routes(rollout, path: tuple, namespace: str) -> Iterator[Finding]:
+    if namespace != rollout.metadata.namespace:
+        yield Finding(path, f"the Gateway is in namespace {namespace!r}: it admits the HTTPRoute from "
+                      f"{rollout.metadata.namespace!r} only when its listener's `allowedRoutes.namespaces` "
+                      "allows it (the default, `Same`, does not)",
+                      "set `allowedRoutes.namespaces.from: All` (or a `Selector` matching this namespace) on the "
+                      "Gateway's listener", severity="warning")
+
+
 def check_ingress(rollout) -> Iterator[Finding]:
-    """`spec.ingress` with manual delivery (Flagger's is checked by `flagger_checks.check_edge`)."""
+    """`spec.ingress` with manual delivery (the rest of Flagger's is checked by `flagger_checks.check_edge`)."""
     spec = rollout.spec
-    if engine_of(rollout) == "flagger" or spec.ingress is None:
+    if spec.ingress is None:
+        return
+    if engine_of(rollout) == "flagger":
+        if provider_of(rollout).startswith("gatewayapi"):  # Flagger's HTTPRoute attaches to the Gateways too
+            for i, gateway in enumerate(spec.ingress.gateways):
+                yield from _allowed_routes(rollout, ("spec", "ingress", "gateways", i), gateway.split("/")[0])
         return
     mesh = MESHES[spec.mesh]
     base = ("spec", "ingress")
@@ -46,12 +60,8 @@ def check_ingress(rollout) -> Iterator[Finding]:
         if mesh.route.kind == "VirtualService" and ":" in gateway:
             yield Finding(path, f"an Istio Gateway is named NAMESPACE/NAME, got {gateway!r}: listener sections are "
                           "Gateway API's", f"write `{gateway.split(':')[0]}`")
-        elif mesh.route.kind == "HTTPRoute" and namespace != rollout.metadata.namespace:
-            yield Finding(path, f"the Gateway is in namespace {namespace!r}: it admits the HTTPRoute from "
-                          f"{rollout.metadata.namespace!r} only when its listener's `allowedRoutes.namespaces` "
-                          "allows it (the default, `Same`, does not)",
-                          "set `allowedRoutes.namespaces.from: All` (or a `Selector` matching this namespace) on the "
-                          "Gateway's listener", severity="warning")
+        elif mesh.route.kind == "HTTPRoute":
+            yield from _allowed_routes(rollout, path, namespace)
     if mesh.route.kind == "VirtualService" and not spec.ingress.hosts:
         yield Finding(base + ("gateways",), "an Istio gateway routes requests by their host: the VirtualService "
                       "needs the hostnames served there", "add `hosts: [shop.example.com]` to `ingress`", key=True)
