@@ -32,7 +32,7 @@ from typing import ClassVar
 
 import generator.names as c
 from generator.mesh import default_metrics
-from generator.plan.model import HeaderCondition, WorkloadPlan
+from generator.plan.model import AutoscalerPlan, HeaderCondition, WorkloadPlan
 from generator.spec.facts import parse_duration
 from generator.spec.facts import canary_step_weights
 from generator.plan.patterns import header_regex
@@ -87,15 +87,6 @@ class AppSelector:
     namespace: str = "namespace"
     workload: str = "app"
     code: str = "code"
-
-
-@dataclass(frozen=True)
-class AutoscalerPlan:
-    """The HorizontalPodAutoscaler holding Flagger's target: `min` = `max` pins the count."""
-    min: int
-    max: int
-    cpu: int | None  # target average utilisation of the container's CPU request, percent; None: pinned
-    container: str
 
 
 @dataclass(frozen=True)

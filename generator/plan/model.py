@@ -85,6 +85,16 @@ class EdgePlan:
 
 
 @dataclass(frozen=True)
+class AutoscalerPlan:
+    """The HorizontalPodAutoscaler holding a Deployment (Flagger's target, or each version's): `min` = `max`
+    pins the count."""
+    min: int
+    max: int
+    cpu: int | None  # target average utilisation of the container's CPU request, percent; None: pinned
+    container: str
+
+
+@dataclass(frozen=True)
 class WorkloadPlan:
     version: str
     name: str
@@ -117,7 +127,7 @@ class Plan:
     edge: EdgePlan | None = None  # spec.ingress
     timeout: str | None = None  # request timeout of every rule
     retries: dict | None = field(default=None, hash=False)  # Istio HTTPRetry of every rule
-    autoscaler: object | None = None  # plan.flagger.AutoscalerPlan of every version's HPA (workload.autoscaling)
+    autoscaler: AutoscalerPlan | None = None  # every version's HPA (workload.autoscaling)
     engine: ClassVar[str] = "manual"
 
     def service_host(self) -> str:

@@ -10,8 +10,8 @@ from generator.mesh import MESHES
 from generator.spec.pod import merge_pod, overlay_pod
 from generator.spec.v1alpha1 import Rollout
 from generator.spec.facts import canary_weights
-from generator.plan.model import Destination, EdgePlan, HeaderCondition, Plan, Rule, WorkloadPlan
-from generator.plan.flagger import AutoscalerPlan, retries_dict
+from generator.plan.model import AutoscalerPlan, Destination, EdgePlan, HeaderCondition, Plan, Rule, WorkloadPlan
+from generator.plan.flagger import retries_dict
 from generator.plan.pods import container_ports, plan_ports, pod_metadata
 from generator.plan.patterns import emergency_rules, kept_versions, route_rules, strategy_rules
 from generator.plan.queries import plan_alerts
