@@ -9,6 +9,9 @@ MANAGED_BY = {"app.kubernetes.io/managed-by": "rollgen"}
 DNS1123_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 # Service names are stricter (DNS-1035): they must start with a letter. metadata.name names the Service.
 DNS1035_LABEL = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
+# A port name, an IANA service name (RFC 6335 §5.1): the shape a JSON Schema can say (written apart from
+# DNS1123_LABEL so that messages name it); "a letter" and "no '--'" are left to the meaning rules.
+PORT_NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
 MAX_LABEL = 63
 LABEL_KEY_PATTERN = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
 LABEL_VALUE_PATTERN = r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"

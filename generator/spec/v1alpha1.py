@@ -59,9 +59,7 @@ class Retries(Model):
         "bare `on` for true.", pattern=r"^[a-z0-9-]+(,[a-z0-9-]+)*$")
 
 
-# An IANA service name (RFC 6335 §5.1), as Kubernetes requires of a named port: at most 15 lowercase letters,
-# digits and '-', no '-' at either end; "at least one letter" and "no '--'" are checked by the meaning rules.
-PORT_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+PORT_NAME_PATTERN = c.PORT_NAME_PATTERN
 
 
 class ServicePort(Model):
