@@ -6,6 +6,7 @@ over the model; findings located by path.
 
 from __future__ import annotations
 
+import re
 from typing import Iterator
 
 import generator.names as c
@@ -70,6 +71,29 @@ def check_ingress(rollout) -> Iterator[Finding]:
         if host in seen_hosts:
             yield Finding(base + ("hosts", i), f"duplicate host {host!r} (also hosts[{seen_hosts[host]}])", "list it once")
         seen_hosts.setdefault(host, i)
+
+
+ROUTE_DURATION = re.compile(r"^([0-9]{1,5}(h|m|s|ms)){1,4}$")  # the Gateway API's (GEP-2257); Istio's CEL reads it too
+
+
+def check_route_durations(rollout) -> Iterator[Finding]:
+    """Durations written into routes (the timeout, each attempt's, a fault's delay): the units both Istio
+    (CEL `duration()`, at least 1ms) and the Gateway API (GEP-2257) read."""
+    spec = rollout.spec
+    given = [(("spec", "service", "timeout"), spec.service.timeout)]
+    if spec.service.retries is not None:
+        given.append((("spec", "service", "retries", "perTryTimeout"), spec.service.retries.perTryTimeout))
+    for i, route in enumerate(spec.routes or ()):
+        if route.fault is not None and route.fault.delay is not None:
+            given.append((("spec", "routes", i, "fault", "delay", "fixed"), route.fault.delay.fixed))
+    for path, value in given:
+        if value is None:
+            continue
+        if not ROUTE_DURATION.match(value):
+            yield Finding(path, f"routes read durations in hours, minutes, seconds and milliseconds (at most "
+                          f"99999 of each), got {value!r}", "e.g. `5s`, `1m30s`, `500ms`; a day is `24h`")
+        elif not re.search(r"[1-9]", value):
+            yield Finding(path, f"must be longer than 0, got {value!r}", "remove it to keep the mesh's default")
 
 
 def check_route_options(rollout) -> Iterator[Finding]:
@@ -187,4 +211,4 @@ def check_autoscaling(rollout) -> Iterator[Finding]:
                           "`autoscaling.max`", "remove it", key=True)
 
 
-RULES = (check_ingress, check_route_options, check_ports, check_deployment, check_autoscaling)
+RULES = (check_ingress, check_route_durations, check_route_options, check_ports, check_deployment, check_autoscaling)
