@@ -42,7 +42,8 @@ def check_ingress(rollout) -> Iterator[Finding]:
     if engine_of(rollout) == "flagger":
         if provider_of(rollout).startswith("gatewayapi"):  # Flagger's HTTPRoute attaches to the Gateways too
             for i, gateway in enumerate(spec.ingress.gateways):
-                yield from _allowed_routes(rollout, ("spec", "ingress", "gateways", i), gateway.split("/")[0])
+                if gateway not in spec.ingress.gateways[:i]:  # a duplicate is an error of its own
+                    yield from _allowed_routes(rollout, ("spec", "ingress", "gateways", i), gateway.split("/")[0])
         return
     mesh = MESHES[spec.mesh]
     base = ("spec", "ingress")
