@@ -67,11 +67,11 @@ def local_config(hook_ids: list[str]) -> str:
     return yaml.safe_dump({"repos": [{"repo": "local", "hooks": chosen}]}, sort_keys=False)
 
 
-def scratch_repo(tmp_path: Path, config: str) -> Path:
+def scratch_repo(tmp_path: Path, config: str, specs: Path = SPECS) -> Path:
     repo = tmp_path / "repo"
     repo.mkdir()
     git(repo, "init", "-q", "-b", "main")
-    shutil.copytree(SPECS, repo / "specs")
+    shutil.copytree(specs, repo / "specs")
     (repo / ".pre-commit-config.yaml").write_text(config)
     proc = subprocess.run([str(BIN / "rollgen"), "generate"], cwd=repo, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
@@ -175,7 +175,10 @@ def test_the_documented_snippet_works_as_written_against_its_release_tag(tmp_pat
     if not git(clone, "tag", "--list", entry["rev"]).stdout.strip():
         git(clone, "tag", entry["rev"])
     entry["repo"] = str(clone)
-    repo = scratch_repo(tmp_path, yaml.safe_dump(snippet, sort_keys=False))
+    # the specs of that release: examples written since may use fields the released rollgen does not know
+    shutil.rmtree(clone / "specs")
+    git(clone, "checkout", "-q", entry["rev"], "--", "specs")
+    repo = scratch_repo(tmp_path, yaml.safe_dump(snippet, sort_keys=False), clone / "specs")
     edit(repo, "backend.yaml", "position: 1", "position: 2")
     git(repo, "add", "specs/backend.yaml")
     # the environment is used once; the hook must run the rollgen installed from the tag, not this checkout
