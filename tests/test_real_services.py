@@ -306,3 +306,16 @@ def findings(text: str):
 def test_a_gateway_in_another_namespace_warns_about_allowed_routes(text):
     warned = [f for f in findings(text) if "allowedRoutes" in f.message]
     assert [(f.path, f.severity) for f in warned] == [(("spec", "ingress", "gateways", 0), "warning")]
+
+
+def test_plan_shows_the_edge_the_request_options_the_ports_and_the_autoscaler():
+    from generator.views.text import routed_table
+
+    text = spec("gateway-api", GATEWAY_EDGE + AUTOSCALED.replace("  service: {port: 8080}\n", ""),
+                CANARY.replace("  workload: {image: shop}\n", ""))
+    table = routed_table(parse_spec(text.encode(), "spec.yaml").document, "spec.yaml")
+    assert "  at the edge: shop.example.com through infra/public:https, shop/internal\n" in table
+    assert "  in the mesh: callers of shop:8080\n" in table
+    assert "  every request: timeout 10s\n" in table
+    assert "  replicas: 2-6 per version, autoscaled at 75% of shop's CPU request\n" in table
+    assert "  ports: http 8080 (routed), metrics 9090 (not routed)\n" in table

@@ -101,6 +101,9 @@ def entry_lines(plan: Plan) -> list[str]:
                        + (f" on {r['retryOn']}" if "retryOn" in r else ""))
     if options:
         out.append(f"  every request: {', '.join(options)}")
+    if plan.autoscaler is not None:
+        a = plan.autoscaler
+        out.append(f"  replicas: {a.min}-{a.max} per version, autoscaled at {a.cpu}% of {a.container}'s CPU request")
     if plan.ports:
         extra = ", ".join(f"{p.name} {p.port}" for p in plan.ports)
         out.append(f"  ports: http {plan.port} (routed), {extra} (not routed)")
