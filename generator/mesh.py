@@ -20,6 +20,8 @@ class RouteAPI:
     backend_group: str = ""
     rule_limit: int | None = None  # rules one object holds (the HTTPRoute CRD's maxItems), None: no limit
     registry_hosts: bool = False  # routes only to hosts the mesh's registry knows (Istio: a ServiceEntry for others)
+    # The apiVersion that has per-rule `timeouts` when `api_version` has none ("" when it has them or none has)
+    timeouts_api_version: str = ""
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,16 @@ class Mesh:
     # route's mirror + mirrorPercentage), "request-mirror-filter" (the Gateway API's RequestMirror rule
     # filter, percent or fraction), None (the route cannot mirror)
     mirroring: str | None = None
+    # What the mesh's routing object can write for `spec.ingress`, `service.timeout`/`retries` and
+    # `routes[].fault`: None when it can, else the reason it cannot (shown in the refusal).
+    ingress: str | None = None
+    timeouts: str | None = None
+    retries: str | None = None
+    fault_injection: str | None = None
+
+
+NO_FAULTS = ("the {api} HTTPRoute has no fault injection (no filter delays or aborts a request); inject faults "
+             "with `mesh: istio`")
 
 
 # `kubernetes` routes nothing (Flagger switches the Service's selector), so it runs beside any mesh.
@@ -57,17 +69,28 @@ MESHES: dict[str, Mesh] = {
         scaffold_note="Istio: a DestinationRule (one subset per version) and a VirtualService",
         mirroring="route-mirror"),
     "linkerd": Mesh(
-        route=RouteAPI("HTTPRoute", "policy.linkerd.io/v1beta2", parent_group="core", rule_limit=MAX_HTTPROUTE_RULES),
+        route=RouteAPI("HTTPRoute", "policy.linkerd.io/v1beta2", parent_group="core", rule_limit=MAX_HTTPROUTE_RULES,
+                       timeouts_api_version="policy.linkerd.io/v1beta3"),
         per_version_services=True, metrics="linkerd",
         providers=("linkerd", "gatewayapi:v1", "kubernetes"), default_provider="gatewayapi:v1",
         scaffold_note="Linkerd: per-version Services and a policy.linkerd.io HTTPRoute",
-        sticky_cookie="backend-filters", backend_filters_applied=True),
+        sticky_cookie="backend-filters", backend_filters_applied=True,
+        # v1beta3 (the CRD's storage version) adds per-rule `timeouts`; v1beta2 is kept without them
+        ingress="Linkerd has no ingress gateway of its own: it meshes whichever ingress controller runs in front "
+                "of it; route the edge with a Gateway API Gateway and `mesh: gateway-api` (Linkerd reads "
+                "gateway.networking.k8s.io HTTPRoutes too)",
+        retries="a policy.linkerd.io HTTPRoute has no retry policy (Linkerd configures retries with annotations "
+                "on the route)",
+        fault_injection=NO_FAULTS.format(api="policy.linkerd.io")),
     "gateway-api": Mesh(
         route=RouteAPI("HTTPRoute", "gateway.networking.k8s.io/v1", rule_limit=MAX_HTTPROUTE_RULES),
         per_version_services=True, metrics="app",
         providers=("gatewayapi:v1", "kubernetes"), default_provider="gatewayapi:v1",
         scaffold_note="Gateway API (GAMMA): per-version Services and a gateway.networking.k8s.io HTTPRoute",
-        sticky_cookie="backend-filters", mirroring="request-mirror-filter"),
+        sticky_cookie="backend-filters", mirroring="request-mirror-filter",
+        retries="the gateway.networking.k8s.io/v1 HTTPRoute (standard channel, v1.6) has no retry policy: only "
+                "the experimental channel's has",
+        fault_injection=NO_FAULTS.format(api="gateway.networking.k8s.io")),
 }
 
 

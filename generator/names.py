@@ -9,6 +9,9 @@ MANAGED_BY = {"app.kubernetes.io/managed-by": "rollgen"}
 DNS1123_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 # Service names are stricter (DNS-1035): they must start with a letter. metadata.name names the Service.
 DNS1035_LABEL = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
+# A port name, an IANA service name (RFC 6335 §5.1): the shape a JSON Schema can say (written apart from
+# DNS1123_LABEL so that messages name it); "a letter" and "no '--'" are left to the meaning rules.
+PORT_NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
 MAX_LABEL = 63
 LABEL_KEY_PATTERN = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
 LABEL_VALUE_PATTERN = r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
@@ -42,6 +45,11 @@ def routing_name(service: str) -> str:
     moving between positions, strategies and steady state edits objects in place instead of creating
     a second route for the same host."""
     return service
+
+
+def edge_routing_name(service: str) -> str:
+    """The routing object for the ingress gateways, when the mesh's own is kept apart from it."""
+    return f"{routing_name(service)}-edge"
 
 
 def service_fqdn(service: str, namespace: str, cluster_domain: str = DEFAULT_CLUSTER_DOMAIN) -> str:

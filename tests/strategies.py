@@ -205,6 +205,45 @@ STRATEGIES: dict[str, tuple[tuple[int, int], tuple[str, ...], Callable]] = {
 ANALYSED = ("canary", "blueGreen", "abTest")  # strategies with a version under test to watch
 
 
+def real_service(draw, spec: dict, mesh: str, container: str) -> None:
+    """The options of a real service, each maybe, as far as the mesh writes them: ingress gateways,
+    request timeout and retries, further ports, Deployment options, pod metadata, per-version pods and
+    (Istio) fault injection on the header routes."""
+    service = spec["service"]
+    if mesh != "linkerd" and draw(st.booleans()):
+        gateway = f"{draw(dns_label(12))}/{draw(dns_label(12))}"
+        if mesh == "gateway-api" and draw(st.booleans()):
+            gateway += ":" + draw(st.sampled_from(["http", "https"]))
+        ingress: dict[str, Any] = {"gateways": [gateway]}
+        if mesh == "istio" or draw(st.booleans()):
+            ingress["hosts"] = [draw(st.sampled_from(["shop.example.com", "api.example.org"]))]
+        if draw(st.booleans()):
+            ingress["mesh"] = draw(st.booleans())
+        spec["ingress"] = ingress
+    if draw(st.booleans()):
+        service["timeout"] = draw(st.sampled_from(["5s", "1m30s", "500ms"]))
+    if mesh == "istio" and draw(st.booleans()):
+        service["retries"] = {"attempts": draw(st.integers(1, 5)), "perTryTimeout": "1s", "on": "5xx,reset"}
+    if draw(st.booleans()):
+        taken = {service["port"], service.get("targetPort", service["port"])}
+        port = next(p for p in (9090, 9091, 9092) if p not in taken)
+        service["additionalPorts"] = [{"name": "metrics", "port": port, "appProtocol": "http"}]
+    workload = spec["workload"]
+    if draw(st.booleans()):
+        workload["deployment"] = {"minReadySeconds": draw(st.integers(0, 30)), "revisionHistoryLimit": 5,
+                                  "strategy": {"rollingUpdate": {"maxUnavailable": draw(st.sampled_from([1, "25%"]))}}}
+    if draw(st.booleans()):
+        workload["podMetadata"] = {"labels": {"tier": "web"}, "annotations": {"prometheus.io/scrape": "true"}}
+    for version in spec["versions"]:
+        if draw(st.booleans()):
+            version["pod"] = {"containers": [{"name": container, "args": [f"--version={version['name']}"]}]}
+    if mesh == "istio":
+        for route in spec.get("routes", ()):
+            if draw(st.integers(0, 3)) == 0:
+                route["fault"] = draw(st.sampled_from([{"abort": {"httpStatus": 503, "percent": 10}},
+                                                        {"delay": {"fixed": "2s", "percent": 50}}]))
+
+
 @st.composite
 def valid_specs(draw, meshes=MESHES, strategies: tuple[str, ...] | None = None) -> dict:
     name = draw(service_name(SERVICE_NAME_MAX))
@@ -237,6 +276,7 @@ def valid_specs(draw, meshes=MESHES, strategies: tuple[str, ...] | None = None) 
         spec["routes"] = routes(draw, names, mesh)  # header routes go with any strategy
     if strategy in ANALYSED and draw(st.booleans()):
         spec["analysis"] = draw(analyses(mesh))
+    real_service(draw, spec, mesh, container)
     return {"apiVersion": "rollgen/v1alpha1", "kind": "Rollout", "metadata": metadata, "spec": spec}
 
 
@@ -276,6 +316,12 @@ WRONG_VALUES = {
     ("spec", "abTest", "cookie"): [{"name": "bad cookie"}, {"name": "ab", "maxAge": 0}, None],
     ("spec", "routes"): ["x", [{"match": {"header": "x-a", "exact": "1"}}], [{"version": "v1"}]],
     ("spec", "default"): ["zz-none", 3],
+    ("spec", "service", "timeout"): ["5 seconds", "1d", "0s", 5],
+    ("spec", "service", "additionalPorts"): [[{"name": "http", "port": 1}], [{"name": "9000", "port": 9000}],
+                                             [{"name": "a--b", "port": 9000}], "metrics"],
+    ("spec", "workload", "deployment"): [{"replicas": 2}, {"selector": {}}, {"minReadySecond": 1},
+                                         {"strategy": {"type": "Rolling"}}, "fast"],
+    ("spec", "workload", "podMetadata"): [{"labels": {"app": "x"}}, {"labels": {"version": "x"}}, {"annotation": {}}],
 }
 
 

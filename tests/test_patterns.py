@@ -118,7 +118,7 @@ EXAMPLE_TABLES = {
         ({}, {"storefront/variant-a": 50, "storefront/variant-b": 50}),
         ({"cookie": "ab-test=b"}, {"storefront/variant-b": 100}),
     ],
-    "reviews.yaml": [({}, {"reviews/v1": 100, "reviews/v2": 0})],
+    "details.yaml": [({}, {"details/v1": 100, "details/v2": 0})],
     "recommendations.yaml": [({}, {"recommendations-v1": 100, "recommendations-v2": 0})],
     "accounts.yaml": [
         ({}, {"accounts/v1": 75, "accounts/v2": 25}),
@@ -127,6 +127,16 @@ EXAMPLE_TABLES = {
         ({"cookie": "canary-user=v1.1"}, {"accounts/v1": 83, "accounts/v2": 17}),
         ({"cookie": "xcanary-user=v2.1"}, {"accounts/v1": 75, "accounts/v2": 25}),
     ],
+    "reviews.yaml": [
+        ({}, {"reviews/v1": 50, "reviews/v3": 50}),
+        ({"end-user": "jason"}, {"reviews/v2": 100}),
+    ],
+    "ratings.yaml": [({"end-user": "jason"}, {"ratings/v1": 100}), ({}, {"ratings/v1": 100})],
+    "shop.yaml": [
+        ({}, {"shop/v1": 90, "shop/v2": 10}),
+        ({"x-canary-user": "true"}, {"shop/v2": 100}),
+    ],
+    "cart.yaml": [({}, {"cart-v1": 80, "cart-v2": 20})],
 }
 
 

@@ -420,10 +420,43 @@ def test_edge_requests_reach_nothing_where_the_gateway_routing_is_flaggers():
     assert not result.routed and result.why[-1] == "no routing object applies to the request"
 
 
-@pytest.mark.parametrize("spec", MANUAL_EXAMPLES)
-def test_no_example_is_reachable_through_a_gateway(spec):
+def ingress_of(spec: str) -> tuple[list[str], list[str]] | None:
+    """(gateways, hosts) of an example's `ingress`, None without one."""
+    ingress = yaml.safe_load((SPECS / spec).read_text())["spec"].get("ingress")
+    return None if ingress is None else (ingress["gateways"], ingress.get("hosts") or [])
+
+
+INGRESS_EXAMPLES = [s for s in MANUAL_EXAMPLES if ingress_of(s) is not None]
+
+
+def test_the_ingress_examples_cover_istio_and_the_gateway_api():
+    meshes = {yaml.safe_load((SPECS / s).read_text())["spec"]["mesh"] for s in INGRESS_EXAMPLES}
+    assert meshes == {"istio", "gateway-api"}
+
+
+@pytest.mark.parametrize("spec", [s for s in MANUAL_EXAMPLES if s not in INGRESS_EXAMPLES])
+def test_no_example_without_ingress_is_reachable_through_a_gateway(spec):
     result = route_request(output_documents(spec), Request(host="shop.example.com", gateway="istio-system/public-gateway"))
     assert not result.routed
+
+
+@pytest.mark.parametrize("spec", INGRESS_EXAMPLES)
+def test_every_ingress_example_routes_edge_and_mesh_requests_alike_at_every_position(spec):
+    gateways, hosts = ingress_of(spec)
+    loaded = read_spec(SPECS / spec, ROOT)
+    positions = rollout_positions(loaded)
+    for position, docs in zip(positions, compile_at([(loaded, p) for p in positions])):
+        for headers in MESH_REQUESTS:
+            mesh = route_request(docs, Request(headers=headers))
+            assert mesh.routed, (spec, headers, mesh.why)
+            for gateway in gateways:
+                for host in hosts:
+                    edge = route_request(docs, Request(host=host, gateway=gateway, headers=headers))
+                    assert edge.routed, (spec, gateway, host, edge.why)
+                    assert edge.versions() == mesh.versions() and edge.rule == mesh.rule, (spec, position, headers)
+        # other hosts, and gateways the spec does not name, reach nothing
+        assert not route_request(docs, Request(host="elsewhere.example.com", gateway=gateways[0])).routed
+        assert not route_request(docs, Request(host=hosts[0], gateway="istio-system/other-gateway")).routed
 
 
 def test_swapping_two_generated_rules_fails_the_case_that_proves_them():

@@ -27,9 +27,9 @@ def at_every_position(name: str, text: bytes | None = None):
 
 
 def test_istio_mirrors_to_the_canarys_subset_at_position_0_only():
-    docs = at_every_position("reviews.yaml")
+    docs = at_every_position("details.yaml")
     split = router(docs[0])["spec"]["http"][-1]
-    assert (split["mirror"], split["mirrorPercentage"]) == ({"host": "reviews", "subset": "v2"}, {"value": 10})
+    assert (split["mirror"], split["mirrorPercentage"]) == ({"host": "details", "subset": "v2"}, {"value": 10})
     for position in (1, 2, 3):
         assert not any("mirror" in h or "mirrors" in h for h in router(docs[position])["spec"]["http"])
     assert mirrored(route_request(docs[0], Request(method="POST"))) == {"v2": Fraction(1, 10)}
@@ -49,31 +49,31 @@ def test_gateway_api_writes_a_request_mirror_filter_with_percent_or_fraction(per
 
 
 def test_promote_stops_the_copies_and_rollback_to_0_mirrors_again(workdir: Path):
-    result = run_cli("promote", "specs/reviews.yaml", cwd=workdir)
+    result = run_cli("promote", "specs/details.yaml", cwd=workdir)
     assert result.exit_code == 0, result.stderr
     assert "canary position 0 → 1: 'v2' takes 10% of traffic; the shadow copies stop (the canary now answers " \
            "users)" in result.stderr
-    vs = yaml.safe_load((workdir / "output/production/reviews/virtualservice-reviews.yaml").read_text())
+    vs = yaml.safe_load((workdir / "output/production/details/virtualservice-details.yaml").read_text())
     assert not any("mirror" in h for h in vs["spec"]["http"])
-    result = run_cli("rollback", "specs/reviews.yaml", cwd=workdir)
+    result = run_cli("rollback", "specs/details.yaml", cwd=workdir)
     assert "10% of requests are mirrored to 'v2' again" in result.stderr
-    vs = yaml.safe_load((workdir / "output/production/reviews/virtualservice-reviews.yaml").read_text())
+    vs = yaml.safe_load((workdir / "output/production/details/virtualservice-details.yaml").read_text())
     assert vs["spec"]["http"][-1]["mirrorPercentage"] == {"value": 10}
 
 
 def test_finalize_removes_the_shadow_with_the_canary(workdir: Path):
     for _ in range(3):
-        assert run_cli("promote", "specs/reviews.yaml", cwd=workdir).exit_code == 0
-    assert run_cli("promote", "specs/reviews.yaml", "--finalize", cwd=workdir).exit_code == 0
-    spec = yaml.safe_load((workdir / "specs/reviews.yaml").read_text())["spec"]
+        assert run_cli("promote", "specs/details.yaml", cwd=workdir).exit_code == 0
+    assert run_cli("promote", "specs/details.yaml", "--finalize", cwd=workdir).exit_code == 0
+    spec = yaml.safe_load((workdir / "specs/details.yaml").read_text())["spec"]
     assert "canary" not in spec and spec["versions"] == [{"name": "v2"}]
 
 
 def test_plan_and_route_say_what_a_mirrored_request_does():
-    plan = run_cli("plan", "specs/reviews.yaml", cwd=ROOT).stdout
+    plan = run_cli("plan", "specs/details.yaml", cwd=ROOT).stdout
     assert "▶  0         100%         0%           10% of requests mirrored to v2" in plan
     assert "writes (POST, PUT, DELETE) included" in plan
-    assert "`reviews` arrives as `reviews-shadow`" in plan
-    route = run_cli("route", "specs/reviews.yaml", "--method", "POST", cwd=ROOT).stdout
-    assert ("  mirrored: a copy of 10% of these requests goes to reviews/v2 (version v2) with -shadow appended to "
+    assert "`details` arrives as `details-shadow`" in plan
+    route = run_cli("route", "specs/details.yaml", "--method", "POST", cwd=ROOT).stdout
+    assert ("  mirrored: a copy of 10% of these requests goes to details/v2 (version v2) with -shadow appended to "
             "its Host; its response is discarded") in route.splitlines()

@@ -40,11 +40,15 @@ def flagger_chart(synth, plan):
 def _istio_routes(chart, plan) -> None:
     if plan.subsets:
         istio.DestinationRule(chart, plan)
-    istio.VirtualService(chart, plan)
+    for name, hosts, gateways, port in istio.virtual_services(plan):
+        istio.VirtualService(chart, plan, name, hosts, gateways, port)
 
 
 def _http_route(chart, plan) -> None:
-    routes.HTTPRoute(chart, plan)
+    if plan.edge is None or plan.edge.mesh:
+        routes.HTTPRoute(chart, plan)
+    if plan.edge is not None:
+        routes.HTTPRoute(chart, plan, edge=True)
 
 
 # the routing objects of a routed plan, by the kind of route its mesh takes (mesh.RouteAPI.kind)
@@ -56,6 +60,8 @@ def routed_chart(synth, plan):
     chart = synth.chart(plan.namespace)
     for workload in plan.workloads:
         core.Deployment(chart, plan, workload)
+        if plan.autoscaler is not None:
+            core.HorizontalPodAutoscaler(chart, plan, workload.name, plan.autoscaler)
     core.Service(chart, plan)
     for version in plan.version_services:
         core.Service(chart, plan, version)

@@ -14,10 +14,15 @@ class Deployment:
         # A Flagger target has no version: its pods are selected by `app` alone, the label Flagger
         # rewrites to `<name>-primary` on the primary Deployment it creates.
         selector = c.pod_labels(plan.name, workload.version) if workload.version else {c.APP_LABEL: plan.name}
-        template_labels = dict(sorted({**plan.labels, **selector}.items()))
+        template_labels = dict(sorted({**workload.pod_labels, **plan.labels, **selector}.items()))
         spec = {"replicas": workload.replicas} if workload.replicas is not None else {}
+        # workload.deployment: DeploymentSpec fields other than replicas, selector and template (checked)
+        spec.update(sorted(workload.deployment.items()))
         spec["selector"] = {"matchLabels": selector}
-        spec["template"] = {"metadata": {"labels": template_labels}, "spec": workload.pod}
+        metadata: dict = {"labels": template_labels}
+        if workload.pod_annotations:
+            metadata["annotations"] = dict(sorted(workload.pod_annotations.items()))
+        spec["template"] = {"metadata": metadata, "spec": workload.pod}
         self.obj = emit(chart, "apps/v1", "Deployment", workload.name, {**plan.labels, **selector}, {"spec": spec})
 
 
@@ -62,12 +67,13 @@ class Service:
         name = plan.name if version is None else c.version_service_name(plan.name, version)
         selected = version or plan.only_version
         selector = {c.APP_LABEL: plan.name} if selected is None else c.pod_labels(plan.name, selected)
-        self.obj = emit(chart, "v1", "Service", name, plan.labels, {
-            "spec": {
-                "selector": selector,
-                "ports": [{"name": "http", "port": plan.port, "targetPort": plan.target_port, "protocol": "TCP"}],
-            }
-        })
+        ports = [{"name": "http", "port": plan.port, "targetPort": plan.target_port, "protocol": "TCP"}]
+        for extra in plan.ports:
+            port = {"name": extra.name, "port": extra.port, "targetPort": extra.target_port, "protocol": extra.protocol}
+            if extra.app_protocol is not None:
+                port["appProtocol"] = extra.app_protocol
+            ports.append(port)
+        self.obj = emit(chart, "v1", "Service", name, plan.labels, {"spec": {"selector": selector, "ports": ports}})
 
 
 class Namespace:

@@ -46,6 +46,18 @@ def route_rule(plan: Plan, rule: Rule, group: str) -> dict:
     if rule.mirror is not None:
         out["filters"] = [request_mirror(plan, rule.mirror, group)]
     out["backendRefs"] = [backend_ref(plan, d, group) for d in rule.destinations]
+    if plan.timeout is not None:
+        out["timeouts"] = {"request": plan.timeout}
+    return out
+
+
+def gateway_ref(gateway: str) -> dict:
+    """A parentRef to a Gateway API Gateway named NAMESPACE/NAME[:SECTION]."""
+    ref, _, section = gateway.partition(":")
+    namespace, _, name = ref.partition("/")
+    out = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "namespace": namespace, "name": name}
+    if section:
+        out["sectionName"] = section
     return out
 
 
@@ -65,14 +77,27 @@ def request_mirror(plan: Plan, mirror: Mirror, group: str) -> dict:
 
 
 class HTTPRoute:
-    def __init__(self, chart, plan: Plan):
+    """The GAMMA route, attached to the Service on `port` (so traffic to its other ports is not captured);
+    with `edge`, the route `<name>-edge` attached to the ingress gateways, with the hostnames served there.
+    Two routes rather than one with both kinds of parents: `hostnames` select requests at a Gateway, while
+    for a Service parent the Service itself is the host, so one list cannot mean both; and a route mixing
+    Gateway and Service parents is one the Gateway API's mesh guide (GEP-1426) leaves to implementations."""
+
+    def __init__(self, chart, plan: Plan, edge: bool = False):
         route = MESHES[plan.mesh].route
         api_version, parent_group, group = route.api_version, route.parent_group, route.backend_group
+        if plan.timeout is not None and route.timeouts_api_version:
+            api_version = route.timeouts_api_version
         if not precedence_keeps_order(plan.rules):
             raise ValueError("these rules would not keep their order under HTTPRoute precedence")
-        self.obj = emit(chart, api_version, "HTTPRoute", c.routing_name(plan.name), plan.labels, {
-            "spec": {
-                "parentRefs": [{"group": parent_group, "kind": "Service", "name": plan.name, "port": plan.port}],
-                "rules": [route_rule(plan, rule, group) for rule in plan.rules],
-            }
-        })
+        spec: dict = {}
+        if edge:
+            spec["parentRefs"] = [gateway_ref(g) for g in plan.edge.gateways]
+            if plan.edge.hosts:
+                spec["hostnames"] = list(plan.edge.hosts)
+            name = c.edge_routing_name(plan.name)
+        else:
+            spec["parentRefs"] = [{"group": parent_group, "kind": "Service", "name": plan.name, "port": plan.port}]
+            name = c.routing_name(plan.name)
+        spec["rules"] = [route_rule(plan, rule, group) for rule in plan.rules]
+        self.obj = emit(chart, api_version, "HTTPRoute", name, plan.labels, {"spec": spec})

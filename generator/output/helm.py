@@ -179,7 +179,8 @@ class Helm:
             if f.kind == "Deployment" and f.name in workloads:
                 w = workloads[f.name]
                 v = "(index $svc.versions %s)" % _quote(w.version)
-                doc["spec"]["replicas"] = token("{{ %s.replicas | int }}" % v)
+                if w.replicas is not None:  # else the version's autoscaler holds the count
+                    doc["spec"]["replicas"] = token("{{ %s.replicas | int }}" % v)
                 for c in doc["spec"]["template"]["spec"].get("containers", []):
                     if c.get("name") == container:
                         c["image"] = token('{{ include "rollgen.image" %s.image | quote }}' % v)
@@ -260,7 +261,8 @@ class Helm:
             return {"image": split_image(workload.image), "replicas": workload.replicas}
 
         plan = build_routed_plan(spec.document, spec.source)
-        values = {"versions": {w.version: {"image": split_image(w.image), "replicas": w.replicas}
+        values = {"versions": {w.version: {"image": split_image(w.image),
+                                           **({"replicas": w.replicas} if w.replicas is not None else {})}
                                for w in plan.workloads}}
         values.update(WeightModel(spec.document, plan).values())
         return values

@@ -32,10 +32,11 @@ from typing import ClassVar
 
 import generator.names as c
 from generator.mesh import default_metrics
-from generator.plan.model import HeaderCondition, WorkloadPlan
+from generator.plan.model import AutoscalerPlan, HeaderCondition, WorkloadPlan
 from generator.spec.facts import parse_duration
 from generator.spec.facts import canary_step_weights
 from generator.plan.patterns import header_regex
+from generator.plan.pods import container_ports, pod_metadata
 from generator.plan.queries import AlertsPlan, rules_file
 from generator.spec.facts import only_strategy
 from generator.spec.flagger_checks import provider_of
@@ -86,15 +87,6 @@ class AppSelector:
     namespace: str = "namespace"
     workload: str = "app"
     code: str = "code"
-
-
-@dataclass(frozen=True)
-class AutoscalerPlan:
-    """The HorizontalPodAutoscaler holding Flagger's target: `min` = `max` pins the count."""
-    min: int
-    max: int
-    cpu: int | None  # target average utilisation of the container's CPU request, percent; None: pinned
-    container: str
 
 
 @dataclass(frozen=True)
@@ -535,11 +527,12 @@ def flagger_workload(rollout) -> WorkloadPlan:
     """Flagger's target: one Deployment `<name>` running `workload.image` (a full reference)."""
     spec, name = rollout.spec, rollout.metadata.name
     container = {"name": spec.workload.container or name, "image": spec.workload.image,
-                 "ports": [{"name": "http", "containerPort": spec.service.targetPort or spec.service.port,
-                            "protocol": "TCP"}]}
+                 "ports": container_ports(rollout)}
     pod, _ = merge_pod(spec.workload.pod, container)
+    labels, annotations = pod_metadata(rollout)
     # No replica count on Flagger's target: an autoscaler holds it (see constructs.core.HorizontalPodAutoscaler).
-    return WorkloadPlan("", name, spec.workload.image, None, pod)
+    return WorkloadPlan("", name, spec.workload.image, None, pod, dict(spec.workload.deployment or {}),
+                        labels, annotations)
 
 
 # The utilisation target of a pinned count: with min = max the HPA never changes the count, and the
@@ -639,7 +632,9 @@ def flagger_inputs(rollout, source: str) -> FlaggerInputs:
         timeout=spec.service.timeout,
         retries=retries_dict(spec.service.retries),
         traffic_policy=settings.trafficPolicy if settings else None,
-        port_discovery=settings.portDiscovery if settings else None,
+        # `service.additionalPorts` reach Flagger's Services through port discovery of the container's ports
+        port_discovery=(settings.portDiscovery if settings and settings.portDiscovery is not None
+                        else (True if spec.service.additionalPorts else None)),
         progress_deadline=settings.progressDeadlineSeconds if settings else None,
         status_alert=analysis.alerts != "none",
         alert_labels=dict(analysis.labels),

@@ -52,6 +52,16 @@ class Mirror:
 
 
 @dataclass(frozen=True)
+class FaultPlan:
+    """Fault injection on a rule's matched requests: `abort` answers `value` (an HTTP status), `delay`
+    waits `value` (a duration) before forwarding, each for `percent` % of them."""
+
+    kind: str  # abort | delay
+    value: int | str
+    percent: float
+
+
+@dataclass(frozen=True)
 class Rule:
     """One routing rule. `matches` is a list of alternatives (OR), each a list of header conditions
     (AND); an empty list matches every request. Rules are evaluated in order; first match wins."""
@@ -60,6 +70,38 @@ class Rule:
     matches: tuple[tuple[HeaderCondition, ...], ...]
     destinations: tuple[Destination, ...]
     mirror: Mirror | None = None
+    faults: tuple[FaultPlan, ...] = ()
+
+
+@dataclass(frozen=True)
+class PortPlan:
+    """One more port of every Service of the rollout (and of the application container)."""
+
+    name: str
+    port: int
+    target_port: int
+    protocol: str = "TCP"
+    app_protocol: str | None = None
+
+
+@dataclass(frozen=True)
+class EdgePlan:
+    """The gateways whose traffic the rollout's routing also applies to, the hostnames served there,
+    and whether mesh-internal callers keep being routed (`ingress.mesh`)."""
+
+    gateways: tuple[str, ...]
+    hosts: tuple[str, ...]
+    mesh: bool = True
+
+
+@dataclass(frozen=True)
+class AutoscalerPlan:
+    """The HorizontalPodAutoscaler holding a Deployment (Flagger's target, or each version's): `min` = `max`
+    pins the count."""
+    min: int
+    max: int
+    cpu: int | None  # target average utilisation of the container's CPU request, percent; None: pinned
+    container: str
 
 
 @dataclass(frozen=True)
@@ -67,8 +109,11 @@ class WorkloadPlan:
     version: str
     name: str
     image: str
-    replicas: int
+    replicas: int | None  # None: an autoscaler holds the count
     pod: dict = field(hash=False, compare=False)
+    deployment: dict = field(default_factory=dict, hash=False, compare=False)  # more DeploymentSpec fields
+    pod_labels: dict = field(default_factory=dict, hash=False, compare=False)  # workload.podMetadata
+    pod_annotations: dict = field(default_factory=dict, hash=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -88,6 +133,11 @@ class Plan:
     only_version: str | None
     rules: tuple[Rule, ...]
     alerts: AlertsPlan | None = field(default=None, hash=False, compare=False)  # analysis alert rules
+    ports: tuple[PortPlan, ...] = ()  # service.additionalPorts: routing stays on `port`
+    edge: EdgePlan | None = None  # spec.ingress
+    timeout: str | None = None  # request timeout of every rule
+    retries: dict | None = field(default=None, hash=False)  # Istio HTTPRetry of every rule
+    autoscaler: AutoscalerPlan | None = None  # every version's HPA (workload.autoscaling)
     engine: ClassVar[str] = "manual"
 
     def service_host(self) -> str:

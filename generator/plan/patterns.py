@@ -11,7 +11,7 @@ from fractions import Fraction
 
 from generator.spec.v1alpha1 import Rollout
 from generator.spec.facts import after_cutover
-from generator.plan.model import Destination, HeaderCondition, Rule
+from generator.plan.model import Destination, FaultPlan, HeaderCondition, Rule
 
 _REGEX_SPECIAL = set("\\.^$|?*+()[]{}")
 
@@ -104,7 +104,20 @@ def route_rules(rollout: Rollout) -> tuple:
             dest = Destination(route.version, version_service=via_service)
         else:
             dest = Destination(host=route.host, port=route.port)
-        out.append(Rule(f"route-{i}", ((HeaderCondition.of(route.match),),), (dest,)))
+        out.append(Rule(f"route-{i}", ((HeaderCondition.of(route.match),),), (dest,), faults=route_faults(route)))
+    return tuple(out)
+
+
+def route_faults(route) -> tuple[FaultPlan, ...]:
+    """A route's fault injection: the delay first, then the abort (the order Istio's HTTPFaultInjection lists them)."""
+    fault = route.fault
+    if fault is None:
+        return ()
+    out = []
+    if fault.delay is not None:
+        out.append(FaultPlan("delay", fault.delay.fixed, fault.delay.percent))
+    if fault.abort is not None:
+        out.append(FaultPlan("abort", fault.abort.httpStatus, fault.abort.percent))
     return tuple(out)
 
 

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import generator.names as c
 from generator.mesh import MESHES
-from generator.spec.pod import merge_pod
+from generator.spec.pod import merge_pod, overlay_pod
 from generator.spec.v1alpha1 import Rollout
 from generator.spec.facts import canary_weights
-from generator.plan.model import Destination, HeaderCondition, Mirror, Plan, Rule, WorkloadPlan
+from generator.plan.model import AutoscalerPlan, Destination, EdgePlan, HeaderCondition, Mirror, Plan, Rule, WorkloadPlan
+from generator.plan.flagger import retries_dict
+from generator.plan.pods import container_ports, plan_ports, pod_metadata
 from generator.plan.patterns import emergency_rules, kept_versions, route_rules, shadow_percent, sticky_rules, strategy_rules
 from generator.plan.queries import plan_alerts
 
@@ -22,16 +24,25 @@ def object_labels(rollout: Rollout) -> dict[str, str]:
 def plan_workloads(rollout: Rollout) -> tuple[WorkloadPlan, ...]:
     spec, name = rollout.spec, rollout.metadata.name
     container_name = spec.workload.container or name
-    target = spec.service.targetPort or spec.service.port
+    labels, annotations = pod_metadata(rollout)
     out = []
     for version in spec.versions:
         image = version.image or f"{spec.workload.image}:{version.name}"
-        container = {"name": container_name, "image": image,
-                     "ports": [{"name": "http", "containerPort": target, "protocol": "TCP"}]}
-        pod, _ = merge_pod(spec.workload.pod, container)
+        container = {"name": container_name, "image": image, "ports": container_ports(rollout)}
+        pod, _ = merge_pod(overlay_pod(spec.workload.pod, version.pod), container)
         replicas = version.replicas if version.replicas is not None else spec.workload.replicas
-        out.append(WorkloadPlan(version.name, c.deployment_name(name, version.name), image, replicas, pod))
+        if spec.workload.autoscaling is not None:
+            replicas = None  # the version's autoscaler holds the count
+        out.append(WorkloadPlan(version.name, c.deployment_name(name, version.name), image, replicas, pod,
+                                dict(spec.workload.deployment or {}), labels, annotations))
     return tuple(out)
+
+
+def plan_edge(rollout: Rollout) -> EdgePlan | None:
+    ingress = rollout.spec.ingress
+    if ingress is None:
+        return None
+    return EdgePlan(tuple(ingress.gateways), tuple(ingress.hosts), ingress.mesh)
 
 
 def plan_rules(rollout: Rollout, position: int | None = None,
@@ -95,7 +106,19 @@ def build_routed_plan(rollout: Rollout, source: str, position: int | None = None
         only_version=spec.versions[0].name if len(spec.versions) == 1 else None,
         rules=rules,
         alerts=_plan_alerts(rollout),
+        ports=plan_ports(rollout),
+        edge=plan_edge(rollout),
+        timeout=spec.service.timeout,
+        retries=retries_dict(spec.service.retries),
+        autoscaler=_autoscaler(rollout),
     )
+
+
+def _autoscaler(rollout: Rollout) -> AutoscalerPlan | None:
+    scaling = rollout.spec.workload.autoscaling
+    if scaling is None:
+        return None
+    return AutoscalerPlan(scaling.min, scaling.max, scaling.cpu, rollout.spec.workload.container or rollout.metadata.name)
 
 
 def _plan_alerts(rollout: Rollout):

@@ -243,10 +243,14 @@ def check_labels(rollout: Rollout) -> Iterator[Finding]:
 
 def check_pod(rollout: Rollout) -> Iterator[Finding]:
 
-    fragment = rollout.spec.workload.pod
+    yield from check_pod_fragment(rollout, rollout.spec.workload.pod, ("spec", "workload", "pod"))
+
+
+def check_pod_fragment(rollout: Rollout, fragment: dict | None, base: tuple) -> Iterator[Finding]:
+    """A PodSpec fragment (`workload.pod`, a version's `pod`) merged with the generated container,
+    against Kubernetes' schema and the rules of a Deployment's pods, located in the fragment."""
     if fragment is None:
         return
-    base = ("spec", "workload", "pod")
     name = rollout.spec.workload.container or rollout.metadata.name
     if "containers" in fragment and not isinstance(fragment["containers"], list):
         # merging would silently drop it: say so instead

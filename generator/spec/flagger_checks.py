@@ -64,19 +64,6 @@ def check_manual_has_no_flagger_blocks(rollout) -> Iterator[Finding]:
             yield Finding(("spec", "analysis", name, "window"),
                           f"`analysis.{name}.window` is only used with `delivery: flagger`",
                           "remove it: the alerts of a manual rollout use `analysis.window`", key=True)
-    if rollout.spec.workload.autoscaling is not None:
-        yield Finding(("spec", "workload", "autoscaling"),
-                      "`workload.autoscaling` is supported with `delivery: flagger` only for now",
-                      "set `replicas` on the workload or on each version, or use `delivery: flagger`", key=True)
-    for path in (("ingress",), ("service", "timeout"), ("service", "retries")):
-        value = rollout.spec
-        for part in path:
-            value = getattr(value, part, None)
-        if value is not None:
-            name = ".".join(path)
-            yield Finding(("spec",) + path, f"`{name}` is supported with `delivery: flagger` only for now",
-                          "remove it, or use `delivery: flagger` (manual delivery will support it in a later release)",
-                          key=True)
     # Fields of the strategy blocks that only Flagger reads.
     for block, fields in FLAGGER_ONLY_FIELDS.items():
         value = getattr(rollout.spec, block, None)
@@ -98,7 +85,7 @@ def check_workload(rollout) -> Iterator[Finding]:
     if spec.workload.replicas == 0:
         yield Finding(("spec", "workload", "replicas"), "Flagger's primary needs at least one replica, got 0",
                       "Flagger scales `<name>` to zero itself between releases; set the replicas the service runs with")
-    yield from _check_autoscaling(rollout)
+    yield from check_autoscaling_fields(rollout)
     m = parse_image(spec.workload.image)
     if m is None:
         yield Finding(("spec", "workload", "image"), f"not a valid image reference: {spec.workload.image!r}",
@@ -126,8 +113,9 @@ def cpu_request(container: dict):
     return None
 
 
-def _check_autoscaling(rollout) -> Iterator[Finding]:
-    """Flagger's target is held by a HorizontalPodAutoscaler (see constructs.core.HorizontalPodAutoscaler).
+def check_autoscaling_fields(rollout) -> Iterator[Finding]:
+    """Flagger's target, and each version's Deployment of a manual rollout with `workload.autoscaling`, is
+    held by a HorizontalPodAutoscaler (see constructs.core.HorizontalPodAutoscaler).
     Real autoscaling measures the application container's CPU utilisation: without a request the HPA
     controller cannot compute it and warns on every sync."""
     workload = rollout.spec.workload

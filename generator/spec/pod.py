@@ -46,8 +46,42 @@ def merge_pod(fragment: dict | None, container: dict[str, Any]) -> tuple[dict, i
     return pod_out, index
 
 
-@lru_cache(maxsize=1)
-def _podspec_validator():
+# Lists of a pod fragment merged entry by entry, by `name`, when a version's fragment overlays the workload's.
+NAMED_LISTS = ("containers", "initContainers", "volumes")
+
+
+def overlay_pod(base: dict | None, over: dict | None) -> dict | None:
+    """A version's PodSpec fragment merged over the workload's: maps key by key, the named lists
+    (containers, init containers, volumes) entry by entry by name, every other value replaced."""
+    if not over:
+        return copy.deepcopy(base) if base else base
+    if not base:
+        return copy.deepcopy(over)
+    return _overlay(base, over)
+
+
+def _overlay(base, over, key=None):
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = copy.deepcopy(base)
+        for k, v in over.items():
+            out[k] = _overlay(base[k], v, k) if k in base else copy.deepcopy(v)
+        return out
+    if key in NAMED_LISTS and isinstance(base, list) and isinstance(over, list):
+        out = copy.deepcopy(base)
+        for item in over:
+            name = item.get("name") if isinstance(item, dict) else None
+            at = next((i for i, b in enumerate(out) if isinstance(b, dict) and name is not None
+                       and b.get("name") == name), None)
+            if at is None:
+                out.append(copy.deepcopy(item))
+            else:
+                out[at] = _overlay(out[at], item)
+        return out
+    return copy.deepcopy(over)
+
+
+@lru_cache(maxsize=4)
+def _k8s_validator(schema_file: str):
     import jsonschema
     from importlib import resources
     from referencing import Registry
@@ -55,10 +89,14 @@ def _podspec_validator():
 
     base = resources.files("kubernetes_validate").joinpath("kubernetes-json-schema", K8S_SCHEMA_VERSION)
     definitions = json.loads(base.joinpath("_definitions.json").read_text("utf-8"))
-    podspec = json.loads(base.joinpath("podspec-v1.json").read_text("utf-8"))
+    schema = json.loads(base.joinpath(schema_file).read_text("utf-8"))
     registry = Registry().with_resource("/api/_definitions.json", DRAFT7.create_resource(definitions))
-    cls = jsonschema.validators.validator_for(podspec, default=jsonschema.Draft7Validator)
-    return cls(podspec, registry=registry, format_checker=_integer_formats())
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
+    return cls(schema, registry=registry, format_checker=_integer_formats())
+
+
+def _podspec_validator():
+    return _k8s_validator("podspec-v1.json")
 
 
 _INTEGER_RANGES = {"int32": 2**31, "int64": 2**63}
@@ -76,13 +114,23 @@ def _integer_formats():
 
 def podspec_errors(pod: dict) -> list[tuple[tuple, str]]:
     """Problems in a merged pod spec against Kubernetes' own PodSpec schema: (path, message)."""
+    return schema_errors(pod, "podspec-v1.json", "PodSpec")
+
+
+def deploymentspec_errors(spec: dict) -> list[tuple[tuple, str]]:
+    """Problems in DeploymentSpec fields against Kubernetes' own DeploymentSpec schema: (path, message)."""
+    return schema_errors(spec, "deploymentspec-apps-v1.json", "DeploymentSpec")
+
+
+def schema_errors(document: dict, schema_file: str, what: str) -> list[tuple[tuple, str]]:
+    """Problems in a document against one of Kubernetes' own schemas: (path, message)."""
     out = []
-    for error in _podspec_validator().iter_errors(pod):
+    for error in _k8s_validator(schema_file).iter_errors(document):
         path = tuple(error.absolute_path)
         if error.validator == "additionalProperties":
             known = set(error.schema.get("properties", {}))
             for key in sorted(k for k in error.instance if k not in known):
-                out.append((path + (key,), f"unknown field {key!r} (not part of the Kubernetes PodSpec)"))
+                out.append((path + (key,), f"unknown field {key!r} (not part of the Kubernetes {what})"))
             continue
         if error.validator == "type":
             expected = error.validator_value

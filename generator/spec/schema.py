@@ -16,7 +16,7 @@ from typing import Any
 
 from generator.diagnostics import Diagnostic, first_sentence, format_path
 from generator.names import (API_VERSION, COOKIE_NAME_PATTERN, COOKIE_VALUE_PATTERN, DNS1035_LABEL, DNS1123_LABEL,
-                          HEADER_PATTERN, HOST_PATTERN, LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN)
+                          HEADER_PATTERN, HOST_PATTERN, LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, PORT_NAME_PATTERN)
 from generator.spec.yamlio import Located
 
 SCHEMA_FILE = "rollout.v1alpha1.json"
@@ -128,6 +128,10 @@ _PATTERNS = {
     DNS1035_LABEL: (
         "must be a DNS-1035 label (it names the Service)",
         "use lowercase letters, digits and '-', starting with a letter and ending with a letter or digit",
+    ),
+    PORT_NAME_PATTERN: (
+        "must be an IANA service name (a port name)",
+        "at most 15 lowercase letters, digits and '-', with a letter, '-' neither first nor last, e.g. `metrics`",
     ),
     DNS1123_LABEL: (
         "must be a DNS-1123 label",

@@ -59,16 +59,39 @@ class Retries(Model):
         "bare `on` for true.", pattern=r"^[a-z0-9-]+(,[a-z0-9-]+)*$")
 
 
+PORT_NAME_PATTERN = c.PORT_NAME_PATTERN
+
+
+class ServicePort(Model):
+    name: str = Field(description="Port name, an IANA service name (at most 15 lowercase letters, digits and "
+                      "'-', at least one letter), unique among the Service's ports (`http` is the rollout's own).",
+                      pattern=PORT_NAME_PATTERN, min_length=1, max_length=15)
+    port: int = Field(description="Port the Service exposes.", ge=1, le=65535)
+    targetPort: Optional[int] = Field(
+        None, description="Container port the Service forwards to. Default: `port`.", ge=1, le=65535)
+    protocol: Literal["TCP", "UDP", "SCTP"] = Field("TCP", description="`TCP`, `UDP` or `SCTP`. Default: `TCP`.")
+    appProtocol: Optional[str] = Field(
+        None, description="The application protocol (`http`, `grpc`, `tcp`, `kubernetes.io/h2c`, ...), which "
+        "meshes use to pick the protocol of the port.", pattern=r"^([a-z0-9.-]+/)?[a-zA-Z0-9._-]+$", max_length=253)
+
+
 class Service(Model):
     port: int = Field(description="Port the Service exposes.", ge=1, le=65535)
     targetPort: Optional[int] = Field(
         None, description="Container port the Service forwards to. Default: `port`.", ge=1, le=65535)
+    additionalPorts: list[ServicePort] = Field(
+        default_factory=list,
+        description="More ports of every Service of the rollout (the app-wide one and each version's), and of the "
+        "application container, e.g. `[{name: metrics, port: 9090}]`. Routing stays on `port`: the routes "
+        "name it, so traffic to these ports is not routed by the rollout.")
     timeout: Optional[str] = Field(
-        None, description="`delivery: flagger` only for now: request timeout of the routes, a duration such as "
-        "`5s` (the Canary's `service.timeout`).", pattern=DURATION_PATTERN, min_length=1)
+        None, description="Request timeout of every route rule, a duration such as `5s`: Istio's `timeout`, "
+        "the HTTPRoute's `timeouts.request` (gateway-api; Linkerd's policy.linkerd.io/v1beta3 HTTPRoute). With "
+        "`delivery: flagger`, the Canary's `service.timeout`.", pattern=DURATION_PATTERN, min_length=1)
     retries: Optional[Retries] = Field(
-        None, description="`delivery: flagger` only for now, Istio provider: retry policy of the routes "
-        "(`{attempts: 3, perTryTimeout: 1s, on: \"5xx,reset\"}`; the Canary's `service.retries`).")
+        None, description="Retry policy of every route rule (`{attempts: 3, perTryTimeout: 1s, on: \"5xx,reset\"}`"
+        "): Istio's `retries`; the HTTPRoute CRDs rollgen writes have no retries. With `delivery: flagger`, the "
+        "Canary's `service.retries` (Istio provider).")
 
 
 # An Istio Gateway or a Gateway API Gateway: NAMESPACE/NAME, with a listener (section) name on the Gateway API.
@@ -84,6 +107,18 @@ class Ingress(Model):
         default_factory=list, description="Hostnames served at those gateways (e.g. `[shop.example.com]`).",
         json_schema_extra={"items": {"type": "string", "pattern": c.HOST_PATTERN, "maxLength": 253}})
     mesh: bool = Field(True, description="Keep routing mesh-internal callers as well. Default: true.")
+
+
+class PodMetadata(Model):
+    labels: dict[str, str] = Field(
+        default_factory=dict, description="Labels of every version's pods (`app` and `version` are rollgen's).",
+        json_schema_extra={
+            "propertyNames": {"pattern": LABEL_KEY_PATTERN, "maxLength": 253},
+            "additionalProperties": {"type": "string", "pattern": LABEL_VALUE_PATTERN, "maxLength": 63},
+        })
+    annotations: dict[str, str] = Field(
+        default_factory=dict, description="Annotations of every version's pods (e.g. `{prometheus.io/scrape: "
+        "\"true\"}`).", json_schema_extra={"propertyNames": {"pattern": LABEL_KEY_PATTERN, "maxLength": 253}})
 
 
 class Autoscaling(Model):
@@ -105,9 +140,10 @@ class Workload(Model):
                           "flagger`, held by a HorizontalPodAutoscaler (min = max), which Flagger copies to the primary.",
                           ge=0, le=c.MAX_REPLICAS)
     autoscaling: Optional[Autoscaling] = Field(
-        None, description="`delivery: flagger` only for now: a HorizontalPodAutoscaler between `min` and `max` "
-        "replicas on the application container's CPU (`{min: 2, max: 4, cpu: 80}`), instead of the fixed "
-        "`replicas`; Flagger gives `<name>-primary` a copy.")
+        None, description="A HorizontalPodAutoscaler between `min` and `max` replicas on the application "
+        "container's CPU (`{min: 2, max: 4, cpu: 80}`), instead of the fixed `replicas`: one per version's "
+        "Deployment (named like it), each scaling on its own share of the traffic; with `delivery: flagger`, "
+        "one for `<name>`, of which Flagger gives `<name>-primary` a copy.")
     container: Optional[str] = Field(
         None, description="Name of the application container. Default: `metadata.name`.",
         pattern=NAME_PATTERN, max_length=c.MAX_LABEL,
@@ -118,6 +154,14 @@ class Workload(Model):
         "(serviceAccountName, env, resources, probes, volumes, ...). The container named like "
         "`container` is merged with the generated one, not replaced; other containers are added.",
     )
+    deployment: Optional[dict[str, Any]] = Field(
+        None,
+        description="Kubernetes DeploymentSpec fields of every version's Deployment other than `selector`, "
+        "`template` and `replicas` (`minReadySeconds`, `revisionHistoryLimit`, `progressDeadlineSeconds`, "
+        "`strategy`, `paused`), validated against Kubernetes' own schema.",
+    )
+    podMetadata: Optional[PodMetadata] = Field(
+        None, description="Labels and annotations of every version's pods (the pod template's metadata).")
 
 
 class Version(Model):
@@ -130,6 +174,9 @@ class Version(Model):
                                  "`workload.image:<version>`).", min_length=1)
     replicas: Optional[int] = Field(None, description="Replicas for this version. Default: `workload.replicas`.",
                                     ge=0, le=c.MAX_REPLICAS)
+    pod: Optional[dict[str, Any]] = Field(
+        None, description="A PodSpec fragment for this version only, merged over `workload.pod` (maps key by key, "
+        "containers by name, other lists replaced), e.g. `{containers: [{name: shop, args: [--response-text=v1]}]}`.")
 
 
 class HeaderMatch(Model):
@@ -398,6 +445,23 @@ class ABTest(Model):
         "(two-proportion sample size) and, with `analysis.expectedRate`, how long that takes.")
 
 
+class Abort(Model):
+    httpStatus: int = Field(description="HTTP status answered instead of forwarding the request, e.g. `500`.",
+                            ge=200, le=599)
+    percent: float = Field(100, description="Percent of the matched requests aborted. Default: 100.", ge=0, le=100)
+
+
+class Delay(Model):
+    fixed: str = Field(description="Delay added before forwarding, a duration such as `7s` or `500ms`.",
+                       pattern=DURATION_PATTERN, min_length=1)
+    percent: float = Field(100, description="Percent of the matched requests delayed. Default: 100.", ge=0, le=100)
+
+
+class Fault(Model):
+    abort: Optional[Abort] = Field(None, description="Answer some requests with an error (Istio's `fault.abort`).")
+    delay: Optional[Delay] = Field(None, description="Delay some requests (Istio's `fault.delay`).")
+
+
 class Route(Model):
     match: HeaderMatch = Field(description="The request header this route matches.")
     version: Optional[str] = Field(None, description="Send matching requests to this version of the service.")
@@ -407,6 +471,10 @@ class Route(Model):
         pattern=HOST_PATTERN, min_length=1, max_length=253)
     port: Optional[int] = Field(None, description="Port on `host` (required on linkerd and gateway-api).",
                                 ge=1, le=65535)
+    fault: Optional[Fault] = Field(
+        None, description="Fault injection for the matching requests, to test how callers cope: `{abort: "
+        "{httpStatus: 500, percent: 100}}` or `{delay: {fixed: 7s, percent: 10}}` (Istio only: neither HTTPRoute "
+        "has fault injection).")
 
 
 class RolloutSpec(Model):
@@ -457,8 +525,9 @@ class RolloutSpec(Model):
         None, description="The version that takes every request no route matches, when there is no "
         "strategy block (`canary`, `blueGreen`, `abTest`).")
     ingress: Optional[Ingress] = Field(
-        None, description="`delivery: flagger` only for now: the rollout's routing also applies at these gateways "
-        "(an edge canary behind an ingress gateway).")
+        None, description="The rollout's routing also applies at these gateways (an edge rollout behind an ingress "
+        "gateway): Istio lists them in the VirtualService, the Gateway API attaches the HTTPRoute to them; with "
+        "`delivery: flagger`, the Canary's gateways (or gatewayRefs) and hosts. Not on linkerd.")
     analysis: Optional[Analysis] = Field(
         None, description="Monitoring of the version under test: PromQL queries, alert rules that gate and roll "
         "back the rollout, and the evidence each step needs.")

@@ -36,6 +36,12 @@ def routed_document(rollout: Rollout, source: str) -> dict:
         "position": live_position,
         "workloads": [{"version": w.version, "name": w.name, "image": w.image, "replicas": w.replicas}
                       for w in live.workloads],
+        "autoscaling": None if live.autoscaler is None else {
+            "min": live.autoscaler.min, "max": live.autoscaler.max, "cpu": live.autoscaler.cpu},
+        "ingress": None if live.edge is None else asdict(live.edge),
+        "ports": [asdict(p) for p in live.ports],
+        "timeout": live.timeout,
+        "retries": live.retries,
         "rules": [_rule_json(r) for r in live.rules],
         "positions": [{"position": p, "live": p == live_position,
                        "rules": [_rule_json(r) for r in build_routed_plan(rollout, source, p).rules]}

@@ -42,7 +42,10 @@ class _Flowchart:
                 text = [d.host + (f":{d.port}" if d.port else "")]
             elif d.version is not None and d.version in self.workloads:
                 w = self.workloads[d.version]
-                text = [d.version, w.image, f"{w.replicas} replica{'s' if w.replicas != 1 else ''}"]
+                scaler = self.plan.autoscaler
+                count = (f"{scaler.min}-{scaler.max} replicas (autoscaled)" if w.replicas is None
+                         else f"{w.replicas} replica{'s' if w.replicas != 1 else ''}")
+                text = [d.version, w.image, count]
             elif d.version is not None:
                 text = [d.version]
             else:
@@ -66,7 +69,13 @@ def routed_flowchart(rollout: Rollout, source: str) -> str:
     plan = build_routed_plan(rollout, source)
     chart = _Flowchart(plan)
     where = f"{plan.name}.{plan.namespace}:{plan.port}"
-    chart.lines.append(f"  requests([{_label(f'requests to {where}', f'{plan.mesh}, {plan.stage}')}])")
+    entry = [f"requests to {where}"] if plan.edge is None or plan.edge.mesh else []
+    if plan.edge is not None:
+        entry.append(f"requests to {', '.join(plan.edge.hosts) or 'the listeners'} at {', '.join(plan.edge.gateways)}")
+    options = [f"timeout {plan.timeout}"] if plan.timeout else []
+    if plan.retries:
+        options.append(f"{plan.retries['attempts']} retries")
+    chart.lines.append(f"  requests([{_label(*entry, ', '.join([f'{plan.mesh}, {plan.stage}'] + options))}])")
     previous, edge = "requests", ""
     for i, rule in enumerate(plan.rules, start=1):
         if not rule.matches:
@@ -81,7 +90,8 @@ def routed_flowchart(rollout: Rollout, source: str) -> str:
             break
         node = f"r{i}"
         test = " or ".join(" and ".join(describe_condition(c) for c in alt) for alt in rule.matches)
-        chart.lines.append(f"  {node}{{{_label(f'{i}. {rule.name}: {test}?')}}}")
+        fault = "".join(f" · {f.kind} {f.value} for {f.percent:g}%" for f in rule.faults)
+        chart.lines.append(f"  {node}{{{_label(f'{i}. {rule.name}: {test}?' + fault)}}}")
         chart.lines.append(f"  {previous} -->" + (f"|{_label(edge)}|" if edge else "") + f" {node}")
         chart.send(node, rule, "yes")
         previous, edge = node, "no"

@@ -708,6 +708,11 @@ def _target(documents: list[dict], request: Request, namespaces: set[str]) -> st
             for ref in doc["spec"].get("parentRefs") or []:
                 if ref.get("kind") == "Service":
                     targets.add(service_host(ref["name"], ref.get("namespace") or _ns(doc, "default")))
+    # A mesh-bound VirtualService may also list the hostnames its gateways serve: a request without a host
+    # is one to the routed Service, so a cluster Service among the hosts is the one meant.
+    services = {t for t in targets if _service_of_host(t) is not None}
+    if len(services) == 1:
+        targets = services
     if len(targets) != 1:
         raise RoutingError("the documents route " + (f"{len(targets)} hosts ({', '.join(sorted(targets))})"
                                                      if targets else "no Service")

@@ -71,12 +71,46 @@ def strategy_lines(rollout: Rollout) -> list[str]:
     return out
 
 
+def describe_fault(rule: Rule) -> str:
+    """` (fault: ...)` for a rule that injects faults, else empty."""
+    parts = [f"{'abort ' + str(f.value) if f.kind == 'abort' else 'delay ' + str(f.value)} for {f.percent:g}%"
+             for f in rule.faults]
+    return f" (fault: {', '.join(parts)})" if parts else ""
+
+
 def describe_rule(plan: Plan, rule: Rule) -> str:
-    where = ", ".join(describe_destination(plan, d) for d in rule.destinations)
+    where = ", ".join(describe_destination(plan, d) for d in rule.destinations) + describe_fault(rule)
     if not rule.matches:
         return f"all other requests → {where}"
     cond = " or ".join(" and ".join(describe_condition(c) for c in alt) for alt in rule.matches)
     return f"{cond} → {where}"
+
+
+def entry_lines(plan: Plan) -> list[str]:
+    """Where the routing applies (the mesh, ingress gateways), the request options of every rule and
+    the Service's further ports: nothing for a plain mesh-only rollout on one port."""
+    out = []
+    edge = plan.edge
+    if edge is not None:
+        hosts = ", ".join(edge.hosts) if edge.hosts else "every host of the listener"
+        out.append(f"  at the edge: {hosts} through {', '.join(edge.gateways)}")
+        out.append(f"  in the mesh: {'callers of ' + plan.name + ':' + str(plan.port) if edge.mesh else 'not routed'}")
+    options = []
+    if plan.timeout is not None:
+        options.append(f"timeout {plan.timeout}")
+    if plan.retries is not None:
+        r = plan.retries
+        options.append(f"{r['attempts']} retries" + (f" of {r['perTryTimeout']} each" if "perTryTimeout" in r else "")
+                       + (f" on {r['retryOn']}" if "retryOn" in r else ""))
+    if options:
+        out.append(f"  every request: {', '.join(options)}")
+    if plan.autoscaler is not None:
+        a = plan.autoscaler
+        out.append(f"  replicas: {a.min}-{a.max} per version, autoscaled at {a.cpu}% of {a.container}'s CPU request")
+    if plan.ports:
+        extra = ", ".join(f"{p.name} {p.port}" for p in plan.ports)
+        out.append(f"  ports: http {plan.port} (routed), {extra} (not routed)")
+    return [""] + out if out else []
 
 
 def routed_table(rollout: Rollout, source: str) -> str:
@@ -84,6 +118,7 @@ def routed_table(rollout: Rollout, source: str) -> str:
     live = build_routed_plan(rollout, source)
     spec = rollout.spec
     lines = [f"{live.name} in {live.namespace} ({spec.mesh}, {live.stage}) from {source}"]
+    lines.extend(entry_lines(live))
     if spec.canary is None:
         lines.extend(strategy_lines(rollout))
         lines.extend(describe_evidence(rollout))
@@ -129,8 +164,9 @@ def canary_traffic_lines(rollout: Rollout) -> list[str]:
                 "  a copy is a real request: every method is copied, writes (POST, PUT, DELETE) included, so the "
                 f"canary performs them too; mirror only what {canary.canary} may safely do twice."]
         if MESHES[rollout.spec.mesh].mirroring == "route-mirror":
+            name = rollout.metadata.name
             out.append("  Istio sends each copy with `-shadow` appended to its Host (authority): "
-                       "`reviews` arrives as `reviews-shadow`.".replace("reviews", rollout.metadata.name))
+                       f"`{name}` arrives as `{name}-shadow`.")
     if canary.sticky is not None:
         age = f"{canary.sticky.maxAge}s" if canary.sticky.maxAge else "the browser session"
         out += ["", f"sticky: cookie {canary.sticky.cookie} (for {age}) keeps a user who reached {canary.canary} on it "
