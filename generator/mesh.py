@@ -49,6 +49,10 @@ class Mesh:
     timeouts: str | None = None
     retries: str | None = None
     fault_injection: str | None = None
+    # Where retries are written: "rule" (the route rule's retry policy), "annotations" (Linkerd: the
+    # `retry.linkerd.io/*` annotations of the route, read by its policy controller's parse_http_retry in
+    # policy-controller/k8s/index/src/outbound/index/http.rs; statuses only, as `retry.linkerd.io/http`)
+    retries_as: str = "rule"
 
 
 NO_FAULTS = ("the {api} HTTPRoute has no fault injection (no filter delays or aborts a request); inject faults "
@@ -79,8 +83,7 @@ MESHES: dict[str, Mesh] = {
         ingress="Linkerd has no ingress gateway of its own: it meshes whichever ingress controller runs in front "
                 "of it; route the edge with a Gateway API Gateway and `mesh: gateway-api` (Linkerd reads "
                 "gateway.networking.k8s.io HTTPRoutes too)",
-        retries="a policy.linkerd.io HTTPRoute has no retry policy (Linkerd configures retries with annotations "
-                "on the route)",
+        retries_as="annotations",
         fault_injection=NO_FAULTS.format(api="policy.linkerd.io")),
     "gateway-api": Mesh(
         route=RouteAPI("HTTPRoute", "gateway.networking.k8s.io/v1", rule_limit=MAX_HTTPROUTE_RULES),

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from conftest import ROOT, compile_spec_text, documents_by_kind
+from generator.diagnostics import InvalidInput
 from generator.output.emergency import emergency_manifests
 from generator.plan.checks import parse_spec
 from generator.plan.routed import build_routed_plan
@@ -128,6 +129,31 @@ def test_linkerd_timeouts_need_the_v1beta3_route():
     assert all(rule["timeouts"] == {"request": "3s"} for rule in route["spec"]["rules"])
     plain = docs_of(spec("linkerd", "  service: {port: 8080}\n"))[("HTTPRoute", "shop")]
     assert plain["apiVersion"] == "policy.linkerd.io/v1beta2" and "timeouts" not in plain["spec"]["rules"][0]
+
+
+LINKERD_RETRIES = '  service: {port: 8080, retries: {attempts: 3, perTryTimeout: 1s, "on": "5xx,gateway-error,429"}}\n'
+
+
+def test_linkerd_retries_are_the_route_annotations_its_policy_controller_reads():
+    """policy-controller/k8s/index/src/outbound/index/http.rs parse_http_retry: `retry.linkerd.io/limit`
+    (retries, like Istio's attempts), `retry.linkerd.io/timeout` (each try) and `retry.linkerd.io/http`
+    (comma-separated, no spaces: `5xx`, `gateway-error`, codes)."""
+    route = docs_of(spec("linkerd", LINKERD_RETRIES))[("HTTPRoute", "shop")]
+    assert route["metadata"]["annotations"] == {"retry.linkerd.io/http": "5xx,gateway-error,429",
+                                                "retry.linkerd.io/limit": "3", "retry.linkerd.io/timeout": "1s"}
+    assert all("retries" not in rule for rule in route["spec"]["rules"])
+
+
+@pytest.mark.parametrize("retries,message", [
+    ("{attempts: 2}", "spec.service.retries: linkerd retries only the HTTP statuses `retry.linkerd.io/http` names"),
+    ('{attempts: 2, "on": "5xx,reset"}', "spec.service.retries.on: linkerd retries on HTTP statuses only: "
+                                          "'reset' is not one"),
+])
+def test_linkerd_retries_need_statuses_it_can_read(retries, message):
+    text = spec("linkerd", "  service: {port: 8080, retries: " + retries + "}\n")
+    with pytest.raises(InvalidInput) as err:
+        parse_spec(text.encode(), "shop.yaml")
+    assert any(message in d.render() for d in err.value.diagnostics), [d.render() for d in err.value.diagnostics]
 
 
 FAULTS = """\
@@ -261,6 +287,7 @@ def test_an_emergency_rollback_of_an_edge_rollout_restores_the_edge_route_too():
 @pytest.mark.parametrize("mesh,body", [
     ("istio", EDGE), ("istio", SEVERAL_PORTS), ("istio", FAULTS), ("gateway-api", GATEWAY_EDGE),
     ("linkerd", "  service: {port: 8080, timeout: 3s, additionalPorts: [{name: metrics, port: 9090}]}\n"),
+    ("linkerd", LINKERD_RETRIES),
 ])
 def test_real_service_options_pass_the_oracle(mesh, body, tmp_path: Path):
     if not CONFORM.exists():

@@ -108,6 +108,8 @@ def check_route_options(rollout) -> Iterator[Finding]:
     for option, path, value, reason in options:
         if value is not None and reason is not None:
             yield Finding(path, f"{spec.mesh}: {reason}", f"remove `{option}`, or use `mesh: istio`", key=True)
+    if spec.service.retries is not None and mesh.retries is None and mesh.retries_as == "annotations":
+        yield from _annotated_retries(spec.mesh, spec.service.retries)
     for i, route in enumerate(spec.routes or ()):
         if route.fault is None:
             continue
@@ -117,6 +119,25 @@ def check_route_options(rollout) -> Iterator[Finding]:
         elif route.fault.abort is None and route.fault.delay is None:
             yield Finding(path, "a fault needs `abort` or `delay` (or both)",
                           "e.g. `{abort: {httpStatus: 500, percent: 100}}` or `{delay: {fixed: 7s, percent: 10}}`")
+
+
+LINKERD_RETRY_STATUSES = ("5xx", "gateway-error")  # and HTTP status codes
+
+
+def _annotated_retries(mesh: str, retries) -> Iterator[Finding]:
+    """Linkerd retries the HTTP statuses `retry.linkerd.io/http` names (`5xx`, `gateway-error`, codes);
+    with none named it retries none, and Envoy's connection conditions (`reset`, `connect-failure`...)
+    have no counterpart."""
+    path = ("spec", "service", "retries")
+    if retries.on is None:
+        yield Finding(path, f"{mesh} retries only the HTTP statuses `retry.linkerd.io/http` names, and `on` names none",
+                      'set `"on"`, e.g. `"on": 5xx` or `"on": gateway-error,429`', key=True)
+        return
+    for token in retries.on.split(","):
+        if token not in LINKERD_RETRY_STATUSES and not (token.isdigit() and 100 <= int(token) <= 599):
+            yield Finding(path + ("on",), f"{mesh} retries on HTTP statuses only: {token!r} is not one",
+                          "use `5xx`, `gateway-error` or status codes such as `503`, or `mesh: istio` for "
+                          "Envoy's connection conditions")
 
 
 def check_ports(rollout) -> Iterator[Finding]:
