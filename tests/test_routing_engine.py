@@ -472,6 +472,32 @@ def test_swapping_two_generated_rules_fails_the_case_that_proves_them():
                for line in failed)
 
 
+def test_a_case_names_the_fault_it_expects_and_a_lost_fault_fails_it():
+    docs = output_documents("ratings.yaml")
+    cases = read_cases(ROUTES / "ratings.routes.yaml", "specs/ratings.routes.yaml")
+    assert all(o.passed for o in run_cases(cases, {None: docs})), render_failures(run_cases(cases, {None: docs}))
+    vs_doc = next(d for d in copy.deepcopy(docs) if d["kind"] == "VirtualService")
+    vs_doc["spec"]["http"][0]["fault"]["abort"]["percentage"] = {"value": 10}
+    others = [d for d in docs if d["kind"] != "VirtualService"]
+    failed = render_failures(run_cases(cases, {None: [*others, vs_doc]})).splitlines()
+    assert failed[0] == ("specs/ratings.routes.yaml:6:5: case \"jason's requests go through the fault-injection "
+                         "route\": expected version v1 for every request through rule 'route-0', aborting 100% with "
+                         "HTTP 500, got versions v1 100% through rule 'route-0', aborting 10% with HTTP 500 "
+                         "(VirtualService bookinfo/ratings)")
+
+
+def test_a_fault_expectation_is_checked_like_the_spec_writes_faults():
+    assert errors(HEAD + """\
+  - name: one
+    expect: {version: v1, fault: {abort: {httpStatus: 700}, slow: 1}}
+""") == [
+        "specs/x.routes.yaml:5:55: cases[0].expect.fault.abort.httpStatus: must be an HTTP status from 200 to 599, "
+        "got 700",
+        "specs/x.routes.yaml:5:61: cases[0].expect.fault.slow: unknown field 'slow'\n"
+        "  hint: a fault expectation has: abort, delay",
+    ]
+
+
 # --- the case file ---------------------------------------------------------------------------------
 
 def test_case_files_sit_beside_their_spec():

@@ -18,8 +18,10 @@ A request has `host`, `gateway` (NAMESPACE/NAME[:SECTION]; none: the mesh), `pat
 position evaluated). `expect` names exactly one of `version` (every request reaches it; with `share`,
 that percentage of requests does), `versions` (the exact split, percentages) or `host` (a backend
 outside the rollout; `share` as for `version`), and optionally `rule`, the name of the rule that must
-match (as written in the generated object, or `rule N`), and `mirror`: `{version, share}` (copies of
-`share` percent of the requests go to that version; share defaults to 100) or `none` (nothing is copied).
+match (as written in the generated object, or `rule N`), `mirror`: `{version, share}` (copies of
+`share` percent of the requests go to that version; share defaults to 100) or `none` (nothing is copied),
+and `fault`: the rule's fault injection as a spec writes it, `{abort: {httpStatus, percent}, delay:
+{fixed, percent}}` (percent defaults to 100), or `none`.
 
 `load_cases` validates a file and reports every problem located (file:line:col: field: what; hint:),
 `run_cases` evaluates the cases with `generator.views.routing` against the documents generated for each
@@ -48,8 +50,11 @@ ALL = None  # a case's positions: every position evaluated
 _TOP = ("apiVersion", "kind", "cases")
 _CASE = ("name", "request", "positions", "expect")
 _REQUEST = ("host", "gateway", "path", "method", "headers", "cookies")
-_EXPECT = ("version", "versions", "host", "share", "rule", "mirror")
+_EXPECT = ("version", "versions", "host", "share", "rule", "mirror", "fault")
 _MIRROR = ("version", "share")
+_FAULT = ("abort", "delay")
+_ABORT = ("httpStatus", "percent")
+_DELAY = ("fixed", "percent")
 _METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")
 
 
@@ -81,6 +86,7 @@ class Expectation:
     rule: str | None = None
     mirror: tuple[str, Fraction] | None = None  # (version, share of the requests copied to it)
     no_mirror: bool = False
+    fault: Mapping[str, tuple] | None = None  # {"abort": (status, share), "delay": (duration, share)}; {}: none
 
     def describe(self) -> str:
         if self.versions is not None:
@@ -93,6 +99,8 @@ class Expectation:
             what += f", mirroring {share_text(self.mirror[1])} to {self.mirror[0]}"
         elif self.no_mirror:
             what += ", mirroring nothing"
+        if self.fault is not None:
+            what += fault_text(self.fault)
         return what
 
 
@@ -280,7 +288,66 @@ def _expect(check: _Checker, value: Any, path: tuple) -> Expectation | None:
                     copied = check.percent(entry["share"], path + ("mirror", "share")) if "share" in entry else Fraction(1)
                     if target is not None and copied is not None:
                         mirror = (target, copied)
-    return Expectation(version, versions, host, share, rule, mirror, no_mirror)
+    fault = _fault(check, data["fault"], path + ("fault",)) if "fault" in data else None
+    return Expectation(version, versions, host, share, rule, mirror, no_mirror, fault)
+
+
+def _fault(check: _Checker, raw: Any, path: tuple) -> Mapping[str, tuple] | None:
+    """A fault expectation, as a spec writes a route's fault (`none`: the rule injects no fault)."""
+    if raw == "none":
+        return {}
+    entry = check.mapping(raw, path, _FAULT, "a fault expectation")
+    if entry is None:
+        return None
+    if not entry:
+        check.error(path, "names neither abort nor delay", "e.g. fault: {abort: {httpStatus: 500}}, or fault: none")
+        return None
+    out: dict[str, tuple] = {}
+    for kind, fields, what in (("abort", _ABORT, "httpStatus"), ("delay", _DELAY, "fixed")):
+        if kind not in entry:
+            continue
+        part = check.mapping(entry[kind], path + (kind,), fields, f"a fault's {kind}")
+        if part is None:
+            continue
+        if what not in part:
+            check.error(path + (kind,), f"needs `{what}`",
+                        "e.g. abort: {httpStatus: 500, percent: 10}" if kind == "abort" else
+                        "e.g. delay: {fixed: 7s, percent: 10}")
+            continue
+        value = part[what]
+        if kind == "abort" and (isinstance(value, bool) or not isinstance(value, int) or not 200 <= value <= 599):
+            check.error(path + (kind, what), f"must be an HTTP status from 200 to 599, got {_shown(value)}")
+            continue
+        if kind == "delay":
+            value = check.string(value, path + (kind, what), "a duration as the spec writes it, e.g. 7s")
+            if value is None:
+                continue
+        share = check.percent(part["percent"], path + (kind, "percent")) if "percent" in part else Fraction(1)
+        if share is not None:
+            out[kind] = (value, share)
+    return out if len(out) == len(entry) else None
+
+
+def faults_of(result: Result) -> dict[str, tuple]:
+    """The matched rule's fault injection, as a case writes it (Istio's percentage defaults to every request)."""
+    raw = result.fault or {}
+    out: dict[str, tuple] = {}
+    for kind, what in (("abort", "httpStatus"), ("delay", "fixedDelay")):
+        if kind in raw:
+            pct = (raw[kind].get("percentage") or {}).get("value", 100)
+            out[kind] = (raw[kind].get(what), Fraction(str(pct)) / 100)
+    return out
+
+
+def fault_text(faults: Mapping[str, tuple]) -> str:
+    if not faults:
+        return ", no fault"
+    parts = []
+    if "abort" in faults:
+        parts.append(f"aborting {share_text(faults['abort'][1])} with HTTP {faults['abort'][0]}")
+    if "delay" in faults:
+        parts.append(f"delaying {share_text(faults['delay'][1])} by {faults['delay'][0]}")
+    return ", " + " and ".join(parts)
 
 
 def load_cases(raw: bytes, filename: str) -> RouteCases:
@@ -358,8 +425,10 @@ def _got(result: Result) -> str:
     reached = result.versions()
     what = ("versions " + ", ".join(f"{v} {share_text(s)}" for v, s in reached.items())) if reached else "no backend"
     copies = mirrored(result)
+    faults = faults_of(result)
     return what + (f" through rule {result.rule!r}" if result.rule else "") + \
         "".join(f", mirroring {share_text(s)} to {v}" for v, s in copies.items()) + \
+        (fault_text(faults) if faults else "") + \
         (f" ({result.router})" if result.router else f" ({result.why[-1]})")
 
 
@@ -371,6 +440,8 @@ def check_case(case: Case, result: Result, namespace: str | None = None) -> bool
     if expect.no_mirror and mirrored(result):
         return False
     if expect.mirror is not None and mirrored(result) != {expect.mirror[0]: expect.mirror[1]}:
+        return False
+    if expect.fault is not None and faults_of(result) != dict(expect.fault):
         return False
     if expect.versions is not None:
         return dict(result.versions()) == dict(expect.versions)

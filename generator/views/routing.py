@@ -827,8 +827,19 @@ def explain(result: Result) -> str:
                      + (f" ({_reach(m.versions, m.backend)})" if m.versions else "") + shadow
                      + "; its response is discarded")
     if result.fault:
-        lines.append(f"  fault injected: {result.fault}")
+        lines.append(f"  fault injected: {fault_description(result.fault)}")
     return "\n".join(lines)
+
+
+def fault_description(fault: Mapping[str, Any]) -> str:
+    """An Istio HTTPFaultInjection in words (a percentage left out means every request)."""
+    parts = []
+    for kind, what, verb in (("delay", "fixedDelay", "delays {share} of these requests by {value}"),
+                             ("abort", "httpStatus", "answers {share} of these requests with HTTP {value} instead of forwarding them")):
+        if kind in fault:
+            pct = Fraction(str((fault[kind].get("percentage") or {}).get("value", 100))) / 100
+            parts.append(verb.format(share=share_text(pct), value=fault[kind].get(what)))
+    return "; ".join(parts) or str(dict(fault))
 
 
 def _share_json(share: Fraction) -> str:
