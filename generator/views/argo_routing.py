@@ -659,7 +659,8 @@ def _current_weight(rollout: dict, index: int) -> int:
 
 
 def controller_documents(documents: Iterable[dict], position: int | None, stable_version: str | None) -> list[dict]:
-    """The documents as the controller leaves them at `position` (see `positions`), when the Rollout's
+    """The documents as the controller leaves them at `position` (see `positions`: the steps are replayed
+    up to the one before the next routing step, where the controller waits), when the Rollout's
     pod template has just changed from `stable_version` to the version it names (None: nothing to
     replace, one ReplicaSet): the routing objects rewritten step by step, the Services and the
     DestinationRule pointed at the ReplicaSets' hashes, and a ReplicaSet per running version with its
@@ -695,7 +696,11 @@ def controller_documents(documents: Iterable[dict], position: int | None, stable
             state.set_weight(0)
         return state.docs + [replica_set(rollout, new, replicas)]
     steps = _steps(rollout)
-    last = len(steps) - 1 if where.promoted else (where.step if where.step is not None else -1)
+    # A position holds from its routing step until the next one: replay up to the step before that
+    # (the pause after a setWeight, say), which is where the controller waits.
+    starts = [p.step for p in positions(rollout) if p.step is not None] + [len(steps)]
+    last = (len(steps) - 1 if where.promoted else
+            -1 if where.step is None else starts[starts.index(where.step) + 1] - 1)
     state.point_service(canary.get("stableService"), old)
     state.point_service(canary.get("canaryService"), new)
     canary_pods = 0
