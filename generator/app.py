@@ -21,8 +21,8 @@ from generator.output.sources import NO_EXCLUDES, Excludes, find_route_cases, fi
 from generator.spec.load import LoadedSpec, require_rollout
 from generator.plan.routed import at_position, positions
 from generator.views.routecases import read_cases, run_cases, spec_path, unevaluated
-from generator.views.argo_routing import Position as ControllerPosition, controller_documents, rewritten, rollout_of
-from generator.views.argo_routing import positions as controller_positions, rollout_shape
+from generator.views.argo_routing import (Position as ControllerPosition, controller_documents, plan_positions,
+                                          rewritten, rollout_of)
 from generator.plan.argo import plan_argo
 from generator.plan.checks import read_spec
 from generator.output.store import (DEFAULT_OUTPUT_FORMAT, Change, State, Verified, apply_changes, entry_digest, final_state,
@@ -274,10 +274,7 @@ def is_argo(loaded: LoadedSpec) -> bool:
 def argo_positions(loaded: LoadedSpec) -> list[ControllerPosition]:
     """The positions of a rollout Argo Rollouts delivers (see generator.views.argo_routing.positions),
     read from its plan: the Rollout's steps, or blue/green; [None] when nothing is replaced."""
-    plan = plan_argo(loaded.document, loaded.source)
-    if plan.stable_version is None or plan.stable_version == plan.workload.version:
-        return [ControllerPosition(None, "steady: one ReplicaSet, the routing objects as Git holds them")]
-    return controller_positions(rollout_shape(plan))
+    return plan_positions(plan_argo(loaded.document, loaded.source))
 
 
 def rollout_positions(loaded: LoadedSpec) -> list[int | None]:

@@ -319,3 +319,13 @@ def test_rollgen_test_refuses_a_position_the_rollout_does_not_have(project: Path
             "specs/argo-blue-green.yaml does not have") in result.stderr
     assert "hint: its positions are 0 to 1 (see `rollgen route --help`: 0 is as installed, the last is promoted)" \
         in result.stderr
+
+
+def test_plan_lists_the_positions_route_and_test_use():
+    text = run_cli("plan", "specs/argo-canary-istio.yaml", cwd=ROOT).stdout.splitlines()
+    start = text.index("positions (rollgen route --position, rollgen test), the routing as the controller leaves it:")
+    assert text[start + 1:start + 3] == [
+        "  0. as installed: the routing objects as Git holds them, before the first step",
+        "  1. step 2 of 11 of the Rollout: setHeaderRoute testers"]
+    doc = json.loads(run_cli("plan", "specs/argo-blue-green.yaml", "--format", "json", cwd=ROOT).stdout)
+    assert [(p["position"], p["step"]) for p in doc["plan"]["positions"]] == [(0, None), (1, None)]

@@ -749,3 +749,10 @@ def rollout_shape(plan) -> dict:
     strategy = {"blueGreen": {}} if plan.strategy == "blueGreen" else {"canary": {"steps": [dict(s) for s in plan.steps]}}
     return {"apiVersion": ROLLOUT_API, "kind": "Rollout", "metadata": {"name": plan.name, "namespace": plan.namespace},
             "spec": {"strategy": strategy}}
+
+
+def plan_positions(plan) -> list[Position]:
+    """The positions of the rollout an ArgoPlan describes: [None] when nothing is replaced (steady)."""
+    if plan.stable_version is None or plan.stable_version == plan.workload.version:
+        return [Position(None, "steady: one ReplicaSet, the routing objects as Git holds them")]
+    return positions(rollout_shape(plan))
