@@ -430,7 +430,8 @@ def run_route_tests(targets: list[Path], outdir: Path, cwd: Path, exclude: Exclu
             where = ", ".join(str(p) for p in missing)
             have = "it has no positions (no canary)" if positions == [None] else \
                 f"its positions are 0 to {positions[-1]}" + (
-                    " (see `rollgen route --help`: 0 is as installed, the last is promoted)" if is_argo(loaded) else "")
+                    f" (the Rollout's steps that change routing: `rollgen plan {loaded.source}` lists them)"
+                    if is_argo(loaded) else "")
             run.report.extend([Diagnostic(case.file, case.line, case.column, "positions",
                                           f"case {case.name!r} names position {where}, which {loaded.source} does not have",
                                           have)])

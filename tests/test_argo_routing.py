@@ -317,8 +317,8 @@ def test_rollgen_test_refuses_a_position_the_rollout_does_not_have(project: Path
     assert result.exit_code == 1
     assert ("case 'promoted, the active Service runs the new version' names position 2, which "
             "specs/argo-blue-green.yaml does not have") in result.stderr
-    assert "hint: its positions are 0 to 1 (see `rollgen route --help`: 0 is as installed, the last is promoted)" \
-        in result.stderr
+    assert ("hint: its positions are 0 to 1 (the Rollout's steps that change routing: "
+            "`rollgen plan specs/argo-blue-green.yaml` lists them)") in result.stderr
 
 
 def test_plan_lists_the_positions_route_and_test_use():
