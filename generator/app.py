@@ -21,6 +21,9 @@ from generator.output.sources import NO_EXCLUDES, Excludes, find_route_cases, fi
 from generator.spec.load import LoadedSpec, require_rollout
 from generator.plan.routed import at_position, positions
 from generator.views.routecases import read_cases, run_cases, spec_path, unevaluated
+from generator.views.argo_routing import (Position as ControllerPosition, controller_documents, plan_positions,
+                                          rewritten, rollout_of)
+from generator.plan.argo import plan_argo
 from generator.plan.checks import read_spec
 from generator.output.store import (DEFAULT_OUTPUT_FORMAT, Change, State, Verified, apply_changes, entry_digest, final_state,
                                     locked, plan_changes, read_regular, read_state, sha, write_verified)
@@ -253,25 +256,47 @@ IN_MEMORY = "compiled in memory"
 class RoutingDocuments:
     """The documents of one spec at one position, and where they come from: the committed output
     directory (the live position, when the output was generated from the spec as it is now) or
-    compiled in memory (any other position, or an output that is missing or stale)."""
+    compiled in memory (any other position, or an output that is missing or stale). Under Argo
+    Rollouts, `controller` describes the position (the Rollout's step) and `rewritten` names the
+    objects the controller changed from what Git holds."""
 
     position: int | None
     documents: list[dict]
     origin: str
+    controller: str | None = None
+    rewritten: tuple[str, ...] = ()
+
+
+def is_argo(loaded: LoadedSpec) -> bool:
+    return engine_of(loaded.document) == "argo-rollouts"
+
+
+def argo_positions(loaded: LoadedSpec) -> list[ControllerPosition]:
+    """The positions of a rollout Argo Rollouts delivers (see generator.views.argo_routing.positions),
+    read from its plan: the Rollout's steps, or blue/green; [None] when nothing is replaced."""
+    return plan_positions(plan_argo(loaded.document, loaded.source))
 
 
 def rollout_positions(loaded: LoadedSpec) -> list[int | None]:
-    """The positions a spec's routing is evaluated at: every canary position of a manual rollout,
-    else the one routing there is (None)."""
+    """The positions a spec's routing is evaluated at: every canary position of a manual rollout, every
+    step of an Argo Rollouts Rollout that changes routing (with as installed and promoted), else the
+    one routing there is (None)."""
     doc = loaded.document
+    if is_argo(loaded):
+        return [p.number for p in argo_positions(loaded)]
     if engine_of(doc) != "manual" or doc.spec.canary is None:
         return [None]
     return list(positions(doc))
 
 
 def live_position(loaded: LoadedSpec) -> int | None:
+    """The position evaluated when none is asked for: a manual rollout's `canary.position`; under Argo
+    Rollouts position 0, the routing objects as Git holds them (as installed: the stable version
+    takes every request)."""
     doc = loaded.document
-    return doc.spec.canary.position if rollout_positions(loaded) != [None] else None
+    if rollout_positions(loaded) == [None]:
+        return None
+    return 0 if is_argo(loaded) else doc.spec.canary.position
 
 
 def committed_documents(loaded: LoadedSpec, outdir: Path) -> list[dict] | None:
@@ -313,8 +338,18 @@ def routing_documents(wanted: list[tuple[LoadedSpec, list[int | None]]], outdir:
     batch for every spec)."""
     out: list[dict[int | None, RoutingDocuments]] = []
     to_compile: list[tuple[int, LoadedSpec, int | None]] = []
+    argo: list[tuple[int, LoadedSpec, list[int | None]]] = []
     for i, (loaded, wanted_positions) in enumerate(wanted):
         out.append({})
+        if is_argo(loaded):
+            # Git holds one set of objects; the controller's rewrite at each position is modelled on them.
+            committed = committed_documents(loaded, outdir)
+            if committed is not None:
+                out[i][ARGO_BASE] = RoutingDocuments(None, committed, outdir.as_posix() + "/")
+            else:
+                to_compile.append((i, loaded, ARGO_BASE))
+            argo.append((i, loaded, wanted_positions))
+            continue
         live = live_position(loaded)
         for pos in wanted_positions:
             committed = committed_documents(loaded, outdir) if pos == live else None
@@ -322,10 +357,27 @@ def routing_documents(wanted: list[tuple[LoadedSpec, list[int | None]]], outdir:
                 out[i][pos] = RoutingDocuments(pos, committed, outdir.as_posix() + "/")
             else:
                 to_compile.append((i, loaded, pos))
-    compiled = compile_at([(sp, None if pos == live_position(sp) else pos) for _, sp, pos in to_compile])
+    compiled = compile_at([(sp, None if pos in (ARGO_BASE, live_position(sp)) else pos) for _, sp, pos in to_compile])
     for (i, _, pos), docs in zip(to_compile, compiled):
-        out[i][pos] = RoutingDocuments(pos, docs, IN_MEMORY)
+        out[i][pos] = RoutingDocuments(None if pos == ARGO_BASE else pos, docs, IN_MEMORY)
+    for i, loaded, wanted_positions in argo:
+        base = out[i].pop(ARGO_BASE)
+        out[i].update({pos: controller_view(loaded, base, pos) for pos in wanted_positions})
     return [dict(sorted(d.items(), key=lambda kv: -1 if kv[0] is None else kv[0])) for d in out]
+
+
+ARGO_BASE = "git"  # the key of an Argo Rollouts spec's documents as Git holds them
+
+
+def controller_view(loaded: LoadedSpec, base: RoutingDocuments, position: int | None) -> RoutingDocuments:
+    """The documents of an Argo Rollouts spec at `position`, as the controller leaves them (modelled on
+    the documents Git holds, committed or compiled)."""
+    plan = plan_argo(loaded.document, loaded.source)
+    docs = controller_documents(base.documents, position, plan.stable_version)
+    rollout = rollout_of(base.documents)
+    where = next((p for p in argo_positions(loaded) if p.number == position), None) if rollout is not None else None
+    return RoutingDocuments(position, docs, base.origin, where.describe() if where is not None else None,
+                            tuple(rewritten(base.documents, docs)))
 
 
 @dataclass
@@ -377,7 +429,9 @@ def run_route_tests(targets: list[Path], outdir: Path, cwd: Path, exclude: Exclu
         for case, missing in unevaluated(cases, positions):
             where = ", ".join(str(p) for p in missing)
             have = "it has no positions (no canary)" if positions == [None] else \
-                f"its positions are 0 to {positions[-1]}"
+                f"its positions are 0 to {positions[-1]}" + (
+                    f" (the Rollout's steps that change routing: `rollgen plan {loaded.source}` lists them)"
+                    if is_argo(loaded) else "")
             run.report.extend([Diagnostic(case.file, case.line, case.column, "positions",
                                           f"case {case.name!r} names position {where}, which {loaded.source} does not have",
                                           have)])

@@ -599,7 +599,8 @@ METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE"
 @click.option("--cookie", "cookies", multiple=True, metavar="NAME=VALUE", callback=_pairs,
               help="A cookie the request carries (repeatable).")
 @click.option("--position", type=click.IntRange(min=0),
-              help="Evaluate at this canary position instead of the live one (compiled in memory).")
+              help="Evaluate at this canary position instead of the live one (compiled in memory). "
+                   "delivery: argo-rollouts: the position in the Rollout's steps (0: as installed; default).")
 @click.option("--host", help="The host the request addresses. Default: the service the spec routes.")
 @click.option("--gateway", metavar="NAMESPACE/NAME[:SECTION]",
               help="The request enters through this Gateway. Default: from inside the mesh.")
@@ -620,11 +621,20 @@ def route(spec: str, headers: dict, cookies: dict, position: int | None, host: s
     stale output) is compiled in memory. Shows the weighted shares when a split decides, the
     Set-Cookie a response carries, and the copies a mirror sends.
 
+    With delivery: argo-rollouts the controller owns the routing objects: they are evaluated as it
+    leaves them at a position of the Rollout (the weights of each setWeight, its header and mirror
+    routes, the Services and subsets on the stable and the new ReplicaSet). Position 0 is as installed
+    (the objects as Git holds them: the stable version takes every request; the default), then one
+    position after each step that changes routing (setHeaderRoute, setMirrorRoute, setWeight, in step
+    order), and last promoted (every step done: the new version is the stable one, the managed routes
+    removed). Blue/green: 0 before promotion, 1 promoted. `rollgen plan` lists them.
+
     \b
     Examples:
       rollgen route specs/backend.yaml --header x-canary-user=true
       rollgen route specs/frontend.yaml --cookie ab-test=b
       rollgen route specs/backend.yaml --position 2 --format json
+      rollgen route specs/argo-canary-istio.yaml --position 1 --header x-canary-user=true
     """
     import json as jsonlib
 
@@ -651,12 +661,19 @@ def route(spec: str, headers: dict, cookies: dict, position: int | None, host: s
     except RoutingError as exc:
         click.echo(f"{loaded.source}: {exc}", err=True)
         sys.exit(EXIT_INVALID)
+    controller = None
+    if found.controller is not None:
+        controller = {"engine": "argo-rollouts", "position": found.controller, "rewritten": list(found.rewritten)}
     if fmt == "json":
         click.echo(jsonlib.dumps({"spec": loaded.source, "position": at, "documents": found.origin,
-                                  **to_json(result)}, indent=2))
+                                  **({"controller": controller} if controller else {}), **to_json(result)}, indent=2))
         return
     where = f", position {at} of {positions[-1]}" if at is not None else ""
     click.echo(f"{loaded.source}{where} ({found.origin})")
+    if controller is not None:
+        click.echo(f"the Argo Rollouts controller owns these objects; position {at}: {found.controller}")
+        click.echo("  evaluated as the controller leaves them"
+                   + (": " + ", ".join(found.rewritten) + " rewritten from Git" if found.rewritten else ": as in Git"))
     click.echo(explain(result))
 
 

@@ -13,7 +13,9 @@ argoproj-labs/rollouts-plugin-trafficrouter-gatewayapi v0.15.0).
   EvaluateResult over metricproviders/prometheus/prometheus.go processResponse).
 - `metric_phase(metric, measurements)` → the phase of a metric after a run of measurements
   (analysis/analysis.go assessMetricStatus).
-- `plugin_weighted_rules(...)` / `istio_set_weight(...)` → what the controller rewrites.
+- `plugin_weighted_rules(...)` / `istio_set_weight(...)` → what the controller rewrites: these are the
+  product's model (generator.views.argo_routing, the one model `rollgen route` and `rollgen test` use
+  under Argo Rollouts), re-exported here and checked against upstream cases by tests/test_argo_reading.py.
 
 The condition evaluator understands the subset of expr (github.com/antonmedv/expr v1.15.5, the
 version go.mod pins) that rollgen emits; see `Expr` for the grammar. Anything outside it raises
@@ -25,6 +27,9 @@ from __future__ import annotations
 import math
 import re
 from typing import Any, Iterable
+
+from generator.views.argo_routing import (istio_http_route_indexes, istio_set_weight, plugin_config,  # noqa: F401
+                                          plugin_managed_rule, plugin_weighted_rules)
 
 ROLLOUT_HASH_LABEL = "rollouts-pod-template-hash"  # pkg/apis/rollouts/v1alpha1/types.go:150
 MANAGED_BY_ANNOTATION = "argo-rollouts.argoproj.io/managed-by-rollouts"  # types.go:155
@@ -286,23 +291,6 @@ def validate_services(rollout: dict, services: Iterable[dict]) -> list[str]:
     return errs
 
 
-def istio_http_route_indexes(route_names: list[str], http: list[dict]) -> list[int]:
-    """istio.go:955-981 getHttpRouteIndexesToPatch. Raises ValueError as the Go returns an error."""
-    if not route_names:
-        if len(http) == 1:
-            return [0]
-        for i, route in enumerate(http):
-            if not route.get("name"):
-                return [i]
-    out = []
-    for name in route_names:
-        idx = next((i for i, r in enumerate(http) if r.get("name") == name), -1)
-        if idx < 0:
-            raise ValueError(f"HTTP Route '{name}' is not found in the defined Virtual Service.")
-        out.append(idx)
-    return out
-
-
 def validate_virtual_service(rollout: dict, vs: dict) -> list[str]:
     """validation_references.go:370-454 ValidateVirtualService → istio.go:1097-1131 ValidateHTTPRoutes
     and :1176-1220 validateVirtualServiceRouteDestinations (HTTP routes; rollgen emits no tls/tcp)."""
@@ -424,75 +412,7 @@ def istio_preconditions(rollout: dict, virtual_services: list[dict], destination
     return errs
 
 
-def istio_set_weight(rollout: dict, vs: dict, weight: int) -> dict:
-    """The VirtualService after SetWeight(weight) with no experiment (istio.go:202-254 processRoutes,
-    :87-133 patchVirtualService): canary destinations get `weight`, stable ones 100-weight, others are
-    removed. Weights are written as numbers; managed routes are then moved first (istio.go:1431-1529)."""
-    import copy
-    out = copy.deepcopy(vs)
-    canary = _canary(rollout) or {}
-    istio = (canary.get("trafficRouting") or {}).get("istio") or {}
-    rule = istio.get("destinationRule") or {}
-    ref = istio.get("virtualService") or (istio.get("virtualServices") or [{}])[0]
-    http = out["spec"]["http"]
-    for idx in istio_http_route_indexes(ref.get("routes") or [], http):
-        kept = []
-        for d in http[idx].get("route") or []:
-            dest = d.get("destination") or {}
-            host, subset = _host(dest.get("host", "")), dest.get("subset")
-            if host == canary.get("canaryService") or (subset and subset == rule.get("canarySubsetName")):
-                kept.append({**d, "weight": weight})
-            elif host == canary.get("stableService") or (subset and subset == rule.get("stableSubsetName")):
-                kept.append({**d, "weight": 100 - weight})
-        http[idx]["route"] = kept
-    return out
-
-
 # --- Gateway API plugin v0.15.0 ----------------------------------------------------------------------
-
-def plugin_config(rollout: dict) -> dict:
-    """pkg/plugin/plugin.go:221-238 getGatewayAPITrafficRoutingConfig: the namespace defaults to the
-    Rollout's; `httpRoute: X` becomes `httpRoutes: [{name: X, useHeaderRoutes: true}]` (plugin.go:350-356),
-    while `httpRoutes[]` entries get header routes only with `useHeaderRoutes: true` (plugin.go:128-131)."""
-    raw = dict(((_tr(rollout) or {}).get("plugins") or {}).get(GATEWAY_PLUGIN) or {})
-    raw.setdefault("namespace", (rollout.get("metadata") or {}).get("namespace", ""))
-    routes = [dict(r) for r in raw.get("httpRoutes") or []]
-    if raw.get("httpRoute"):
-        routes.append({"name": raw["httpRoute"], "useHeaderRoutes": True})
-    raw["httpRoutes"] = routes
-    return raw
-
-
-def _managed_rule_name(name: str, managed: set[str]) -> bool:
-    """plugin.go:381-394 isManagedRuleName: `<managed>` or `<managed>-<int>`."""
-    if name in managed:
-        return True
-    return any(name.startswith(base + "-") and name[len(base) + 1:].isdigit() for base in managed)
-
-
-def _plugin_managed_rule(rule: dict, canary_svc: str, managed: set[str]) -> bool:
-    """httproute.go:38 and :196-214 isHTTPManagedRule: a rule named like a managed route, or ANY rule
-    whose only backendRef is the canary Service, is taken for a plugin-injected header rule."""
-    refs = rule.get("backendRefs") or []
-    return (bool(rule.get("name")) and _managed_rule_name(rule["name"], managed)) or (
-        len(refs) == 1 and refs[0].get("name") == canary_svc)
-
-
-def plugin_weighted_rules(rollout: dict, httproute: dict) -> list[int]:
-    """The indexes of the rules whose backendRefs weights setHTTPRouteWeight rewrites
-    (httproute.go:32-51): every rule that is not a managed rule, for each backendRef named after the
-    canary Service (weight w) or the stable Service (100-w). Other backendRefs keep their weight."""
-    canary = _canary(rollout) or {}
-    managed = {r.get("name") for r in (_tr(rollout) or {}).get("managedRoutes") or []}
-    out = []
-    for i, rule in enumerate((httproute.get("spec") or {}).get("rules") or []):
-        if _plugin_managed_rule(rule, canary.get("canaryService"), managed):
-            continue
-        if any(r.get("name") in (canary.get("canaryService"), canary.get("stableService"))
-               for r in rule.get("backendRefs") or []):
-            out.append(i)
-    return out
-
 
 def plugin_preconditions(rollout: dict, httproutes: list[dict]) -> list[str]:
     """What the Gateway API plugin needs (pkg/plugin/*.go at v0.15.0):
@@ -538,7 +458,7 @@ def plugin_preconditions(rollout: dict, httproutes: list[dict]) -> list[str]:
             errs.append(f"HTTPRoute {_name(route)}: no rule holds both {canary.get('stableService')} and "
                         f"{canary.get('canaryService')}, which a header route is built from")
         for i, rule in enumerate(rules):
-            if _plugin_managed_rule(rule, canary.get("canaryService"), managed):
+            if plugin_managed_rule(rule, canary.get("canaryService"), managed):
                 errs.append(f"HTTPRoute {_name(route)} rule {i} ({rule.get('name', 'unnamed')}) is taken for a "
                             "plugin-managed header rule: skipped at setWeight, deleted at the end of the rollout")
     return errs

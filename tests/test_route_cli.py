@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import MANUAL_EXAMPLES, OUTPUT, PLATFORM_EXAMPLES, ROOT, SPECS, compile_spec_text, run_cli
+from conftest import ARGO_EXAMPLES, MANUAL_EXAMPLES, OUTPUT, PLATFORM_EXAMPLES, ROOT, SPECS, compile_spec_text, run_cli
 from generator.app import compile_at, routing_documents, rollout_positions
 from generator.plan.checks import read_spec
 from routing import route
@@ -75,7 +75,7 @@ def test_route_refuses_a_platform_spec_located(spec):
     assert result.exit_code == 1 and "`rollgen route` works on a Rollout" in result.stderr
 
 
-@pytest.mark.parametrize("spec", MANUAL_EXAMPLES)
+@pytest.mark.parametrize("spec", MANUAL_EXAMPLES + ARGO_EXAMPLES)
 def test_rollgen_route_and_the_tests_routing_table_agree_on_every_example(spec):
     docs = routing_documents([(loaded(spec), rollout_positions(loaded(spec)))], OUTPUT)[0]
     for position, found in docs.items():

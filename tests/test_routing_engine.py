@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import MANUAL_EXAMPLES, OUTPUT, ROOT, SPECS
+from conftest import ARGO_EXAMPLES, MANUAL_EXAMPLES, OUTPUT, ROOT, SPECS
 from generator.app import compile_at, rollout_positions
 from generator.diagnostics import InvalidInput
 from generator.plan.checks import read_spec
@@ -505,8 +505,9 @@ def test_case_files_sit_beside_their_spec():
     assert spec_path(Path("specs/backend.routes.yaml")) == Path("specs/backend.yaml")
 
 
-def test_case_file_for_every_manual_example():
-    assert sorted(p.name.replace(".routes", "") for p in ROUTES.glob("*.routes.yaml")) == MANUAL_EXAMPLES
+def test_case_file_for_every_manual_and_argo_example():
+    assert sorted(p.name.replace(".routes", "") for p in ROUTES.glob("*.routes.yaml")) == \
+        sorted(MANUAL_EXAMPLES + ARGO_EXAMPLES)
 
 
 def errors(text: str) -> list[str]:

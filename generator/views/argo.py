@@ -8,6 +8,7 @@ import generator.names as c
 from generator.plan.argo import ArgoPlan, argocd_ignore_differences, plan_argo
 from generator.spec.yamlio import dump_document
 from generator.plan.model import Destination, Rule
+from generator.views.argo_routing import plan_positions
 from generator.views.text import describe_condition
 
 
@@ -104,6 +105,10 @@ def argo_table(document, source: str) -> str:
     lines.append("")
     lines.append("routing in Git (first match wins):")
     lines += [f"  {i}. {_describe_rule(plan, r)}" for i, r in enumerate(plan.routing.rules, 1)]
+    where = plan_positions(plan)
+    if where[0].number is not None:
+        lines += ["", "positions (rollgen route --position, rollgen test), the routing as the controller leaves it:"]
+        lines += [f"  {p.number}. {p.describe()}" for p in where]
     return "\n".join(lines) + "\n"
 
 
@@ -119,6 +124,8 @@ def argo_document(document, source: str) -> dict:
         "services": {s.role: s.name for s in plan.services},
         "routing": plan.route_kind, "managedRoutes": list(plan.managed_routes),
         "steps": [dict(s) for s in plan.steps],
+        "positions": [{"position": p.number, "step": p.step, "what": p.describe()} for p in plan_positions(plan)
+                      if p.number is not None],
         "analysis": None if a is None else {
             "template": a.template, "use": a.use, "interval": a.interval, "count": a.count,
             "failureLimit": a.failure_limit, "inconclusiveLimit": a.inconclusive_limit,

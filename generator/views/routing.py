@@ -2,7 +2,7 @@
 
 The input is plain documents (dicts, as in `output/`): Istio VirtualServices and DestinationRules,
 Gateway API HTTPRoutes (`gateway.networking.k8s.io`) and Linkerd's (`policy.linkerd.io`), Services and
-Deployments. The request names a host, the way it enters (a Gateway, or the mesh: a sidecar caller of
+Deployments (or ReplicaSets). The request names a host, the way it enters (a Gateway, or the mesh: a sidecar caller of
 the Service, the default), a path, a method, headers and cookies. The result says which rule matched,
 the destinations with their shares, the version (pod label `version`) each reaches, the copies a mirror
 sends, the response headers set on the way back (e.g. `Set-Cookie`), any fault, and why.
@@ -266,7 +266,7 @@ def _host_matches(pattern: str, host: str) -> bool:
 
 @dataclass
 class _Cluster:
-    """The Services, DestinationRules and Deployments among the documents."""
+    """The Services, DestinationRules and workloads (Deployments, ReplicaSets) among the documents."""
 
     services: dict[tuple[str, str], dict]
     subsets: dict[tuple[str, str, str], dict]
@@ -279,7 +279,7 @@ class _Cluster:
             kind = _kind(doc)
             if kind == "Service":
                 services.setdefault((_ns(doc, "default"), _name(doc)), doc)
-            elif kind == "Deployment":
+            elif kind in ("Deployment", "ReplicaSet"):
                 deployments.append(doc)
         for doc in documents:
             if _kind(doc) == "DestinationRule":
