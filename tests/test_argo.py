@@ -553,6 +553,12 @@ from strategies import valid_specs  # noqa: E402
 def test_any_valid_spec_switched_to_argo_rollouts_is_accepted_by_the_controller_or_refused_with_the_reason(doc):
     doc["spec"]["delivery"] = "argo-rollouts"
     (doc["spec"].get("canary") or {}).pop("position", None)
+    deployment = doc["spec"]["workload"].get("deployment") or {}
+    if "strategy" in deployment:
+        # the Rollout's strategy is the spec's canary/blueGreen: refused, and the rest compiles without it
+        refused = _refusals(yaml.safe_dump(doc, sort_keys=False), "s.yaml")
+        assert "spec.workload.deployment.strategy" in refused, refused
+        del deployment["strategy"]
     text = yaml.safe_dump(doc, sort_keys=False)
     to_versions = [i for i, r in enumerate(doc["spec"].get("routes") or []) if "version" in r]
     if to_versions:
