@@ -20,6 +20,13 @@ source (validation.go, trafficrouting/istio, the plugin's httproute.go):
 - blueGreen has no traffic routing: the controller switches the Services' selectors (`<name>-active`,
   `<name>-preview`); the routing object sends `test` matches to the preview Service, the rest to the
   active one. `<name>` itself (the host clients call) always selects every pod of the service.
+- `ingress`: the routing objects are manual delivery's (an edge VirtualService / HTTPRoute `<name>-edge` beside
+  the mesh's when both are needed); the Rollout lists every one (`istio.virtualServices`, the plugin's
+  `httpRoutes` with `useHeaderRoutes`), so the controller moves each weight and sets each header route. It
+  rewrites only the weights of `split` (istio.go processRoutes patches `weight` in place; the plugin updates
+  backendRef weights), so the route's timeout and retries stay; the header routes it inserts carry neither.
+- `workload.autoscaling`: a HorizontalPodAutoscaler on the Rollout's scale subresource; the Rollout has no
+  `replicas` (the autoscaler writes them) and the controller splits the count by weight.
 - Analysis conditions guard against an empty or NaN result (`len(result) == 1 && !isNaN(...)`): no data
   satisfies neither condition and is Inconclusive (the Rollout pauses), never Successful.
 """
