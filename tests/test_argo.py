@@ -5,6 +5,7 @@ and the Argo CD ignore rules cover exactly what the controller rewrites."""
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import shutil
@@ -176,12 +177,15 @@ def test_pre_promotion_analysis_ends_after_its_count():
 SCRAPE = 15
 
 
-def _series(source: str, ns: str, app: str, version: str, code: int) -> tuple[str, dict]:
+def _series(source: str, ns: str, app: str, version: str, code: int,
+            reporter: str = "destination") -> tuple[str, dict]:
     """How each metrics source labels a request answered by a pod of the Rollout's ReplicaSet: Istio names
     the workload after the ReplicaSet (`<app>-<hash>`) and reports the pod's app/version labels; linkerd-viz's
-    Prometheus copies every pod label; the app's own metrics carry the labels the spec's selector names."""
+    Prometheus copies every pod label; the app's own metrics carry the labels the spec's selector names.
+    `reporter`: Istio's proxy that reports the request (`source`: the caller's, an ingress gateway among
+    them, which labels the destination the same way)."""
     if source == "istio":
-        return "istio_requests_total", {"reporter": "destination", "destination_workload": f"{app}-6d4f8b9c7",
+        return "istio_requests_total", {"reporter": reporter, "destination_workload": f"{app}-6d4f8b9c7",
                                         "destination_workload_namespace": ns, "destination_app": app,
                                         "destination_version": version, "response_code": str(code)}
     if source == "linkerd":
@@ -201,13 +205,13 @@ def _text(metric: str, labels: dict) -> str:
 
 
 def _traffic(source: str, ns: str, app: str, version: str, rps: float, errors: float, latency: float,
-             samples: int) -> list[dict]:
+             samples: int, reporter: str = "destination") -> list[dict]:
     out = []
     per = rps * SCRAPE
     for code, count in ((200, per * (1 - errors)), (500, per * errors)):
-        metric, labels = _series(source, ns, app, version, code)
+        metric, labels = _series(source, ns, app, version, code, reporter)
         out.append({"series": _text(metric, labels), "values": f"0+{count:g}x{samples}"})
-    _, base = _series(source, ns, app, version, 200)
+    _, base = _series(source, ns, app, version, 200, reporter)
     for key in ("response_code", "classification", "code"):
         base.pop(key, None)
     for le in ("0.001", "1", "100", "1000", "100000", "+Inf"):
@@ -230,13 +234,15 @@ def _analysis_cases(name: str) -> tuple[dict, list[dict]]:
     ns, app, version, stable = spec.metadata.namespace, spec.metadata.name, args["version"], plan.stable_version
     samples = 40
     at = f"{SCRAPE * 30}s"
-    stable_bad = _traffic(source, ns, app, stable, 40, 0.5, 50000, samples)
+    reporter = spec.spec.analysis.reporter or "destination"
+    traffic = functools.partial(_traffic, reporter=reporter)
+    stable_bad = traffic(source, ns, app, stable, 40, 0.5, 50000, samples)
     unit_ms = source in ("istio", "linkerd")
     fast, slow = (5, 50000) if unit_ms else (0.0005, 50)  # in the histogram's unit
     scenarios = {
-        "failing": _traffic(source, ns, app, version, 40, 0.2, slow, samples),
-        "healthy": _traffic(source, ns, app, version, 40, 0.0, fast, samples),
-        "idle": _traffic(source, ns, app, version, 0, 0.0, fast, samples),
+        "failing": traffic(source, ns, app, version, 40, 0.2, slow, samples),
+        "healthy": traffic(source, ns, app, version, 40, 0.0, fast, samples),
+        "idle": traffic(source, ns, app, version, 0, 0.0, fast, samples),
         "absent": [],
     }
     expected = {}
@@ -401,13 +407,24 @@ def test_a_manual_example_switched_to_argo_rollouts_generates_unless_argo_cannot
     # mirrors only on Istio, a whole percentage, and never ahead of routes the mirror route would shadow
     mirror_refused = shadow is not None and (spec["mesh"] != "istio" or shadow["percent"] != int(shadow["percent"])
                                              or bool(spec.get("routes")))
+    # the Rollout's strategy is the spec's canary/blueGreen, and the controller writes `paused` itself
+    deployment_refused = bool({"strategy", "paused"} & set((spec.get("workload") or {}).get("deployment") or {}))
     inexpressible = ("abTest" in spec or any("version" in r for r in spec.get("routes") or []) or "sticky" in canary
-                     or mirror_refused)
+                     or mirror_refused or deployment_refused)
     if inexpressible:
         refused = _refusals(text, name)
-        assert refused and all(p.startswith(("spec.abTest", "spec.routes", "spec.canary.sticky", "spec.canary.shadow"))
+        assert refused and all(p.startswith(("spec.abTest", "spec.routes", "spec.canary.sticky", "spec.canary.shadow",
+                                             "spec.workload.deployment.strategy", "spec.workload.deployment.paused"))
                                for p in refused), refused
-        return
+        if deployment_refused and not ("abTest" in spec or "sticky" in canary or mirror_refused
+                                       or any("version" in r for r in spec.get("routes") or [])):
+            # without the refused options the rest of the spec compiles under the controller
+            data = yaml.safe_load(text)
+            for key in ("strategy", "paused"):
+                data["spec"]["workload"]["deployment"].pop(key, None)
+            text = yaml.safe_dump(data, sort_keys=False)
+        else:
+            return
     docs = compile_spec_text(text, name)
     kinds = [d["kind"] for d in docs.values()]
     assert kinds.count("Rollout") == 1 and "Deployment" not in kinds
@@ -542,6 +559,12 @@ from strategies import valid_specs  # noqa: E402
 def test_any_valid_spec_switched_to_argo_rollouts_is_accepted_by_the_controller_or_refused_with_the_reason(doc):
     doc["spec"]["delivery"] = "argo-rollouts"
     (doc["spec"].get("canary") or {}).pop("position", None)
+    deployment = doc["spec"]["workload"].get("deployment") or {}
+    if "strategy" in deployment:
+        # the Rollout's strategy is the spec's canary/blueGreen: refused, and the rest compiles without it
+        refused = _refusals(yaml.safe_dump(doc, sort_keys=False), "s.yaml")
+        assert "spec.workload.deployment.strategy" in refused, refused
+        del deployment["strategy"]
     text = yaml.safe_dump(doc, sort_keys=False)
     to_versions = [i for i, r in enumerate(doc["spec"].get("routes") or []) if "version" in r]
     if to_versions:

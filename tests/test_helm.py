@@ -247,3 +247,13 @@ def test_an_argo_rollout_s_image_and_replicas_are_overridable_and_its_analysis_a
     }
     template = before[("AnalysisTemplate", "shop", "argo-checkout-analysis")]
     assert all("{{args.version}}" in m["provider"]["prometheus"]["query"] for m in template["spec"]["metrics"])
+
+
+def test_an_autoscaled_argo_rollout_has_no_count_and_its_autoscalers_bounds_are_the_lever(chart: Path):
+    values = {"services": {"shop": {"argo-storefront": {"autoscaling": {"min": 4, "max": 8}}}}}
+    before, after = render(chart), render(chart, values)
+    assert "replicas" not in before[("Rollout", "shop", "argo-storefront")]["spec"]
+    assert changed_fields(before, after) == {
+        ("HorizontalPodAutoscaler", "argo-storefront", "spec", "minReplicas"): (3, 4),
+        ("HorizontalPodAutoscaler", "argo-storefront", "spec", "maxReplicas"): (6, 8),
+    }

@@ -5,6 +5,7 @@ constructs', built from the plan's routing rules."""
 from __future__ import annotations
 
 import generator.names as c
+from generator.constructs.core import autoscaler_metric, service_ports
 from generator.constructs.runtime import emit
 from generator.plan.argo import ROLLOUT_API, VERSION_ARG, ArgoPlan
 
@@ -16,16 +17,22 @@ def _traffic_routing(plan: ArgoPlan) -> dict:
     if plan.managed_routes:
         out["managedRoutes"] = [{"name": name} for name in plan.managed_routes]
     if plan.route_kind == "VirtualService":
+        # Several VirtualServices (the mesh's and the gateways'): the controller moves the `split` of each.
+        services = [{"name": name, "routes": [c.ARGO_WEIGHTED_ROUTE]} for name in plan.routing_objects]
         out["istio"] = {
-            "virtualService": {"name": c.routing_name(plan.name), "routes": [c.ARGO_WEIGHTED_ROUTE]},
+            **({"virtualService": services[0]} if len(services) == 1 else {"virtualServices": services}),
             "destinationRule": {"name": c.routing_name(plan.name), "canarySubsetName": c.ARGO_CANARY,
                                 "stableSubsetName": c.ARGO_STABLE},
         }
     else:
         # disableInProgressLabel: the label only serves a conditional Argo CD ignore that compares
         # differently on the live and the desired object; rollgen's ignore rules are unconditional.
-        out["plugins"] = {c.ARGO_GATEWAY_PLUGIN: {"httpRoute": c.routing_name(plan.name),
-                                                  "namespace": plan.namespace, "disableInProgressLabel": True}}
+        # Several HTTPRoutes: `httpRoutes` entries get the managed header routes only with `useHeaderRoutes`
+        # (plugin.go:128-131), which `httpRoute` implies; the testers reach the canary on every route.
+        routes = ({"httpRoute": plan.routing_objects[0]} if len(plan.routing_objects) == 1 else
+                  {"httpRoutes": [{"name": name, "useHeaderRoutes": True} for name in plan.routing_objects]})
+        out["plugins"] = {c.ARGO_GATEWAY_PLUGIN: {**routes, "namespace": plan.namespace,
+                                                  "disableInProgressLabel": True}}
     return out
 
 
@@ -64,15 +71,16 @@ class Rollout:
     def __init__(self, chart, plan: ArgoPlan):
         w = plan.workload
         selector = {c.APP_LABEL: plan.name}
-        template_labels = dict(sorted({**plan.labels, **c.pod_labels(plan.name, w.version)}.items()))
-        self.obj = emit(chart, ROLLOUT_API, "Rollout", plan.name, {**plan.labels, **selector}, {
-            "spec": {
-                "replicas": w.replicas,
-                "selector": {"matchLabels": selector},
-                "template": {"metadata": {"labels": template_labels}, "spec": w.pod},
-                "strategy": _strategy(plan),
-            }
-        })
+        template_labels = dict(sorted({**w.pod_labels, **plan.labels, **c.pod_labels(plan.name, w.version)}.items()))
+        # no replicas with an autoscaler: it writes them through the Rollout's scale subresource
+        spec: dict = {"replicas": w.replicas} if w.replicas is not None else {}
+        spec.update(sorted(w.deployment.items()))  # workload.deployment: the RolloutSpec fields (checked)
+        metadata: dict = {"labels": template_labels}
+        if w.pod_annotations:
+            metadata["annotations"] = dict(sorted(w.pod_annotations.items()))
+        spec.update({"selector": {"matchLabels": selector}, "template": {"metadata": metadata, "spec": w.pod},
+                     "strategy": _strategy(plan)})
+        self.obj = emit(chart, ROLLOUT_API, "Rollout", plan.name, {**plan.labels, **selector}, {"spec": spec})
 
 
 class AnalysisTemplate:
@@ -99,11 +107,7 @@ class Service:
 
     def __init__(self, chart, plan: ArgoPlan, name: str):
         self.obj = emit(chart, "v1", "Service", name, plan.labels, {
-            "spec": {
-                "selector": {c.APP_LABEL: plan.name},
-                "ports": [{"name": "http", "port": plan.port, "targetPort": plan.target_port, "protocol": "TCP"}],
-            }
-        })
+            "spec": {"selector": {c.APP_LABEL: plan.name}, "ports": service_ports(plan.routing)}})
 
 
 class DestinationRule:
@@ -115,5 +119,20 @@ class DestinationRule:
             "spec": {
                 "host": plan.name,
                 "subsets": [{"name": s, "labels": {c.APP_LABEL: plan.name}} for s in (c.ARGO_STABLE, c.ARGO_CANARY)],
+            }
+        })
+
+
+class HorizontalPodAutoscaler:
+    """`workload.autoscaling` on the Rollout (its scale subresource): the autoscaler sizes the Rollout, and
+    the controller splits that count between the stable and the canary ReplicaSet by the weight."""
+
+    def __init__(self, chart, plan: ArgoPlan):
+        self.obj = emit(chart, "autoscaling/v2", "HorizontalPodAutoscaler", plan.name, plan.labels, {
+            "spec": {
+                "scaleTargetRef": {"apiVersion": ROLLOUT_API, "kind": "Rollout", "name": plan.name},
+                "minReplicas": plan.autoscaler.min,
+                "maxReplicas": plan.autoscaler.max,
+                "metrics": [autoscaler_metric(plan.autoscaler)],
             }
         })

@@ -76,6 +76,8 @@ def argo_chart(synth, plan):
     routing objects (the Istio and Gateway API constructs over the plan's routing rules), alerts."""
     chart = synth.chart(plan.namespace)
     argo.Rollout(chart, plan)
+    if plan.autoscaler is not None:
+        argo.HorizontalPodAutoscaler(chart, plan)
     if plan.analysis is not None:
         argo.AnalysisTemplate(chart, plan)
     for service in plan.services:
@@ -83,9 +85,10 @@ def argo_chart(synth, plan):
     if plan.route_kind == "VirtualService":
         if plan.routing.subsets:
             argo.DestinationRule(chart, plan)
-        istio.VirtualService(chart, plan.routing)
+        for name, hosts, gateways, port in istio.virtual_services(plan.routing):
+            istio.VirtualService(chart, plan.routing, name, hosts, gateways, port)
     else:
-        routes.HTTPRoute(chart, plan.routing)
+        _http_route(chart, plan.routing)
     if plan.alerts is not None:
         prometheus.alerts(chart, plan)
     return chart

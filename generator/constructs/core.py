@@ -26,7 +26,7 @@ class Deployment:
         self.obj = emit(chart, "apps/v1", "Deployment", workload.name, {**plan.labels, **selector}, {"spec": spec})
 
 
-def _metric(scaler) -> dict:
+def autoscaler_metric(scaler) -> dict:
     """The HPA's one metric. Scaling: the application container's CPU utilisation (its request is needed).
     A pinned count (min = max): the pods' average CPU as an absolute value, which the HPA controller
     computes without any request (GetRawResourceReplicas), so pods without CPU requests (a Linkerd
@@ -54,7 +54,7 @@ class HorizontalPodAutoscaler:
                 "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
                 "minReplicas": scaler.min,
                 "maxReplicas": scaler.max,
-                "metrics": [_metric(scaler)],
+                "metrics": [autoscaler_metric(scaler)],
             }
         })
 
@@ -67,13 +67,19 @@ class Service:
         name = plan.name if version is None else c.version_service_name(plan.name, version)
         selected = version or plan.only_version
         selector = {c.APP_LABEL: plan.name} if selected is None else c.pod_labels(plan.name, selected)
-        ports = [{"name": "http", "port": plan.port, "targetPort": plan.target_port, "protocol": "TCP"}]
-        for extra in plan.ports:
-            port = {"name": extra.name, "port": extra.port, "targetPort": extra.target_port, "protocol": extra.protocol}
-            if extra.app_protocol is not None:
-                port["appProtocol"] = extra.app_protocol
-            ports.append(port)
-        self.obj = emit(chart, "v1", "Service", name, plan.labels, {"spec": {"selector": selector, "ports": ports}})
+        self.obj = emit(chart, "v1", "Service", name, plan.labels, {"spec": {"selector": selector,
+                                                                             "ports": service_ports(plan)}})
+
+
+def service_ports(plan: Plan) -> list[dict]:
+    """Every port of a Service of the rollout: `http` on `port`, then `service.additionalPorts`."""
+    ports = [{"name": "http", "port": plan.port, "targetPort": plan.target_port, "protocol": "TCP"}]
+    for extra in plan.ports:
+        port = {"name": extra.name, "port": extra.port, "targetPort": extra.target_port, "protocol": extra.protocol}
+        if extra.app_protocol is not None:
+            port["appProtocol"] = extra.app_protocol
+        ports.append(port)
+    return ports
 
 
 class Namespace:

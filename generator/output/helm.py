@@ -225,7 +225,9 @@ class Helm:
                     if c.get("name") == container:
                         tokens["__rollgen_value_0__"] = '{{ include "rollgen.image" $svc.image | quote }}'
                         c["image"] = "__rollgen_value_0__"
-                if f.kind == "Rollout":  # Argo Rollouts: the release lever is the Rollout's template and count
+                if f.kind == "Rollout" and "replicas" in doc["spec"]:
+                    # Argo Rollouts: the release lever is the Rollout's template and count (its autoscaler's
+                    # bounds when it has one: the Rollout then has no count)
                     tokens["__rollgen_value_1__"] = "{{ $svc.replicas | int }}"
                     doc["spec"]["replicas"] = "__rollgen_value_1__"
             elif flagger and f.kind == "HorizontalPodAutoscaler" and f.name == name:
@@ -253,6 +255,10 @@ class Helm:
                 from generator.plan.argo import plan_workload
 
                 rollout_pod = plan_workload(spec.document)
+                scaling = spec.document.spec.workload.autoscaling
+                if scaling is not None:
+                    return {"image": split_image(rollout_pod.image),
+                            "autoscaling": {"min": scaling.min, "max": scaling.max}}
                 return {"image": split_image(rollout_pod.image), "replicas": rollout_pod.replicas}
             workload = spec.document.spec.workload
             if workload.autoscaling is not None:

@@ -20,6 +20,13 @@ source (validation.go, trafficrouting/istio, the plugin's httproute.go):
 - blueGreen has no traffic routing: the controller switches the Services' selectors (`<name>-active`,
   `<name>-preview`); the routing object sends `test` matches to the preview Service, the rest to the
   active one. `<name>` itself (the host clients call) always selects every pod of the service.
+- `ingress`: the routing objects are manual delivery's (an edge VirtualService / HTTPRoute `<name>-edge` beside
+  the mesh's when both are needed); the Rollout lists every one (`istio.virtualServices`, the plugin's
+  `httpRoutes` with `useHeaderRoutes`), so the controller moves each weight and sets each header route. It
+  rewrites only the weights of `split` (istio.go processRoutes patches `weight` in place; the plugin updates
+  backendRef weights), so the route's timeout and retries stay; the header routes it inserts carry neither.
+- `workload.autoscaling`: a HorizontalPodAutoscaler on the Rollout's scale subresource; the Rollout has no
+  `replicas` (the autoscaler writes them) and the controller splits the count by weight.
 - Analysis conditions guard against an empty or NaN result (`len(result) == 1 && !isNaN(...)`): no data
   satisfies neither condition and is Inconclusive (the Rollout pauses), never Successful.
 """
@@ -32,14 +39,16 @@ from typing import ClassVar
 
 import generator.names as c
 from generator.mesh import MESHES
-from generator.plan.model import Destination, HeaderCondition, Plan, Rule, WorkloadPlan
+from generator.plan.flagger import retries_dict
+from generator.plan.model import AutoscalerPlan, Destination, HeaderCondition, Plan, Rule, WorkloadPlan
 from generator.plan.patterns import header_regex, route_rules
+from generator.plan.pods import container_ports, plan_ports, pod_metadata
 from generator.plan.promql import number
 from generator.plan.queries import (AlertsPlan, _decimal, _percentile, error_threshold, latency_threshold,
                                     plan_alerts, source_for, version_queries)
-from generator.plan.routed import object_labels
+from generator.plan.routed import object_labels, plan_edge
 from generator.spec.facts import parse_duration
-from generator.spec.pod import merge_pod
+from generator.spec.pod import merge_pod, overlay_pod
 from generator.spec.v1alpha1 import Rollout
 
 ROLLOUT_API = "argoproj.io/v1alpha1"
@@ -92,10 +101,13 @@ class ArgoPlan:
     services: tuple[ServicePlan, ...]
     route_kind: str  # VirtualService | HTTPRoute
     routing: Plan = field(hash=False)  # the routing objects, built by the Istio / Gateway API constructs
+    # the names of the routing objects whose `split` the controller moves, in the order they are listed
+    routing_objects: tuple[str, ...]
     steps: tuple = field(hash=False)  # the Rollout's canary steps, as Argo Rollouts reads them
     managed_routes: tuple[str, ...]
     analysis: AnalysisPlan | None
     alerts: AlertsPlan | None = field(default=None, hash=False, compare=False)
+    autoscaler: AutoscalerPlan | None = None  # a HorizontalPodAutoscaler on the Rollout (workload.autoscaling)
     engine: ClassVar[str] = "argo-rollouts"
 
 
@@ -125,16 +137,40 @@ def stable_version(rollout: Rollout) -> str | None:
     return None
 
 
+# workload.deployment fields the Rollout has too (RolloutSpec, argoproj.io_rollouts.yaml), written as they are
+ROLLOUT_DEPLOYMENT_FIELDS = ("minReadySeconds", "progressDeadlineSeconds", "revisionHistoryLimit")
+
+
 def plan_workload(rollout: Rollout) -> WorkloadPlan:
+    """The Rollout's pod template: the version under test's image, its `pod` merged over `workload.pod`,
+    every port of the rollout, `workload.podMetadata`; with `workload.autoscaling` no replica count (the
+    HorizontalPodAutoscaler writes `spec.replicas` through the Rollout's scale subresource)."""
     spec, name = rollout.spec, rollout.metadata.name
     version = next(v for v in spec.versions if v.name == template_version(rollout))
     image = version.image or f"{spec.workload.image}:{version.name}"
-    container = {"name": spec.workload.container or name, "image": image,
-                 "ports": [{"name": "http", "containerPort": spec.service.targetPort or spec.service.port,
-                            "protocol": "TCP"}]}
-    pod, _ = merge_pod(spec.workload.pod, container)
+    container = {"name": spec.workload.container or name, "image": image, "ports": container_ports(rollout)}
+    pod, _ = merge_pod(overlay_pod(spec.workload.pod, version.pod), container)
     replicas = version.replicas if version.replicas is not None else spec.workload.replicas
-    return WorkloadPlan(version.name, name, image, replicas, pod)
+    if spec.workload.autoscaling is not None:
+        replicas = None
+    deployment = {k: v for k, v in (spec.workload.deployment or {}).items() if k in ROLLOUT_DEPLOYMENT_FIELDS}
+    labels, annotations = pod_metadata(rollout)
+    return WorkloadPlan(version.name, name, image, replicas, pod, deployment, labels, annotations)
+
+
+def plan_autoscaler(rollout: Rollout) -> AutoscalerPlan | None:
+    scaling = rollout.spec.workload.autoscaling
+    if scaling is None:
+        return None
+    return AutoscalerPlan(scaling.min, scaling.max, scaling.cpu, rollout.spec.workload.container or rollout.metadata.name)
+
+
+def canary_scale(rollout: Rollout) -> int:
+    """The canary's pods while only managed routes reach it: its replicas, or the autoscaler's minimum."""
+    scaling = rollout.spec.workload.autoscaling
+    if scaling is not None:
+        return scaling.min
+    return plan_workload(rollout).replicas or 1
 
 
 def header_route(cond: HeaderCondition, route_kind: str) -> dict:
@@ -160,7 +196,7 @@ def canary_steps(rollout: Rollout, route_kind: str) -> tuple[tuple, int]:
         return (), 0
     if canary.testers is not None or canary.shadow is not None:
         # The canary has no pod at weight 0 and managed routes need one (trafficrouting.go:222-233).
-        steps.append({"setCanaryScale": {"replicas": plan_workload(rollout).replicas or 1}})
+        steps.append({"setCanaryScale": {"replicas": canary_scale(rollout)}})
     if canary.testers is not None:
         steps.append({"setHeaderRoute": {"name": c.ARGO_TESTERS_ROUTE,
                                          "match": [header_route(HeaderCondition.of(canary.testers), route_kind)]}})
@@ -174,6 +210,10 @@ def canary_steps(rollout: Rollout, route_kind: str) -> tuple[tuple, int]:
         steps.append(pause(rollout))
     if canary.shadow is not None:
         steps.append({"setMirrorRoute": {"name": c.ARGO_SHADOW_ROUTE}})  # no match: the route is removed
+    if steps and rollout.spec.workload.autoscaling is not None and canary.steps:
+        # A fixed canary scale holds for the rest of the rollout (the autoscaler would then size only the
+        # stable ReplicaSet): from the first weight on, the canary's share of the autoscaled replicas.
+        steps.append({"setCanaryScale": {"matchTrafficWeight": True}})
     first = len(steps)
     for weight in canary.steps:
         steps += [{"setWeight": weight}, pause(rollout)]
@@ -275,15 +315,31 @@ def plan_argo(rollout: Rollout, source: str) -> ArgoPlan:
                    labels=labels, mesh=ROUTED_MESH[route_kind], port=spec.service.port,
                    target_port=spec.service.targetPort or spec.service.port, stage="argo-rollouts",
                    workloads=(), subsets=() if blue_green else (c.ARGO_STABLE, c.ARGO_CANARY),
-                   version_services=(), only_version=None, rules=routing_rules(rollout))
+                   version_services=(), only_version=None, rules=routing_rules(rollout),
+                   ports=plan_ports(rollout), edge=plan_edge(rollout), timeout=spec.service.timeout,
+                   retries=retries_dict(spec.service.retries))
     return ArgoPlan(
         source=source, name=rollout.metadata.name, namespace=rollout.metadata.namespace, labels=labels,
         mesh=spec.mesh, port=spec.service.port, target_port=spec.service.targetPort or spec.service.port,
         strategy="blueGreen" if blue_green else "canary", workload=workload,
         stable_version=stable_version(rollout), services=plan_services(rollout, route_kind),
-        route_kind=route_kind, routing=routing, steps=steps,
-        managed_routes=managed_routes(rollout),
-        analysis=plan_analysis(rollout, first_weight), alerts=plan_alerts(rollout, labels))
+        route_kind=route_kind, routing=routing, routing_objects=routing_objects(routing, route_kind),
+        steps=steps, managed_routes=managed_routes(rollout),
+        analysis=plan_analysis(rollout, first_weight), alerts=plan_alerts(rollout, labels),
+        autoscaler=plan_autoscaler(rollout))
+
+
+def routing_objects(routing: Plan, route_kind: str) -> tuple[str, ...]:
+    """The VirtualServices / HTTPRoutes written for the rollout, as manual delivery writes them for the same
+    `ingress` and ports: `<name>` for the mesh, `<name>-edge` for the gateways when the mesh keeps its own
+    object; each holds the weighted route, so the controller moves the weights of every one."""
+    edge, name = routing.edge, c.routing_name(routing.name)
+    if edge is None:
+        return (name,)
+    if route_kind == "VirtualService":
+        # one VirtualService for gateways and mesh, unless further ports keep the mesh's apart (istio.virtual_services)
+        return (name, c.edge_routing_name(routing.name)) if edge.mesh and routing.ports else (name,)
+    return ((name,) if edge.mesh else ()) + (c.edge_routing_name(routing.name),)
 
 
 def argocd_ignore_differences(plan: ArgoPlan) -> dict:
@@ -297,8 +353,9 @@ def argocd_ignore_differences(plan: ArgoPlan) -> dict:
         if plan.route_kind == "VirtualService":
             paths = [f'.spec.http[] | select(.name == "{c.ARGO_WEIGHTED_ROUTE}") | .route[].weight']
             paths += [f'.spec.http[] | select(.name == "{m}")' for m in managed]
-            entries.append({"group": "networking.istio.io", "kind": "VirtualService", "name": plan.name,
-                            "namespace": ns, "jqPathExpressions": paths})
+            for name in plan.routing_objects:
+                entries.append({"group": "networking.istio.io", "kind": "VirtualService", "name": name,
+                                "namespace": ns, "jqPathExpressions": list(paths)})
             entries.append({"group": "networking.istio.io", "kind": "DestinationRule", "name": plan.name,
                             "namespace": ns, "jqPathExpressions": [
                                 '.spec.subsets[].labels["rollouts-pod-template-hash"]',
@@ -309,7 +366,8 @@ def argocd_ignore_differences(plan: ArgoPlan) -> dict:
             paths = [f'.spec.rules[].backendRefs[] | select(.name == "{stable}" or .name == "{canary}") | .weight']
             paths += [f'.spec.rules[] | select(.name == "{m}" or ((.name // "") | test("^{m}-[0-9]+$")))'
                       for m in managed]
-            entries.append({"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": plan.name,
-                            "namespace": ns, "jqPathExpressions": paths})
+            for name in plan.routing_objects:
+                entries.append({"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": name,
+                                "namespace": ns, "jqPathExpressions": list(paths)})
     return {"ignoreDifferences": entries,
             "syncPolicy": {"syncOptions": ["RespectIgnoreDifferences=true", "ApplyOutOfSyncOnly=true"]}}

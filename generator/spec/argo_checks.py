@@ -94,4 +94,37 @@ def check_argo_only_fields(rollout) -> Iterator[Finding]:
                       "`flagger.metricsServer` names Flagger's Prometheus)", severity="warning", key=True)
 
 
-RULES = (check_strategy, check_canary_extras, check_routes)
+# workload.deployment keys the Rollout has but takes from elsewhere, and why (RolloutSpec in argoproj.io_rollouts.yaml)
+ROLLOUT_OWNED_FIELDS = {
+    "strategy": ("the Rollout's strategy is the spec's `canary` or `blueGreen`: the controller replaces the "
+                 "Deployment's rolling update with its steps", "remove `strategy`; set the canary's `steps` instead"),
+    "paused": ("the controller writes the Rollout's `spec.paused` itself (`kubectl argo rollouts pause` / "
+               "`promote`), and a paused Rollout in Git would undo every promote at the next sync",
+               "remove `paused`; pause with `kubectl argo rollouts pause`"),
+}
+DEFAULT_PROGRESS_DEADLINE = 600  # RolloutSpec.progressDeadlineSeconds' default (defaults.GetProgressDeadlineSecondsOrDefault)
+
+
+def check_deployment(rollout) -> Iterator[Finding]:
+    """`workload.deployment` under Argo Rollouts: the DeploymentSpec fields the Rollout has too
+    (minReadySeconds, revisionHistoryLimit, progressDeadlineSeconds) are written on the Rollout; the
+    rest is the controller's (validation.go:172-176 for the deadline)."""
+    if engine_of(rollout) != ENGINE or rollout.spec.workload.deployment is None:
+        return
+    deployment = rollout.spec.workload.deployment
+    base = ("spec", "workload", "deployment")
+    for key in deployment:
+        if key in ROLLOUT_OWNED_FIELDS:
+            why, hint = ROLLOUT_OWNED_FIELDS[key]
+            yield Finding(base + (key,), f"`{key}` cannot be kept with `delivery: argo-rollouts`: {why}", hint, key=True)
+    ready, deadline = deployment.get("minReadySeconds"), deployment.get("progressDeadlineSeconds")
+    if isinstance(ready, int) and (deadline is None or isinstance(deadline, int)):
+        limit = DEFAULT_PROGRESS_DEADLINE if deadline is None else deadline
+        if limit <= ready:
+            said = "the default progressDeadlineSeconds, 600" if deadline is None else f"progressDeadlineSeconds ({deadline})"
+            yield Finding(base + ("minReadySeconds",), f"Argo Rollouts refuses a Rollout whose {said} is not "
+                          f"longer than minReadySeconds ({ready})",
+                          f"set `progressDeadlineSeconds` above {ready}, or lower `minReadySeconds`", key=True)
+
+
+RULES = (check_strategy, check_canary_extras, check_routes, check_deployment)

@@ -14,7 +14,8 @@ RULES = {
                + (argo_checks.check_argo_only_fields,),
     "platform": platform_checks.RULES,
     # Argo Rollouts reads the manual shape (named versions); the Flagger rules refuse the Flagger-only blocks.
-    "argo-rollouts": checks.RULES + analysis_checks.RULES + flagger_checks.RULES + argo_checks.RULES,
+    "argo-rollouts": checks.RULES + service_checks.RULES + analysis_checks.RULES + flagger_checks.RULES
+                     + argo_checks.RULES,
 }
 
 

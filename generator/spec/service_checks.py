@@ -103,6 +103,8 @@ def check_route_options(rollout) -> Iterator[Finding]:
     if engine_of(rollout) == "flagger":
         return  # Flagger's own options are checked by flagger_checks.check_edge; `routes` are refused there
     mesh = MESHES[spec.mesh]
+    if engine_of(rollout) == "argo-rollouts" and mesh.route.kind == "HTTPRoute":
+        mesh = MESHES["gateway-api"]  # the Gateway API plugin reads gateway.networking.k8s.io routes only
     options = (("timeout", ("spec", "service", "timeout"), spec.service.timeout, mesh.timeouts),
                ("retries", ("spec", "service", "retries"), spec.service.retries, mesh.retries))
     for option, path, value, reason in options:

@@ -39,7 +39,9 @@ def _steps_text(plan: ArgoPlan) -> list[str]:
             duration = step["pause"].get("duration")
             out.append(f"hold {duration}" if duration else "pause until promoted")
         elif "setCanaryScale" in step:
-            out.append(f"scale the canary to {step['setCanaryScale']['replicas']}")
+            scale = step["setCanaryScale"]
+            out.append(f"scale the canary to {scale['replicas']}" if "replicas" in scale
+                       else "the canary's pods follow its weight")
         elif "setHeaderRoute" in step:
             out.append(f"header route {step['setHeaderRoute']['name']}")
         elif "setMirrorRoute" in step:
@@ -79,15 +81,18 @@ def argo_table(document, source: str) -> str:
     plan = plan_argo(document, source)
     w = plan.workload
     lines = [f"{plan.name} in {plan.namespace} (Argo Rollouts, {plan.mesh}, {plan.strategy}) from {source}", "",
-             f"Rollout {plan.name}: {w.version} ({w.image}), {w.replicas} replica{'s' if w.replicas != 1 else ''}"]
+             f"Rollout {plan.name}: {w.version} ({w.image}), " + (
+                 f"{w.replicas} replica{'s' if w.replicas != 1 else ''}" if w.replicas is not None
+                 else "replicas from its autoscaler")]
     if plan.strategy == "canary":
         if plan.stable_version is not None:
             lines.append(f"canary: from {plan.stable_version} to {w.version}, the controller steps through: "
                          + " → ".join(_steps_text(plan)) + ", then promotes")
         else:
             lines.append("steady: a new pod template is rolled out at once (no steps)")
-        router = ("Istio VirtualService route split (subsets stable/canary)" if plan.route_kind == "VirtualService"
-                  else f"Gateway API plugin, HTTPRoute {plan.name} rule split")
+        objects = ", ".join(plan.routing_objects)
+        router = (f"Istio VirtualService {objects}, route split (subsets stable/canary)"
+                  if plan.route_kind == "VirtualService" else f"Gateway API plugin, HTTPRoute {objects}, rule split")
         lines.append(f"traffic: {router}")
         for route in plan.managed_routes:
             lines.append(f"managed route {route}: {_managed_route_text(plan, route)}")
@@ -95,6 +100,7 @@ def argo_table(document, source: str) -> str:
         services = {s.role: s.name for s in plan.services}
         lines.append(f"blue/green: {services['active']} serves {plan.stable_version or w.version}; "
                      f"{services['preview']} serves {w.version}; promote switches them (autoPromotionEnabled: false)")
+    lines += _service_lines(plan)
     a = plan.analysis
     if a is not None:
         when = (f"from step {a.starting_step}, every {a.interval} until promoted" if a.use == "background"
@@ -112,6 +118,25 @@ def argo_table(document, source: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _service_lines(plan: ArgoPlan) -> list[str]:
+    """What the spec's service and workload options become: the edge, ports, timeouts, autoscaler."""
+    out, routing = [], plan.routing
+    if routing.edge is not None:
+        out.append(f"edge: gateways {', '.join(routing.edge.gateways)}, hosts {', '.join(routing.edge.hosts) or '-'}"
+                   + ("" if routing.edge.mesh else "; mesh-internal callers are not routed"))
+    if routing.ports:
+        out.append("further ports on every Service and the container: "
+                   + ", ".join(f"{p.name} {p.port}" for p in routing.ports))
+    if routing.timeout is not None or routing.retries is not None:
+        parts = ([f"timeout {routing.timeout}"] if routing.timeout else []) + \
+                ([f"{routing.retries['attempts']} attempts"] if routing.retries else [])
+        out.append(f"routes: {', '.join(parts)} (not on the managed header routes, which the controller writes)")
+    if plan.autoscaler is not None:
+        out.append(f"autoscaled: HorizontalPodAutoscaler {plan.name} on the Rollout, {plan.autoscaler.min} to "
+                   f"{plan.autoscaler.max} pods")
+    return out
+
+
 def argo_document(document, source: str) -> dict:
     """`plan --format json` for an Argo Rollouts rollout."""
     plan = plan_argo(document, source)
@@ -122,7 +147,14 @@ def argo_document(document, source: str) -> dict:
         "rollout": {"version": plan.workload.version, "image": plan.workload.image,
                     "replicas": plan.workload.replicas, "stable": plan.stable_version},
         "services": {s.role: s.name for s in plan.services},
-        "routing": plan.route_kind, "managedRoutes": list(plan.managed_routes),
+        "routing": plan.route_kind, "routingObjects": list(plan.routing_objects),
+        "managedRoutes": list(plan.managed_routes),
+        "edge": None if plan.routing.edge is None else {
+            "gateways": list(plan.routing.edge.gateways), "hosts": list(plan.routing.edge.hosts),
+            "mesh": plan.routing.edge.mesh},
+        "ports": [{"name": p.name, "port": p.port} for p in plan.routing.ports],
+        "timeout": plan.routing.timeout, "retries": plan.routing.retries,
+        "autoscaling": None if plan.autoscaler is None else {"min": plan.autoscaler.min, "max": plan.autoscaler.max},
         "steps": [dict(s) for s in plan.steps],
         "positions": [{"position": p.number, "step": p.step, "what": p.describe()} for p in plan_positions(plan)
                       if p.number is not None],
@@ -139,6 +171,14 @@ def _label(*lines: str) -> str:
     return '"' + "<br/>".join(line.replace("#", "#35;").replace('"', "#quot;") for line in lines) + '"'
 
 
+def _requests_label(plan: ArgoPlan) -> list[str]:
+    edge = plan.routing.edge
+    out = [] if edge is not None and not edge.mesh else [f"requests to {plan.name}.{plan.namespace}:{plan.port}"]
+    if edge is not None:
+        out.append(f"requests for {', '.join(edge.hosts)} at {', '.join(edge.gateways)}")
+    return out + [f"Argo Rollouts, {plan.mesh}"]
+
+
 def argo_flowchart(document, source: str) -> str:
     """`plan --format mermaid`: requests to the Service, split by the controller between the stable and the
     new ReplicaSet (canary), or switched between active and preview (blue/green)."""
@@ -146,7 +186,7 @@ def argo_flowchart(document, source: str) -> str:
     w = plan.workload
     old = plan.stable_version or w.version
     lines = ["flowchart LR",
-             f"  requests([{_label(f'requests to {plan.name}.{plan.namespace}:{plan.port}', f'Argo Rollouts, {plan.mesh}')}])",
+             f"  requests([{_label(*_requests_label(plan))}])",
              f"  stable[{_label(f'{old} (stable)' if plan.strategy == 'canary' else f'{old} (active)')}]",
              f"  new[{_label(f'{w.version}', w.image)}]"]
     if plan.strategy == "canary":
