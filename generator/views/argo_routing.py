@@ -167,9 +167,21 @@ def _istio(rollout: dict) -> dict:
     return _traffic(rollout).get("istio") or {}
 
 
-def _istio_vs_ref(rollout: dict) -> dict:
+def _istio_vs_refs(rollout: dict) -> list[dict]:
+    """`trafficRouting.istio.virtualService`, or each of `virtualServices`: the controller's every call
+    (SetWeight, SetHeaderRoute, SetMirrorRoute, RemoveManagedRoutes) goes over all of them
+    (istio.go getVirtualServices), each with its own `routes`."""
     istio = _istio(rollout)
-    return istio.get("virtualService") or (istio.get("virtualServices") or [{}])[0]
+    return [istio["virtualService"]] if istio.get("virtualService") else list(istio.get("virtualServices") or [])
+
+
+def _istio_vs_ref(rollout: dict) -> dict:
+    return (_istio_vs_refs(rollout) or [{}])[0]
+
+
+def _routes_of(rollout: dict, routes: list[str] | None) -> list[str]:
+    """The weighted routes' names of one VirtualService entry (default: the first entry's)."""
+    return (_istio_vs_ref(rollout).get("routes") or []) if routes is None else routes
 
 
 def istio_host(destination_host: str) -> str:
@@ -198,7 +210,7 @@ def istio_http_route_indexes(route_names: list[str], http: list[dict]) -> list[i
     return out
 
 
-def istio_set_weight(rollout: dict, vs: dict, weight: int) -> dict:
+def istio_set_weight(rollout: dict, vs: dict, weight: int, routes: list[str] | None = None) -> dict:
     """The VirtualService after SetWeight(weight), no experiment (istio.go:202-254 processRoutes, applied
     by :87-133 patchVirtualService, SetWeight :720-760): in each weighted route, a destination that is the
     canary (its host's first label is `canaryService`, or its subset `canarySubsetName`) gets `weight`,
@@ -208,7 +220,7 @@ def istio_set_weight(rollout: dict, vs: dict, weight: int) -> dict:
     canary = _canary(rollout) or {}
     rule = _istio(rollout).get("destinationRule") or {}
     http = out["spec"].get("http") or []
-    for idx in istio_http_route_indexes(_istio_vs_ref(rollout).get("routes") or [], http):
+    for idx in istio_http_route_indexes(_routes_of(rollout, routes), http):
         kept = []
         for d in http[idx].get("route") or []:
             dest = d.get("destination") or {}
@@ -254,14 +266,15 @@ def _istio_canary_target(rollout: dict, destination_rule: dict | None) -> tuple[
     return host, (rule or {}).get("canarySubsetName") or None
 
 
-def _weighted_route(rollout: dict, vs: dict) -> list[dict]:
+def _weighted_route(rollout: dict, vs: dict, routes: list[str] | None = None) -> list[dict]:
     """istio.go:1380-1393 getVirtualServiceSetWeightRoute: the destinations of the first weighted route."""
     http = vs["spec"].get("http") or []
-    indexes = istio_http_route_indexes(_istio_vs_ref(rollout).get("routes") or [], http)
+    indexes = istio_http_route_indexes(_routes_of(rollout, routes), http)
     return copy.deepcopy(http[indexes[0]].get("route") or []) if indexes else []
 
 
-def istio_set_header_route(rollout: dict, vs: dict, header_route: dict, destination_rule: dict | None = None) -> dict:
+def istio_set_header_route(rollout: dict, vs: dict, header_route: dict, destination_rule: dict | None = None,
+                           routes: list[str] | None = None) -> dict:
     """SetHeaderRoute (istio.go:782-825, :827-860): without `match` the route named `header_route.name`
     is removed; otherwise it is replaced by `{name, match: [{headers: {<headerName>: {exact|regex|prefix:
     v}}}] (one per match entry, :918-928), route: [{destination: {host, subset, port: {number}}, weight:
@@ -276,7 +289,7 @@ def istio_set_header_route(rollout: dict, vs: dict, header_route: dict, destinat
         value = {k: v for k, v in (m.get("headerValue") or {}).items() if k in ("exact", "regex", "prefix") and v}
         matches.append({"headers": {m.get("headerName"): value}})
     host, subset = _istio_canary_target(rollout, destination_rule)
-    weighted = _weighted_route(rollout, vs)
+    weighted = _weighted_route(rollout, vs, routes)
     port = ((weighted[0].get("destination") or {}).get("port") or {}).get("number") if weighted else None
     dest: dict[str, Any] = {"host": host}
     if port:
@@ -288,7 +301,8 @@ def istio_set_header_route(rollout: dict, vs: dict, header_route: dict, destinat
     return istio_order_routes(rollout, out)
 
 
-def istio_set_mirror_route(rollout: dict, vs: dict, mirror_route: dict, destination_rule: dict | None = None) -> dict:
+def istio_set_mirror_route(rollout: dict, vs: dict, mirror_route: dict, destination_rule: dict | None = None,
+                           routes: list[str] | None = None) -> dict:
     """SetMirrorRoute (istio.go:1222-1313): without `match` the route is removed; otherwise it is
     replaced by `{name, match: [{method, uri: <path>, headers}], route: <the weighted route's
     destinations as they are now>, mirror: {host, subset, port}, mirrorPercentage: {value: <percentage,
@@ -310,7 +324,7 @@ def istio_set_mirror_route(rollout: dict, vs: dict, mirror_route: dict, destinat
             entry["headers"] = {k: dict(v) for k, v in m["headers"].items()}
         matches.append(entry)
     route = []
-    for d in _weighted_route(rollout, out):
+    for d in _weighted_route(rollout, out, routes):
         copied = {"destination": {k: v for k, v in (d.get("destination") or {}).items() if v}}
         if d.get("weight"):
             copied["weight"] = d["weight"]
@@ -578,9 +592,10 @@ class _State:
         return None if i is None else self.docs[i]
 
     # -- the traffic router's calls, for Istio and the plugin alike
-    def _virtual_service(self) -> str | None:
-        name = _istio_vs_ref(self.rollout).get("name")
-        return name.split(".", 1)[0] if name else None
+    def _virtual_services(self) -> list[tuple[str, list[str]]]:
+        """(name, weighted routes) of every VirtualService the Rollout names."""
+        return [(ref["name"].split(".", 1)[0], ref.get("routes") or [])
+                for ref in _istio_vs_refs(self.rollout) if ref.get("name")]
 
     def _destination_rule(self) -> str | None:
         return (_istio(self.rollout).get("destinationRule") or {}).get("name")
@@ -596,25 +611,25 @@ class _State:
         return [r["name"] for r in plugin_config(self.rollout)["httpRoutes"] if r.get("useHeaderRoutes")]
 
     def remove_managed_routes(self) -> None:
-        if _istio(self.rollout):
-            self.update("VirtualService", self._virtual_service(), lambda vs: istio_remove_managed_routes(self.rollout, vs))
+        for vs_name, _ in self._virtual_services():
+            self.update("VirtualService", vs_name, lambda vs: istio_remove_managed_routes(self.rollout, vs))
         for name in self._header_routes():
             self.update("HTTPRoute", name, lambda r: plugin_remove_managed_routes(self.rollout, r))
 
     def set_header_route(self, step: dict) -> None:
-        if _istio(self.rollout):
-            dr = self.get("DestinationRule", self._destination_rule())
-            self.update("VirtualService", self._virtual_service(),
-                        lambda vs: istio_set_header_route(self.rollout, vs, step, dr))
+        dr = self.get("DestinationRule", self._destination_rule())
+        for vs_name, routes in self._virtual_services():
+            self.update("VirtualService", vs_name,
+                        lambda vs: istio_set_header_route(self.rollout, vs, step, dr, routes))
         for name in self._header_routes():
             self.update("HTTPRoute", name, lambda r: plugin_set_header_route(self.rollout, r, step))
 
     def set_mirror_route(self, step: dict) -> None:
         # The plugin's SetMirrorRoute does nothing (GW plugin.go:155-157).
-        if _istio(self.rollout):
-            dr = self.get("DestinationRule", self._destination_rule())
-            self.update("VirtualService", self._virtual_service(),
-                        lambda vs: istio_set_mirror_route(self.rollout, vs, step, dr))
+        dr = self.get("DestinationRule", self._destination_rule())
+        for vs_name, routes in self._virtual_services():
+            self.update("VirtualService", vs_name,
+                        lambda vs: istio_set_mirror_route(self.rollout, vs, step, dr, routes))
 
     def update_hash(self, canary_hash: str | None, stable_hash: str | None) -> None:
         if _istio(self.rollout):
@@ -622,8 +637,8 @@ class _State:
                         lambda dr: istio_update_hash(self.rollout, dr, canary_hash, stable_hash))
 
     def set_weight(self, weight: int) -> None:
-        if _istio(self.rollout):
-            self.update("VirtualService", self._virtual_service(), lambda vs: istio_set_weight(self.rollout, vs, weight))
+        for vs_name, routes in self._virtual_services():
+            self.update("VirtualService", vs_name, lambda vs: istio_set_weight(self.rollout, vs, weight, routes))
         for name in self._http_routes():
             self.update("HTTPRoute", name, lambda r: plugin_set_weight(self.rollout, r, weight))
 
