@@ -92,14 +92,21 @@ def test_gateway_api_timeout_is_the_request_timeout_of_the_weighted_rule_and_ret
     assert "no retry policy" in refused[0][1]
 
 
-def test_linkerd_under_argo_reads_the_gateway_api_route_so_its_timeout_is_kept_and_retries_refused_for_that_api():
-    docs = compiled(spec("linkerd", "  service:\n    port: 8080\n    timeout: 2s\n"))
+def test_linkerd_under_argo_reads_the_gateway_api_route_with_its_timeout_and_linkerds_retry_annotations():
+    """Linkerd reads `retry.linkerd.io/*` on gateway.networking.k8s.io HTTPRoutes as on its own
+    (policy-controller/k8s/index/src/outbound/index/http.rs convert_route: GatewayHttp → parse_http_retry),
+    and the plugin only patches weights and its own rules, so the annotations stay."""
+    docs = compiled(spec("linkerd", '  service:\n    port: 8080\n    timeout: 2s\n'
+                                    '    retries: {attempts: 3, perTryTimeout: 1s, "on": 5xx}\n'))
     route = named(docs, "HTTPRoute", "shop")
     assert route["apiVersion"] == "gateway.networking.k8s.io/v1"
     assert {"request": "2s"} in [r.get("timeouts") for r in route["spec"]["rules"]]
+    assert route["metadata"]["annotations"] == {"retry.linkerd.io/http": "5xx", "retry.linkerd.io/limit": "3",
+                                                "retry.linkerd.io/timeout": "1s"}
+    assert accepted(docs) == []
     refused = refusals(spec("linkerd", "  service:\n    port: 8080\n    retries: {attempts: 3}\n"))
-    assert [p for p, _ in refused] == ["spec.service.retries"]
-    assert "gateway.networking.k8s.io" in refused[0][1]
+    assert [p for p, _ in refused] == ["spec.service.retries"]  # Linkerd retries only the statuses `on` names
+    assert "retry.linkerd.io/http" in refused[0][1]
 
 
 # --- fault injection -------------------------------------------------------------------------------------

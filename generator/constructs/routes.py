@@ -76,16 +76,6 @@ def request_mirror(plan: Plan, mirror: Mirror, group: str) -> dict:
     return {"type": "RequestMirror", "requestMirror": out}
 
 
-def retry_annotations(retries: dict) -> dict:
-    """Linkerd's retry policy of a route: `retry.linkerd.io/limit` (retries after the first try, like Istio's
-    `attempts`), `/timeout` (each try) and `/http` (the statuses retried; the spec check allows only what
-    Linkerd parses, comma-separated without spaces)."""
-    out = {"retry.linkerd.io/http": retries["retryOn"], "retry.linkerd.io/limit": str(retries["attempts"])}
-    if "perTryTimeout" in retries:
-        out["retry.linkerd.io/timeout"] = retries["perTryTimeout"]
-    return out
-
-
 class HTTPRoute:
     """The GAMMA route, attached to the Service on `port` (so traffic to its other ports is not captured);
     with `edge`, the route `<name>-edge` attached to the ingress gateways, with the hostnames served there.
@@ -110,7 +100,4 @@ class HTTPRoute:
             spec["parentRefs"] = [{"group": parent_group, "kind": "Service", "name": plan.name, "port": plan.port}]
             name = c.routing_name(plan.name)
         spec["rules"] = [route_rule(plan, rule, group) for rule in plan.rules]
-        annotations = None
-        if plan.retries is not None and MESHES[plan.mesh].retries_as == "annotations":
-            annotations = retry_annotations(plan.retries)
-        self.obj = emit(chart, api_version, "HTTPRoute", name, plan.labels, {"spec": spec}, annotations)
+        self.obj = emit(chart, api_version, "HTTPRoute", name, plan.labels, {"spec": spec}, plan.route_annotations)

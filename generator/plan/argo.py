@@ -46,7 +46,7 @@ from generator.plan.pods import container_ports, plan_ports, pod_metadata
 from generator.plan.promql import number
 from generator.plan.queries import (AlertsPlan, _decimal, _percentile, error_threshold, latency_threshold,
                                     plan_alerts, source_for, version_queries)
-from generator.plan.routed import object_labels, plan_edge
+from generator.plan.routed import object_labels, plan_edge, route_annotations
 from generator.spec.facts import parse_duration
 from generator.spec.pod import merge_pod, overlay_pod
 from generator.spec.v1alpha1 import Rollout
@@ -317,7 +317,7 @@ def plan_argo(rollout: Rollout, source: str) -> ArgoPlan:
                    workloads=(), subsets=() if blue_green else (c.ARGO_STABLE, c.ARGO_CANARY),
                    version_services=(), only_version=None, rules=routing_rules(rollout),
                    ports=plan_ports(rollout), edge=plan_edge(rollout), timeout=spec.service.timeout,
-                   retries=retries_dict(spec.service.retries))
+                   retries=retries_dict(spec.service.retries), route_annotations=route_annotations(rollout))
     return ArgoPlan(
         source=source, name=rollout.metadata.name, namespace=rollout.metadata.namespace, labels=labels,
         mesh=spec.mesh, port=spec.service.port, target_port=spec.service.targetPort or spec.service.port,

@@ -138,6 +138,8 @@ class Plan:
     timeout: str | None = None  # request timeout of every rule
     retries: dict | None = field(default=None, hash=False)  # Istio HTTPRetry of every rule
     autoscaler: AutoscalerPlan | None = None  # every version's HPA (workload.autoscaling)
+    # annotations of the routing objects the mesh reads (Linkerd's retry.linkerd.io/*), by name
+    route_annotations: dict = field(default_factory=dict, hash=False, compare=False)
     engine: ClassVar[str] = "manual"
 
     def service_host(self) -> str:

@@ -111,7 +111,23 @@ def build_routed_plan(rollout: Rollout, source: str, position: int | None = None
         timeout=spec.service.timeout,
         retries=retries_dict(spec.service.retries),
         autoscaler=_autoscaler(rollout),
+        route_annotations=route_annotations(rollout),
     )
+
+
+def route_annotations(rollout: Rollout) -> dict:
+    """What the mesh reads from the routing object's annotations rather than its rules: Linkerd's retry
+    policy, `retry.linkerd.io/limit` (retries after the first try, like Istio's `attempts`), `/timeout`
+    (each try) and `/http` (the statuses retried; the spec check allows only what Linkerd parses,
+    comma-separated without spaces). Linkerd reads them on policy.linkerd.io and gateway.networking.k8s.io
+    HTTPRoutes alike (policy-controller/k8s/index/src/outbound/index/http.rs convert_route)."""
+    retries = rollout.spec.service.retries
+    if retries is None or MESHES[rollout.spec.mesh].retries_as != "annotations":
+        return {}
+    out = {"retry.linkerd.io/http": retries.on, "retry.linkerd.io/limit": str(retries.attempts)}
+    if retries.perTryTimeout is not None:
+        out["retry.linkerd.io/timeout"] = retries.perTryTimeout
+    return out
 
 
 def _autoscaler(rollout: Rollout) -> AutoscalerPlan | None:

@@ -7,6 +7,7 @@ over the model; findings located by path.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Iterator
 
 import generator.names as c
@@ -104,7 +105,11 @@ def check_route_options(rollout) -> Iterator[Finding]:
         return  # Flagger's own options are checked by flagger_checks.check_edge; `routes` are refused there
     mesh = MESHES[spec.mesh]
     if engine_of(rollout) == "argo-rollouts" and mesh.route.kind == "HTTPRoute":
-        mesh = MESHES["gateway-api"]  # the Gateway API plugin reads gateway.networking.k8s.io routes only
+        # The Gateway API plugin reads gateway.networking.k8s.io routes only: their rules are the Gateway
+        # API's; what the mesh reads from a route's annotations (Linkerd's retries) it reads there too.
+        own, mesh = mesh, MESHES["gateway-api"]
+        if own.retries_as == "annotations":
+            mesh = replace(mesh, retries=None, retries_as="annotations")
     options = (("timeout", ("spec", "service", "timeout"), spec.service.timeout, mesh.timeouts),
                ("retries", ("spec", "service", "retries"), spec.service.retries, mesh.retries))
     for option, path, value, reason in options:
