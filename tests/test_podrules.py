@@ -109,3 +109,26 @@ def test_a_pod_in_any_shape_gets_problems_never_an_exception(containers, pod):
     pod = {**pod, "containers": containers}
     for problem in pod_value_problems(pod):
         assert problem.path and problem.message
+
+
+def test_kubernetes_schemas_are_crawled_once_not_per_validated_pod(monkeypatch):
+    """Kubernetes' PodSpec schema is large: finding the resources it holds is done once, when its
+    validator is made, not again for every pod fragment of every spec validated against it."""
+    from referencing import Registry
+
+    from generator.spec.pod import _k8s_validator, deploymentspec_errors, podspec_errors
+
+    _k8s_validator.cache_clear()
+    crawled = []
+    crawl = Registry.crawl
+    monkeypatch.setattr(Registry, "crawl", lambda self: crawled.append(1) or crawl(self))
+    pod = {"containers": [{"name": "app", "image": "app:1", "ports": [{"containerPort": "http"}]}]}
+    first = podspec_errors(pod)
+    assert first == [(("containers", 0, "ports", 0, "containerPort"), 'expected integer, got "http"')]
+    deployment = deploymentspec_errors({"replicas": "two"})
+    assert (("replicas",), 'expected integer, got "two"') in deployment
+    made = len(crawled)
+    for _ in range(5):
+        assert podspec_errors(pod) == first
+        assert deploymentspec_errors({"replicas": "two"}) == deployment
+    assert len(crawled) == made
