@@ -299,11 +299,10 @@ def live_position(loaded: LoadedSpec) -> int | None:
     return 0 if is_argo(loaded) else doc.spec.canary.position
 
 
-def committed_documents(loaded: LoadedSpec, outdir: Path) -> list[dict] | None:
-    """The documents the output directory holds for a spec, when they were generated (as plain
-    manifests) from the spec's bytes as they are now; None otherwise. Hand edits of those files are
-    read as they are: they are what a sync would apply."""
-    state = read_state(outdir)
+def committed_documents(loaded: LoadedSpec, outdir: Path, state: State) -> list[dict] | None:
+    """The documents the output directory holds for a spec, when its record (`state`, read once by the
+    caller) says they were generated (as plain manifests) from the spec's bytes as they are now; None
+    otherwise. Hand edits of those files are read as they are: they are what a sync would apply."""
     rec = state.specs.get(loaded.source)
     if state.output_format != DEFAULT_OUTPUT_FORMAT or rec is None or rec.digest != loaded.digest:
         return None
@@ -339,11 +338,12 @@ def routing_documents(wanted: list[tuple[LoadedSpec, list[int | None]]], outdir:
     out: list[dict[int | None, RoutingDocuments]] = []
     to_compile: list[tuple[int, LoadedSpec, int | None]] = []
     argo: list[tuple[int, LoadedSpec, list[int | None]]] = []
+    state = read_state(outdir)
     for i, (loaded, wanted_positions) in enumerate(wanted):
         out.append({})
         if is_argo(loaded):
             # Git holds one set of objects; the controller's rewrite at each position is modelled on them.
-            committed = committed_documents(loaded, outdir)
+            committed = committed_documents(loaded, outdir, state)
             if committed is not None:
                 out[i][ARGO_BASE] = RoutingDocuments(None, committed, outdir.as_posix() + "/")
             else:
@@ -352,7 +352,7 @@ def routing_documents(wanted: list[tuple[LoadedSpec, list[int | None]]], outdir:
             continue
         live = live_position(loaded)
         for pos in wanted_positions:
-            committed = committed_documents(loaded, outdir) if pos == live else None
+            committed = committed_documents(loaded, outdir, state) if pos == live else None
             if committed is not None:
                 out[i][pos] = RoutingDocuments(pos, committed, outdir.as_posix() + "/")
             else:
@@ -362,20 +362,22 @@ def routing_documents(wanted: list[tuple[LoadedSpec, list[int | None]]], outdir:
         out[i][pos] = RoutingDocuments(None if pos == ARGO_BASE else pos, docs, IN_MEMORY)
     for i, loaded, wanted_positions in argo:
         base = out[i].pop(ARGO_BASE)
-        out[i].update({pos: controller_view(loaded, base, pos) for pos in wanted_positions})
+        plan = plan_argo(loaded.document, loaded.source)  # once per spec, not once per position
+        steps = plan_positions(plan)
+        out[i].update({pos: controller_view(plan, steps, base, pos) for pos in wanted_positions})
     return [dict(sorted(d.items(), key=lambda kv: -1 if kv[0] is None else kv[0])) for d in out]
 
 
 ARGO_BASE = "git"  # the key of an Argo Rollouts spec's documents as Git holds them
 
 
-def controller_view(loaded: LoadedSpec, base: RoutingDocuments, position: int | None) -> RoutingDocuments:
-    """The documents of an Argo Rollouts spec at `position`, as the controller leaves them (modelled on
-    the documents Git holds, committed or compiled)."""
-    plan = plan_argo(loaded.document, loaded.source)
+def controller_view(plan, steps: list[ControllerPosition], base: RoutingDocuments,
+                    position: int | None) -> RoutingDocuments:
+    """The documents of an Argo Rollouts rollout (`plan`, its positions `steps`) at `position`, as the
+    controller leaves them (modelled on the documents Git holds, committed or compiled)."""
     docs = controller_documents(base.documents, position, plan.stable_version)
     rollout = rollout_of(base.documents)
-    where = next((p for p in argo_positions(loaded) if p.number == position), None) if rollout is not None else None
+    where = next((p for p in steps if p.number == position), None) if rollout is not None else None
     return RoutingDocuments(position, docs, base.origin, where.describe() if where is not None else None,
                             tuple(rewritten(base.documents, docs)))
 
