@@ -266,6 +266,18 @@ def _istio_canary_target(rollout: dict, destination_rule: dict | None) -> tuple[
     return host, (rule or {}).get("canarySubsetName") or None
 
 
+def _canary_destination(rollout: dict, destination_rule: dict | None, port: Any) -> dict:
+    """A managed route's canary destination (routeDestination istio.go:936-951 and the mirror of
+    createMirrorRoute :1353-1360): host, the canary subset when one is configured, the port when set."""
+    host, subset = _istio_canary_target(rollout, destination_rule)
+    dest: dict[str, Any] = {"host": host}
+    if port:
+        dest["port"] = {"number": int(port)}
+    if subset:
+        dest["subset"] = subset
+    return dest
+
+
 def _weighted_route(rollout: dict, vs: dict, routes: list[str] | None = None) -> list[dict]:
     """istio.go:1380-1393 getVirtualServiceSetWeightRoute: the destinations of the first weighted route."""
     http = vs["spec"].get("http") or []
@@ -288,14 +300,9 @@ def istio_set_header_route(rollout: dict, vs: dict, header_route: dict, destinat
     for m in header_route["match"]:
         value = {k: v for k, v in (m.get("headerValue") or {}).items() if k in ("exact", "regex", "prefix") and v}
         matches.append({"headers": {m.get("headerName"): value}})
-    host, subset = _istio_canary_target(rollout, destination_rule)
     weighted = _weighted_route(rollout, vs, routes)
     port = ((weighted[0].get("destination") or {}).get("port") or {}).get("number") if weighted else None
-    dest: dict[str, Any] = {"host": host}
-    if port:
-        dest["port"] = {"number": int(port)}
-    if subset:
-        dest["subset"] = subset
+    dest = _canary_destination(rollout, destination_rule, port)
     out["spec"]["http"] = list(out["spec"].get("http") or []) + [
         {"name": name, "match": matches, "route": [{"weight": 100, "destination": dest}]}]
     return istio_order_routes(rollout, out)
@@ -329,13 +336,8 @@ def istio_set_mirror_route(rollout: dict, vs: dict, mirror_route: dict, destinat
         if d.get("weight"):
             copied["weight"] = d["weight"]
         route.append(copied)
-    host, subset = _istio_canary_target(rollout, destination_rule)
-    mirror: dict[str, Any] = {"host": host}
-    if subset:
-        mirror["subset"] = subset
     port = ((route[0]["destination"].get("port") or {}).get("number")) if route else None
-    if port:
-        mirror["port"] = {"number": int(port)}
+    mirror = _canary_destination(rollout, destination_rule, port)
     percentage = mirror_route.get("percentage")
     entry = {"name": name, "match": matches, "route": route, "mirror": mirror,
              "mirrorPercentage": {"value": 100 if percentage is None else percentage}}
