@@ -53,6 +53,9 @@ class Mesh:
     # `retry.linkerd.io/*` annotations of the route, read by its policy controller's parse_http_retry in
     # policy-controller/k8s/index/src/outbound/index/http.rs; statuses only, as `retry.linkerd.io/http`)
     retries_as: str = "rule"
+    # The mesh whose routing object Argo Rollouts' traffic router reads here: Istio's own VirtualService,
+    # else the Gateway API plugin's gateway.networking.k8s.io HTTPRoute (Linkerd serves those too).
+    argo_router: str = "gateway-api"
 
 
 NO_FAULTS = ("the {api} HTTPRoute has no fault injection (no filter delays or aborts a request); inject faults "
@@ -71,7 +74,7 @@ MESHES: dict[str, Mesh] = {
         per_version_services=False, metrics="istio",
         providers=("istio", "gatewayapi:v1", "kubernetes"), default_provider="istio",
         scaffold_note="Istio: a DestinationRule (one subset per version) and a VirtualService",
-        mirroring="route-mirror"),
+        mirroring="route-mirror", argo_router="istio"),
     "linkerd": Mesh(
         route=RouteAPI("HTTPRoute", "policy.linkerd.io/v1beta2", parent_group="core", rule_limit=MAX_HTTPROUTE_RULES,
                        timeouts_api_version="policy.linkerd.io/v1beta3"),

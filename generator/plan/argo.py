@@ -53,7 +53,6 @@ from generator.spec.v1alpha1 import Rollout
 
 ROLLOUT_API = "argoproj.io/v1alpha1"
 VERSION_ARG = "version"  # the AnalysisTemplate's one argument: the version label of the pods under test
-ROUTED_MESH = {"VirtualService": "istio", "HTTPRoute": "gateway-api"}  # the route dialect the plugin reads
 
 
 @dataclass(frozen=True)
@@ -312,7 +311,7 @@ def plan_argo(rollout: Rollout, source: str) -> ArgoPlan:
     workload = plan_workload(rollout)
     blue_green = spec.blueGreen is not None
     routing = Plan(source=source, name=rollout.metadata.name, namespace=rollout.metadata.namespace,
-                   labels=labels, mesh=ROUTED_MESH[route_kind], port=spec.service.port,
+                   labels=labels, mesh=MESHES[spec.mesh].argo_router, port=spec.service.port,
                    target_port=spec.service.targetPort or spec.service.port, stage="argo-rollouts",
                    workloads=(), subsets=() if blue_green else (c.ARGO_STABLE, c.ARGO_CANARY),
                    version_services=(), only_version=None, rules=routing_rules(rollout),

@@ -104,10 +104,10 @@ def check_route_options(rollout) -> Iterator[Finding]:
     if engine_of(rollout) == "flagger":
         return  # Flagger's own options are checked by flagger_checks.check_edge; `routes` are refused there
     mesh = MESHES[spec.mesh]
-    if engine_of(rollout) == "argo-rollouts" and mesh.route.kind == "HTTPRoute":
-        # The Gateway API plugin reads gateway.networking.k8s.io routes only: their rules are the Gateway
-        # API's; what the mesh reads from a route's annotations (Linkerd's retries) it reads there too.
-        own, mesh = mesh, MESHES["gateway-api"]
+    if engine_of(rollout) == "argo-rollouts":
+        # The rules are those of the routing object the controller's traffic router reads; what the mesh
+        # reads from a route's annotations (Linkerd's retries) it reads there too.
+        own, mesh = mesh, MESHES[mesh.argo_router]
         if own.retries_as == "annotations":
             mesh = replace(mesh, retries=None, retries_as="annotations")
     options = (("timeout", ("spec", "service", "timeout"), spec.service.timeout, mesh.timeouts),
