@@ -38,7 +38,8 @@ from typing import Any, Callable, Iterable, Mapping
 
 from generator.diagnostics import Diagnostic, InvalidInput, format_path
 from generator.names import ROUTE_CASES_SUFFIXES
-from generator.views.routing import Request, Result, RoutingError, canonical_host, route_request, share_text
+from generator.views.routing import (Request, Result, RoutingError, canonical_host, fault_parts, route_request,
+                                     share_text)
 from generator.spec.yamlio import Located, load_yaml
 
 API_VERSION = "rollgen/v1alpha1"
@@ -329,14 +330,8 @@ def _fault(check: _Checker, raw: Any, path: tuple) -> Mapping[str, tuple] | None
 
 
 def faults_of(result: Result) -> dict[str, tuple]:
-    """The matched rule's fault injection, as a case writes it (Istio's percentage defaults to every request)."""
-    raw = result.fault or {}
-    out: dict[str, tuple] = {}
-    for kind, what in (("abort", "httpStatus"), ("delay", "fixedDelay")):
-        if kind in raw:
-            pct = (raw[kind].get("percentage") or {}).get("value", 100)
-            out[kind] = (raw[kind].get(what), Fraction(str(pct)) / 100)
-    return out
+    """The matched rule's fault injection, as a case writes it."""
+    return fault_parts(result.fault)
 
 
 def fault_text(faults: Mapping[str, tuple]) -> str:

@@ -831,15 +831,27 @@ def explain(result: Result) -> str:
     return "\n".join(lines)
 
 
+def fault_parts(fault: Mapping[str, Any] | None) -> dict[str, tuple]:
+    """An Istio HTTPFaultInjection as {"abort": (status, share), "delay": (duration, share)}: shares are
+    fractions of the matched requests, a percentage left out meaning every request."""
+    out: dict[str, tuple] = {}
+    for kind, what in (("abort", "httpStatus"), ("delay", "fixedDelay")):
+        if kind in (fault or {}):
+            pct = (fault[kind].get("percentage") or {}).get("value", 100)
+            out[kind] = (fault[kind].get(what), Fraction(str(pct)) / 100)
+    return out
+
+
 def fault_description(fault: Mapping[str, Any]) -> str:
-    """An Istio HTTPFaultInjection in words (a percentage left out means every request)."""
-    parts = []
-    for kind, what, verb in (("delay", "fixedDelay", "delays {share} of these requests by {value}"),
-                             ("abort", "httpStatus", "answers {share} of these requests with HTTP {value} instead of forwarding them")):
-        if kind in fault:
-            pct = Fraction(str((fault[kind].get("percentage") or {}).get("value", 100))) / 100
-            parts.append(verb.format(share=share_text(pct), value=fault[kind].get(what)))
-    return "; ".join(parts) or str(dict(fault))
+    """An Istio HTTPFaultInjection in words."""
+    parts = fault_parts(fault)
+    said = []
+    if "delay" in parts:
+        said.append(f"delays {share_text(parts['delay'][1])} of these requests by {parts['delay'][0]}")
+    if "abort" in parts:
+        said.append(f"answers {share_text(parts['abort'][1])} of these requests with HTTP {parts['abort'][0]} "
+                    "instead of forwarding them")
+    return "; ".join(said) or str(dict(fault))
 
 
 def _share_json(share: Fraction) -> str:
