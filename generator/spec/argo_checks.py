@@ -50,7 +50,7 @@ def check_canary_extras(rollout) -> Iterator[Finding]:
     if shadow is None or MESHES[mesh].mirroring is None:
         return  # the mesh's own rule refuses shadow on a mesh that cannot mirror at all
     path = ("spec", "canary", "shadow")
-    if mesh != "istio":
+    if MESHES[mesh].argo_router != "istio":  # the plugin's router: setMirrorRoute is a no-op (plugin.go:155-157)
         yield Finding(path, "Argo Rollouts mirrors only through Istio: the Gateway API plugin does nothing on "
                       "`setMirrorRoute` and the controller refuses the step with a traffic-router plugin",
                       "remove `shadow`, use `mesh: istio`, or use `delivery: manual`", key=True)
