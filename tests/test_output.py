@@ -214,3 +214,87 @@ def test_ci_compares_the_committed_output_with_one_generated_from_scratch_and_ca
     assert "production/backend/extra.yaml: not generated" in bad.stdout
     assert "shop/checkout/service-checkout.yaml: missing" in bad.stdout
     assert "FAIL: the committed output/ differs from a fresh rollgen generate" in bad.stderr
+
+
+def test_generated_files_have_the_mode_of_any_file_the_user_creates(workdir: Path):
+    """0666 less the umask, as an editor or `git checkout` would create them: readable by the CI
+    runner, the container build or the colleague who did not run generate."""
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        assert run_cli("generate", cwd=workdir).exit_code == 0
+        spec = workdir / "specs" / "backend.yaml"
+        spec.write_text(spec.read_text().replace("team: payments", "team: checkout"))
+        assert run_cli("generate", cwd=workdir).exit_code == 0  # files replaced in existing directories
+    finally:
+        os.umask(umask)
+    out = workdir / "output"
+    modes = {p.relative_to(out).as_posix(): oct(p.stat().st_mode & 0o777) for p in out.rglob("*")
+             if p.is_file() and ".rollgen-cache" not in p.parts}
+    assert modes and set(modes.values()) == {"0o644"}, modes
+    assert (out / "production/backend/deployment-backend-v1.yaml").exists()
+
+
+def test_a_new_service_directory_is_staged_whole_and_moved_in_by_one_rename(workdir: Path, monkeypatch):
+    """A directory that does not exist yet cannot hold anything to check or replace: its files are
+    written into a staging tree and the directory is renamed into place, not each file."""
+    import os
+
+    import generator.output.store as store
+
+    renames = []
+    real = os.replace
+
+    def counting(src, dst, *args, **kwargs):
+        dst = Path(os.path.abspath(dst))
+        if (workdir / "output") in dst.parents:
+            renames.append(dst.relative_to(workdir / "output").as_posix())
+        return real(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(store.os, "replace", counting)
+    monkeypatch.setattr(store.os, "rename", counting)
+    assert run_cli("generate", cwd=workdir).exit_code == 0
+    namespaces = sorted(p.name for p in (workdir / "output").iterdir() if p.is_dir() and not p.name.startswith("."))
+    written = [p for p in renames if not p.startswith(".rollgen")]
+    # one rename per namespace directory and one for the shared kustomization (and the record)
+    assert sorted(written) == sorted(namespaces + ["kustomization.yaml"]), renames
+    assert not list((workdir / "output").glob(".rollgen-*.tmp"))
+
+
+def test_a_failed_write_into_new_directories_leaves_nothing_behind(workdir: Path, monkeypatch):
+    import os
+
+    import generator.output.store as store
+
+    real = os.open
+    calls = {"n": 0}
+
+    def failing(path, flags, *args, **kwargs):
+        if flags & os.O_CREAT and Path(os.fsdecode(path)).name.endswith(".yaml"):
+            calls["n"] += 1
+            if calls["n"] == 5:
+                raise OSError(28, "No space left on device")
+        return real(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(store.os, "open", failing)
+    result = run_cli("generate", cwd=workdir)
+    assert calls["n"] == 5
+    assert result.exit_code == 1
+    assert "cannot write: No space left on device; the previous output is unchanged" in result.stderr
+    assert not (workdir / "output").exists() or not any((workdir / "output").iterdir())
+
+
+def test_a_staging_directory_left_by_a_killed_run_is_removed_by_the_next_generate(workdir: Path):
+    run_cli("generate", cwd=workdir)
+    leftover = workdir / "output" / ".rollgen-k1ll3d.tmp"
+    (leftover / "production" / "backend").mkdir(parents=True)
+    (leftover / "production" / "backend" / "service-backend.yaml").write_text("half a tree")
+    mine = workdir / "output" / ".rollgen-notes"
+    mine.mkdir()
+    spec = workdir / "specs" / "backend.yaml"
+    spec.write_text(spec.read_text().replace("team: payments", "team: checkout"))
+    result = run_cli("generate", cwd=workdir)
+    assert result.exit_code == 0, result.stderr
+    assert not leftover.exists()
+    assert mine.is_dir()

@@ -18,6 +18,7 @@ import fcntl
 import hashlib
 import json
 import os
+import shutil
 import stat
 import tempfile
 from contextlib import contextmanager
@@ -159,22 +160,54 @@ class UnsafePath(Exception):
         self.rel, self.message, self.hint = rel, message, hint
 
 
-def _inside(outdir: Path, rel: str) -> Path:
+def _inside(outdir: Path, rel: str, seen: dict[str, int] | None = None) -> Path:
     """`outdir/rel`, refusing anything that could lead outside the output directory: absolute paths,
     `..`, and symbolic links below the root. The root itself may be a link (it is where the user
-    pointed `-o`); links inside it are never followed, so nothing is written or removed through one."""
+    pointed `-o`); links inside it are never followed, so nothing is written or removed through one.
+
+    `seen` (a run's knowledge of the output directory, kept by the caller) maps each path looked at to
+    its st_mode, 0 when it does not exist: a directory is looked at once however many files it holds,
+    and nothing below a missing directory is looked at."""
     pure = PurePosixPath(rel)
     if (not rel or pure.is_absolute() or "\\" in rel or "\0" in rel
             or any(part in ("", ".", "..") for part in rel.split("/"))):
         raise UnsafePath(rel, "is not a plain relative path inside the output directory",
                          "the state record is damaged: restore it from version control")
-    current = outdir
+    seen = {} if seen is None else seen
+    current, prefix, missing = outdir, "", False
     for part in pure.parts:
         current = current / part
-        if current.is_symlink():
+        prefix = f"{prefix}/{part}" if prefix else part
+        mode = seen.get(prefix)
+        if mode is None:
+            mode = 0 if missing else _lstat_mode(current)
+            seen[prefix] = mode
+        if stat.S_ISLNK(mode):
             raise UnsafePath(rel, f"{current.as_posix()} is a symbolic link, and rollgen does not follow links "
                              "inside the output directory", "replace the link with a real directory or file, or point -o elsewhere")
+        missing = mode == 0
     return current
+
+
+def _lstat_mode(path: Path) -> int:
+    """The st_mode of `path` itself (a link is not followed), 0 when there is nothing there."""
+    try:
+        return os.lstat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return 0
+
+
+def _new_top(rel: str, seen: dict[str, int]) -> str | None:
+    """The top-most of `rel`'s directories that does not exist (as `_inside` found them), if any."""
+    parts = rel.split("/")[:-1]
+    for i in range(len(parts)):
+        prefix = "/".join(parts[:i + 1])
+        if seen.get(prefix) == 0:
+            parent = "/".join(parts[:i])
+            if parent and not stat.S_ISDIR(seen[parent]):
+                raise NotADirectoryError(errno.ENOTDIR, "Not a directory", parent)
+            return prefix
+    return None
 
 
 def _unsafe(outdir: Path, exc: UnsafePath, source: str = "") -> Diagnostic:
@@ -251,16 +284,24 @@ STAGING_PREFIX, STAGING_SUFFIX = ".rollgen-", ".tmp"
 
 
 def remove_leftover_staging(outdir: Path) -> list[str]:
-    """Remove staging files a killed run left behind (`.rollgen-*.tmp`, written only by `_stage`).
+    """Remove what a killed run left staged (`.rollgen-*.tmp` files written by `_stage`, and
+    `.rollgen-*.tmp` directories made by `_NewDirectories`).
 
     Called while holding the lock, so no other run is staging now; links are not followed and only
-    regular files are removed."""
+    regular files and real directories are removed."""
     removed = []
     for root, dirs, files in os.walk(outdir, followlinks=False):
+        for name in list(dirs):
+            if name.startswith(STAGING_PREFIX) and name.endswith(STAGING_SUFFIX):
+                dirs.remove(name)
+                path = Path(root) / name
+                if stat.S_ISDIR(_lstat_mode(path)):
+                    shutil.rmtree(path, ignore_errors=True)
+                    removed.append(path.relative_to(outdir).as_posix())
         for name in files:
             if name.startswith(STAGING_PREFIX) and name.endswith(STAGING_SUFFIX):
                 path = Path(root) / name
-                if path.is_file() and not path.is_symlink():
+                if stat.S_ISREG(_lstat_mode(path)):
                     _unlink(str(path))
                     removed.append(path.relative_to(outdir).as_posix())
     return removed
@@ -273,17 +314,70 @@ def _rmdir(directory: Path) -> None:
         pass
 
 
+# A new file, never one that exists (nor through a link), with the mode any file the user creates gets
+# (0666 less the umask): what an editor or `git checkout` would leave, readable by whoever reads the repo.
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _create(path: Path | str, text: str) -> None:
+    """Write `text` to the new file `path`; on any failure, nothing is left there."""
+    fd = os.open(path, _CREATE, 0o666)
+    try:
+        try:
+            data = memoryview(text.encode("utf-8"))
+            while data:
+                data = data[os.write(fd, data):]
+        finally:
+            os.close(fd)
+    except BaseException:
+        _unlink(str(path))
+        raise
+
+
 def _stage(path: Path, text: str) -> str:
     """Write `text` to a temporary file beside `path`; the caller renames it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=STAGING_PREFIX, suffix=STAGING_SUFFIX)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-    except BaseException:
-        _unlink(tmp)
-        raise
-    return tmp
+    while True:
+        tmp = str(path.parent / f"{STAGING_PREFIX}{os.urandom(6).hex()}{STAGING_SUFFIX}")
+        try:
+            _create(tmp, text)
+        except FileExistsError:
+            continue  # 48 random bits taken: draw again
+        return tmp
+
+
+class _NewDirectories:
+    """Files of directories that do not exist yet (a new service, a new namespace, the first
+    generate). Nothing there can be checked, kept or replaced, so instead of a staged file and a
+    rename each, they are written into one staging directory (`<out>/.rollgen-*.tmp/`, laid out like
+    the output) and each new top-most directory is renamed into place: one rename per directory."""
+
+    def __init__(self, outdir: Path):
+        self.outdir = outdir
+        self.root: Path | None = None
+        self.tops: set[str] = set()
+        self.made: set[str] = {""}
+
+    def stage(self, rel: str, top: str, text: str) -> None:
+        if self.root is None:
+            self.root = Path(tempfile.mkdtemp(dir=self.outdir, prefix=STAGING_PREFIX, suffix=STAGING_SUFFIX))
+        self.tops.add(top)
+        parent = rel.rpartition("/")[0]
+        if parent not in self.made:
+            (self.root / parent).mkdir(parents=True, exist_ok=True)
+            parts = parent.split("/")
+            self.made.update("/".join(parts[:i + 1]) for i in range(len(parts)))
+        _create(self.root / rel, text)
+
+    def move_in(self) -> None:
+        for top in sorted(self.tops):
+            os.rename(self.root / top, self.outdir / top)
+        self.discard()
+
+    def discard(self) -> None:
+        if self.root is not None:
+            shutil.rmtree(self.root, ignore_errors=True)
+            self.root = None
 
 
 def _unlink(path: str) -> None:
@@ -324,18 +418,20 @@ def plan_changes(outdir: Path, state: State, new: dict[str, dict[str, str]], dro
     # Files recorded for specs compiled now are re-owned by them; files other specs own stay theirs.
     others = {p: s for s, rec in state.specs.items() if s not in new and s not in dropped for p in rec.files}
     to_write: dict[str, str] = {}
+    seen: dict[str, int] = {}
     for rel, source in sorted(claimed.items()):
         if rel in others:
             problems.append(Diagnostic(source, 0, 0, "", f"generates {rel}, which {others[rel]} generated",
                                        "two specs have the same metadata.name and namespace"))
             continue
         try:
-            target = _inside(outdir, rel)
+            _inside(outdir, rel, seen)
         except UnsafePath as exc:
             problems.append(_unsafe(outdir, exc, source))
             continue
         text = new[source][rel]
-        if target.exists() and (rel not in owned or not target.is_file()):
+        mode = seen[rel]
+        if mode and (rel not in owned or not stat.S_ISREG(mode)):
             problems.append(Diagnostic(source, 0, 0, "", f"{outdir.as_posix()}/{rel} exists and was not generated by rollgen",
                                        "rollgen never overwrites a file it did not write; move that file away"))
             continue
@@ -363,8 +459,9 @@ def apply_changes(outdir: Path, state: State, new: dict[str, dict[str, str]],
                   output_format: str = DEFAULT_OUTPUT_FORMAT) -> Change:
     """Write files atomically and keep the record right at every moment.
 
-    Every new file is staged beside its target first; a failure there (disk full, permissions)
-    removes the staged files and leaves the previous output and record untouched. Then the record is
+    Every new file is staged first, beside its target (or, in a directory that does not exist yet, in
+    a staging tree: see _NewDirectories); a failure there (disk full, permissions) removes the staged
+    files and leaves the previous output and record untouched. Then the record is
     widened to cover old and new files (an interrupted run never leaves a file rollgen wrote looking
     foreign), staged files are renamed into place, stale ones removed, and the final record written.
     A record that would not change is not rewritten, and with no file to write not widened either.
@@ -372,18 +469,24 @@ def apply_changes(outdir: Path, state: State, new: dict[str, dict[str, str]],
     change = Change()
     # Stage every file first: if anything fails here (disk full, permissions), nothing was replaced.
     staged: list[tuple[str, Path]] = []
+    fresh = _NewDirectories(outdir)
+    seen: dict[str, int] = {}
     current = ""
     try:
         outdir.mkdir(parents=True, exist_ok=True)
         for rel, text in sorted(to_write.items()):
             current = rel
-            target = _inside(outdir, rel)
-            if read_regular(target) == text.encode("utf-8"):
+            target = _inside(outdir, rel, seen)
+            top = _new_top(rel, seen)
+            if top is not None:
+                fresh.stage(rel, top, text)
+            elif seen[rel] and read_regular(target) == text.encode("utf-8"):
                 change.unchanged.append(rel)
                 continue
-            staged.append((_stage(target, text), target))
+            else:
+                staged.append((_stage(target, text), target))
             change.written.append(rel)
-        if staged:
+        if staged or fresh.tops:
             widened = State(dict(state.specs), output_format)
             for source, files in new.items():
                 prev = widened.specs.get(source)
@@ -395,6 +498,7 @@ def apply_changes(outdir: Path, state: State, new: dict[str, dict[str, str]],
     except BaseException as exc:
         for tmp, _ in staged:
             _unlink(tmp)
+        fresh.discard()
         if isinstance(exc, OSError):
             raise write_error(outdir, current, exc) from None
         raise
@@ -403,6 +507,7 @@ def apply_changes(outdir: Path, state: State, new: dict[str, dict[str, str]],
     try:
         for tmp, target in staged:
             os.replace(tmp, target)
+        fresh.move_in()
         for rel in stale:
             target = _inside(outdir, rel)
             raw = read_regular(target)
