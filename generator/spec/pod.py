@@ -7,6 +7,8 @@ import json
 from functools import lru_cache
 from typing import Any
 
+from generator.spec.validation import Validator
+
 # Fields of the application container that rollgen owns (set from the spec, not from the fragment).
 OWNED_CONTAINER_FIELDS = ("image",)
 K8S_SCHEMA_VERSION = "v1.30.0-local-strict"
@@ -80,15 +82,51 @@ def _overlay(base, over, key=None):
     return copy.deepcopy(over)
 
 
+def _k8s_schemas():
+    from importlib import resources
+
+    return resources.files("kubernetes_validate").joinpath("kubernetes-json-schema", K8S_SCHEMA_VERSION)
+
+
+# Where the Kubernetes schemas' `$ref`s point: "/api/_definitions.json" against their `$id`s
+# (https://kubernetes.io/api/...).
+_DEFINITIONS_URI = "https://kubernetes.io/api/_definitions.json"
+
+
 @lru_cache(maxsize=4)
 def _k8s_validator(schema_file: str):
+    """One of Kubernetes' schemas with its definitions: jsonschema-rs's verdict, jsonschema's errors
+    (see generator.spec.validation). The integer widths (`format: int32`/`int64`) are checked as
+    bounds by the fast engine, which applies formats to strings only."""
+    base = _k8s_schemas()
+    schema = json.loads(base.joinpath(schema_file).read_text("utf-8"))
+    definitions = json.loads(base.joinpath("_definitions.json").read_text("utf-8"))
+    return Validator(_integer_bounds(schema), lambda: _k8s_explainer(schema_file),
+                     {_DEFINITIONS_URI: _integer_bounds(definitions)})
+
+
+def _integer_bounds(schema):
+    """`schema` with each `format: int32`/`int64` also written as the minimum and maximum it means."""
+    if isinstance(schema, dict):
+        width = schema.get("format")
+        if isinstance(width, str) and width in _INTEGER_RANGES and "minimum" not in schema and "maximum" not in schema:
+            schema["minimum"], schema["maximum"] = -_INTEGER_RANGES[width], _INTEGER_RANGES[width] - 1
+        for value in schema.values():
+            _integer_bounds(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            _integer_bounds(value)
+    return schema
+
+
+def _k8s_explainer(schema_file: str):
+    """jsonschema's validator for one of Kubernetes' schemas, whose errors become diagnostics."""
     import jsonschema
-    from importlib import resources
     from jsonschema_specifications import REGISTRY as SPECIFICATIONS
     from referencing import Registry
     from referencing.jsonschema import DRAFT7, specification_with
 
-    base = resources.files("kubernetes_validate").joinpath("kubernetes-json-schema", K8S_SCHEMA_VERSION)
+    base = _k8s_schemas()
     definitions = json.loads(base.joinpath("_definitions.json").read_text("utf-8"))
     schema = json.loads(base.joinpath(schema_file).read_text("utf-8"))
     registry = Registry().with_resource("/api/_definitions.json", DRAFT7.create_resource(definitions))

@@ -18,6 +18,7 @@ from generator.diagnostics import Diagnostic, first_sentence, format_path
 from generator.names import (API_VERSION, COOKIE_NAME_PATTERN, COOKIE_VALUE_PATTERN, DNS1035_LABEL, DNS1123_LABEL,
                           HEADER_PATTERN, HOST_PATTERN, LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, PORT_NAME_PATTERN)
 from generator.spec.yamlio import Located
+from generator.spec.validation import Validator
 
 SCHEMA_FILE = "rollout.v1alpha1.json"
 
@@ -282,9 +283,13 @@ def _diagnose(error, located: Located, filename: str) -> list[Diagnostic]:
 
 @lru_cache(maxsize=None)
 def _validator(kind: str = DEFAULT_KIND):
-    from jsonschema import Draft202012Validator
+    """The kind's schema: jsonschema-rs's verdict, jsonschema's errors (see generator.spec.validation)."""
+    def explainer():
+        from jsonschema import Draft202012Validator
 
-    return Draft202012Validator(load_schema(kind))
+        return Draft202012Validator(load_schema(kind))
+
+    return Validator(load_schema(kind), explainer)
 
 
 def check_schema(located: Located, filename: str) -> list[Diagnostic]:
