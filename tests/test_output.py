@@ -298,3 +298,60 @@ def test_a_staging_directory_left_by_a_killed_run_is_removed_by_the_next_generat
     assert result.exit_code == 0, result.stderr
     assert not leftover.exists()
     assert mine.is_dir()
+
+
+def _reference_dump(doc) -> str:
+    """What PyYAML's own representer writes with rollgen's manifest dumper."""
+    import yaml
+
+    from generator.spec.yamlio import _ManifestDumper
+
+    return yaml.dump(doc, Dumper=_ManifestDumper, sort_keys=False, default_flow_style=False,
+                     allow_unicode=True, width=4096)
+
+
+def test_every_committed_manifest_is_dumped_exactly_as_pyyaml_dumps_it():
+    import yaml
+
+    from generator.spec.yamlio import dump_document
+
+    docs = [yaml.safe_load(p.read_text()) for p in sorted(OUTPUT.rglob("*.yaml"))]
+    assert len(docs) > 200
+    for doc in docs:
+        assert dump_document(doc) == _reference_dump(doc)
+
+
+
+def _json_like():
+    from hypothesis import strategies as st
+
+    scalars = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70),
+                        st.text(max_size=12),
+                        st.sampled_from(["yes", "No", "on", "null", "~", "1.0", "0x1F", "1e3", "", " x", "x ", "#a",
+                                         "a: b", "- a", "{", "'", '"', "a\nb", "a\n", "\n", "  a\n b\n", "é\u2028", "\t",
+                                         "2024-01-01", "=", "<<", "!tag", "&a", "*a", "%x", "@x", "`x"]))
+    return st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                         st.dictionaries(st.text(max_size=6), inner, max_size=4)),
+                        max_leaves=20)
+
+
+def test_any_json_like_document_is_dumped_exactly_as_pyyaml_dumps_it():
+    from hypothesis import given, settings
+
+    from generator.spec.yamlio import dump_document
+
+    @settings(max_examples=400, deadline=None)
+    @given(_json_like())
+    def check(doc):
+        assert dump_document(doc) == _reference_dump(doc)
+
+    check()
+
+
+def test_a_document_holding_one_object_twice_or_a_float_is_dumped_by_pyyaml_itself():
+    from generator.spec.yamlio import dump_document
+
+    shared = {"a": 1}
+    for doc in ({"x": shared, "y": shared}, {"ratio": 0.5, "nan": float("nan")}):
+        assert dump_document(doc) == _reference_dump(doc)
+    assert "&id001" in dump_document({"x": shared, "y": shared})

@@ -325,7 +325,22 @@ def load_yaml(raw: bytes, filename: str) -> Located:
 
 
 class _ManifestDumper(_Dumper):
-    pass
+    def resolve(self, kind, value, implicit):
+        # The emitter asks twice for every scalar which tag its text would have if left implicit: the
+        # same few hundred strings over and over. Without path resolvers (none are added here) the
+        # answer depends on the text and `implicit` alone, so it is remembered.
+        if kind is not yaml.ScalarNode:
+            return super().resolve(kind, value, implicit)
+        key = (value, implicit)
+        tag = _RESOLVED.get(key)
+        if tag is None:
+            if len(_RESOLVED) > 100_000:
+                _RESOLVED.clear()
+            tag = _RESOLVED[key] = super().resolve(kind, value, implicit)
+        return tag
+
+
+_RESOLVED: dict[tuple, str] = {}
 
 
 def _str_representer(dumper, value: str):
@@ -337,9 +352,45 @@ def _str_representer(dumper, value: str):
 
 _ManifestDumper.add_representer(str, _str_representer)
 
+_TAG = "tag:yaml.org,2002:"
+
+
+class _NotPlain(Exception):
+    """A value the node builder leaves to PyYAML's representer (a float, a shared object, a subclass)."""
+
+
+def _node(data: Any, seen: set[int]) -> yaml.Node:
+    """The YAML node graph _ManifestDumper's representer builds for `data`, built directly for the
+    JSON-like values manifests hold (exact dict, list, str, int, bool, None; nothing shared)."""
+    kind = type(data)
+    if kind is str:
+        return yaml.ScalarNode(_TAG + "str", data, style="|" if "\n" in data else None)
+    if kind is dict or kind is list:
+        if id(data) in seen:  # PyYAML writes an anchor and an alias for a repeated object
+            raise _NotPlain
+        seen.add(id(data))
+        if kind is dict:
+            return yaml.MappingNode(_TAG + "map", [(_node(k, seen), _node(v, seen)) for k, v in data.items()],
+                                    flow_style=False)
+        return yaml.SequenceNode(_TAG + "seq", [_node(v, seen) for v in data], flow_style=False)
+    if kind is bool:
+        return yaml.ScalarNode(_TAG + "bool", "true" if data else "false")
+    if kind is int:
+        return yaml.ScalarNode(_TAG + "int", str(data))
+    if data is None:
+        return yaml.ScalarNode(_TAG + "null", "null")
+    raise _NotPlain
+
 
 def dump_document(doc: Any) -> str:
-    """One manifest as YAML: insertion order kept, block style, LF, final newline."""
-    return yaml.dump(doc, Dumper=_ManifestDumper, sort_keys=False, default_flow_style=False,
-                     allow_unicode=True, width=4096)
+    """One manifest as YAML: insertion order kept, block style, LF, final newline.
 
+    The text is what `yaml.dump` with _ManifestDumper writes. For JSON-like documents (every
+    manifest) the node graph its representer would build is built directly (PyYAML's representer
+    spends most of a dump dispatching on types and tracking aliases) and handed to the same emitter."""
+    try:
+        node = _node(doc, set())
+    except _NotPlain:
+        return yaml.dump(doc, Dumper=_ManifestDumper, sort_keys=False, default_flow_style=False,
+                         allow_unicode=True, width=4096)
+    return yaml.serialize(node, Dumper=_ManifestDumper, allow_unicode=True, width=4096)
