@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from generator.spec.validation import Validator
@@ -82,10 +83,15 @@ def _overlay(base, over, key=None):
     return copy.deepcopy(over)
 
 
-def _k8s_schemas():
-    from importlib import resources
+def _k8s_schemas() -> Path:
+    """The folder of Kubernetes' JSON schemas that the kubernetes-validate package ships. Found without
+    importing the package: its code imports jsonschema, which only a refused document needs."""
+    from importlib.util import find_spec
 
-    return resources.files("kubernetes_validate").joinpath("kubernetes-json-schema", K8S_SCHEMA_VERSION)
+    spec = find_spec("kubernetes_validate")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("kubernetes_validate (a declared dependency) is not installed")
+    return Path(spec.submodule_search_locations[0], "kubernetes-json-schema", K8S_SCHEMA_VERSION)
 
 
 # Where the Kubernetes schemas' `$ref`s point: "/api/_definitions.json" against their `$id`s
