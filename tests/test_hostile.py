@@ -125,7 +125,7 @@ def test_deep_nesting_is_refused_by_the_pure_python_parser_too(tmp_path: Path, m
 
     import generator.spec.yamlio as yamlio
 
-    monkeypatch.setattr(yamlio, "_Loader", yaml.SafeLoader)
+    monkeypatch.setattr(yamlio, "_SpecLoader", type("PureLoader", (yamlio._RememberingResolver, yaml.SafeLoader), {}))
     generated(tmp_path, "deep.yaml", b"[" * 50_000 + b"]" * 50_000)
     result = run_cli("validate", "deep.yaml", cwd=tmp_path)
     assert result.exit_code == 1 and "nested" in result.stderr
@@ -264,8 +264,8 @@ def test_a_read_only_output_directory_is_a_clean_error(project: Path, monkeypatc
 # process writes: a write past the limit fails with EFBIG (SIGXFSZ ignored), as a full disk fails.
 LIMITED = """
 import resource, signal, sys
-from generator.constructs.runtime import cdk8s
-cdk8s()
+from generator.constructs.runtime import start
+start().ready()
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[1]), resource.RLIM_INFINITY))
 from generator.cli import main

@@ -17,6 +17,33 @@ except AttributeError:  # pragma: no cover - pure-Python fallback
     _Loader = yaml.SafeLoader
     _Dumper = yaml.SafeDumper
 
+class _RememberingResolver:
+    """PyYAML's resolver, its answers remembered. The parser asks it for the tag of every scalar it
+    reads and the emitter twice for every scalar it writes, over and over for the same few hundred
+    strings; without path resolvers (none are added here) the answer depends on the kind of node, the
+    text and `implicit` alone."""
+
+    def resolve(self, kind, value, implicit):
+        if kind is not yaml.ScalarNode:
+            return super().resolve(kind, value, implicit)
+        key = (value, implicit)
+        tag = _RESOLVED.get(key)
+        if tag is None:
+            if len(_RESOLVED) > 100_000:
+                _RESOLVED.clear()
+            tag = _RESOLVED[key] = super().resolve(kind, value, implicit)
+        return tag
+
+
+_RESOLVED: dict[tuple, str] = {}
+
+
+class _SpecLoader(_RememberingResolver, _Loader):
+    pass
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
+
 # Hostile-input limits: a rollout spec is a few hundred lines; these are far above any real one.
 MAX_SPEC_BYTES = 1024 * 1024
 MAX_NODES = 100_000  # counted after alias expansion (a "billion laughs" document stops here)
@@ -83,7 +110,7 @@ class _Builder:
                 if not isinstance(key_node, yaml.ScalarNode):
                     self.error(key_node, path, "a mapping key must be a plain string")
                     continue
-                key = self.scalars.construct_object(key_node)
+                key = self.scalar(key_node)
                 if not isinstance(key, str):
                     key = key_node.value  # `on:`, `1:` ... are names here, not booleans or numbers
                 child = path + (key,)
@@ -99,6 +126,12 @@ class _Builder:
             return [self.build(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
         if not node.style:  # plain (libyaml says "", the Python parser None)
             self.located.texts[path] = node.value
+        return self.scalar(node)
+
+    def scalar(self, node: yaml.ScalarNode) -> Any:
+        """What PyYAML's safe constructor makes of a scalar: a string is its text, as constructed."""
+        if node.tag == _STR_TAG and isinstance(node, yaml.ScalarNode):
+            return node.value
         return self.scalars.construct_object(node)
 
 
@@ -285,7 +318,7 @@ def load_yaml(raw: bytes, filename: str) -> Located:
                                        "a spec is a YAML text file (UTF-8)")])
     text = _decode(raw, filename)
     try:
-        nodes = list(yaml.compose_all(text, Loader=_Loader))
+        nodes = list(yaml.compose_all(text, Loader=_SpecLoader))
     except yaml.reader.ReaderError as exc:
         before = text[: exc.position]
         line, column = before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1
@@ -324,23 +357,8 @@ def load_yaml(raw: bytes, filename: str) -> Located:
     return builder.located
 
 
-class _ManifestDumper(_Dumper):
-    def resolve(self, kind, value, implicit):
-        # The emitter asks twice for every scalar which tag its text would have if left implicit: the
-        # same few hundred strings over and over. Without path resolvers (none are added here) the
-        # answer depends on the text and `implicit` alone, so it is remembered.
-        if kind is not yaml.ScalarNode:
-            return super().resolve(kind, value, implicit)
-        key = (value, implicit)
-        tag = _RESOLVED.get(key)
-        if tag is None:
-            if len(_RESOLVED) > 100_000:
-                _RESOLVED.clear()
-            tag = _RESOLVED[key] = super().resolve(kind, value, implicit)
-        return tag
-
-
-_RESOLVED: dict[tuple, str] = {}
+class _ManifestDumper(_RememberingResolver, _Dumper):
+    pass
 
 
 def _str_representer(dumper, value: str):
