@@ -14,7 +14,7 @@ from typing import Callable, ContextManager
 import yaml
 
 from generator.plan.claims import clashes, platform_clashes, record_claims, spec_claims, spec_clashes
-from generator.diagnostics import Diagnostic, InvalidInput, Report, display_path
+from generator.diagnostics import Diagnostic, InvalidInput, KernelError, Report, display_path
 from generator.output.formats import OutputFormat, manifests
 from generator.output.incremental import SHARED_SOURCE, Survey, survey
 from generator.output.sources import NO_EXCLUDES, Excludes, find_route_cases, find_specs
@@ -29,6 +29,8 @@ from generator.output.store import (DEFAULT_OUTPUT_FORMAT, Change, State, Verifi
                                     locked, plan_changes, read_regular, read_state, sha, write_verified)
 from generator.plan.engines import build_plan
 from generator.output.render import RenderedFile, synthesize
+from generator.output.workers import worker_count
+from generator.constructs.runtime import start as start_runtime
 from generator.plan.platform import build_platform_plan
 from generator.spec.kinds import engine_of
 
@@ -154,6 +156,12 @@ def prepare(surveyed: Survey, cwd: Path, fmt: OutputFormat, progress: Progress |
     if not surveyed.paths and not surveyed.missing:
         shown = ", ".join(sorted(surveyed.dirs)) or "the targets"
         result.report.extend([Diagnostic(shown, 0, 0, "", "no spec files (*.yaml, *.yml) found")])
+    if surveyed.stale and worker_count(len(surveyed.stale)) == 1:
+        # specs to compile in this process: Node.js starts and loads cdk8s while they are checked
+        try:
+            start_runtime()
+        except KernelError:
+            pass  # said when cdk8s is needed, after what is wrong with the specs
     loaded = _load(surveyed.stale, cwd, result.report, progress, "validating")
     context: list[LoadedSpec] = []
     if fmt.needs_every_spec:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from generator import __version__
-from generator.diagnostics import EXIT_INTERNAL, EXIT_INVALID, Diagnostic, InvalidInput, Report
+from generator.diagnostics import EXIT_INTERNAL, EXIT_INVALID, Diagnostic, InvalidInput, KernelError, Report
 from generator.output.store import STATE_FILE
 from generator.spec.scaffold import STRATEGIES
 
@@ -129,6 +129,11 @@ class RollgenGroup(click.Group):
             ctx.exit(EXIT_INVALID)
         except KeyboardInterrupt:
             ctx.exit(130)
+        except KernelError as exc:
+            if (ctx.obj or {}).get("debug"):
+                traceback.print_exc()
+            click.echo(f"rollgen: cdk8s could not run: {exc}", err=True)
+            ctx.exit(EXIT_INTERNAL)
         except Exception as exc:  # noqa: BLE001 - the contract is: never a traceback for users
             if (ctx.obj or {}).get("debug"):
                 traceback.print_exc()

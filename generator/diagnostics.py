@@ -114,6 +114,11 @@ class InvalidInput(Exception):
         self.diagnostics = diagnostics
 
 
+class KernelError(RuntimeError):
+    """cdk8s could not run: jsii's kernel (Node.js) would not start, refused a request or stopped. Not
+    the specs' fault; the message says what happened and, where it can, what to do."""
+
+
 def display_path(path: Path, cwd: Path) -> str:
     """Paths relative to the working directory where possible: stable across machines."""
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -128,3 +129,25 @@ def test_generate_format_is_the_older_spelling_of_output_format(workdir: Path, k
     assert files == sorted(p.relative_to(workdir / "old") for p in (workdir / "old").rglob("*") if p.is_file())
     assert (Path("Chart.yaml") in files) is (kind == "helm")
     assert run_cli("check", "specs/catalog.yaml", "--output-format", kind, "-o", "old", cwd=workdir).exit_code == 0
+
+
+def test_a_node_js_that_cannot_start_is_a_clear_error_and_writes_nothing(tmp_path):
+    """JSII_NODE names the Node.js cdk8s runs on; a missing one is said, not shown as a traceback."""
+    env = {**os.environ, "JSII_NODE": str(tmp_path / "no-node-here")}
+    proc = subprocess.run([sys.executable, "-m", "generator", "generate", str(SPECS / "catalog.yaml"), "-o",
+                           str(tmp_path / "o")], capture_output=True, text=True, cwd=SPECS.parent, env=env)
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        f"rollgen: cdk8s could not run: cannot start Node.js ({tmp_path / 'no-node-here'}) for cdk8s: "
+        "No such file or directory"]
+    assert not (tmp_path / "o").exists()
+
+
+def test_with_no_node_js_the_specs_own_errors_come_first(tmp_path):
+    spec = tmp_path / "broken.yaml"
+    spec.write_text((SPECS / "catalog.yaml").read_text().replace("port: 8080", "port: http-port"))
+    env = {**os.environ, "JSII_NODE": str(tmp_path / "no-node-here")}
+    proc = subprocess.run([sys.executable, "-m", "generator", "generate", str(spec), "-o", str(tmp_path / "o")],
+                          capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert proc.returncode == 1, proc.stderr
+    assert "broken.yaml:" in proc.stderr and "Node.js" not in proc.stderr

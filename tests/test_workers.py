@@ -20,6 +20,10 @@ def square_all(batch, scratch):
     return [(x * x, scratch) for x in batch]
 
 
+def as_list(submitted):
+    return list(submitted)
+
+
 def test_batches_are_consecutive_cover_everything_and_are_bounded():
     items = list(range(2003))
     for count in (1, 2, 4):
@@ -40,9 +44,29 @@ def test_runs_one_runtime_can_hold_stay_in_one_process_and_larger_ones_use_the_c
 def test_results_come_back_in_order_from_worker_processes_with_progress(monkeypatch):
     monkeypatch.setattr(workers, "SPECS_PER_WORKER", 20)  # several rounds of fresh workers
     seen = []
-    out = workers.run_batches(square_all, list(range(100)), "scratch", workers=2, advance=seen.append)
+    out = workers.run_batches(square_all, as_list, list(range(100)), "scratch", workers=2, advance=seen.append)
     assert out == [(x * x, "scratch") for x in range(100)]
     assert sum(seen) == 100 and len(seen) > 2
+
+
+def test_in_this_process_each_batch_is_submitted_before_the_previous_one_is_collected():
+    events = []
+
+    def submit(part, scratch):
+        events.append(("submit", part[0]))
+        return part
+
+    def collect(part):
+        events.append(("collect", part[0]))
+        return list(part)
+
+    seen = []
+    out = workers.run_batches(submit, collect, list(range(60)), "scratch", workers=1, advance=seen.append)
+    assert out == list(range(60)) and sum(seen) == 60
+    starts = [first for kind, first in events if kind == "submit"]
+    assert len(starts) > 2
+    assert events == [("submit", 0)] + [e for first, nxt in zip(starts, starts[1:])
+                                         for e in (("submit", nxt), ("collect", first))] + [("collect", starts[-1])]
 
 
 def test_parallel_synthesis_writes_exactly_what_one_process_writes(monkeypatch):
@@ -70,9 +94,8 @@ def _children_cmdlines() -> list[str]:
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 def test_the_jsii_kernel_runs_as_one_node_process_without_the_wrapper():
-    from generator.constructs.runtime import cdk8s
+    from generator.constructs.runtime import start
 
-    cdk8s()
+    start().ready()
     nodes = [c for c in _children_cmdlines() if "program.js" in c or "jsii-runtime.js" in c]
     assert len(nodes) == 1 and "program.js" in nodes[0]
-    assert os.environ["JSII_RUNTIME"].endswith("program.js")

@@ -33,14 +33,21 @@ def render_documents(plan: Plan, documents: list[dict]) -> list[RenderedFile]:
     return out
 
 
-def synthesize_batch(plans: list[Plan], scratch: str) -> list[list[RenderedFile]]:
-    """Build a batch of plans in a fresh cdk8s App, each plan's objects in its part of the batch's one
-    chart, then read them back (one bridge call for the batch; see constructs.runtime.Synth)."""
+def submit_batch(plans: list[Plan], scratch: str) -> tuple[list[Plan], list]:
+    """Build a batch of plans' objects and send them to cdk8s, to be created in a fresh App, each plan's
+    objects in its part of the batch's one chart (one request for the batch; see constructs.runtime.Synth)."""
     from generator.constructs.charts import build_chart
     from generator.constructs.runtime import Synth
 
     synth = Synth(scratch)
     charts = [build_chart(synth, plan) for plan in plans]
+    synth.submit()
+    return plans, charts
+
+
+def collect_batch(submitted: tuple[list[Plan], list]) -> list[list[RenderedFile]]:
+    """The files of a submitted batch, plan by plan, once cdk8s has synthesized it."""
+    plans, charts = submitted
     return [render_documents(plan, chart.to_json()) for plan, chart in zip(plans, charts)]
 
 
@@ -50,4 +57,4 @@ def synthesize(plans: list[Plan], scratch: str, advance: Callable[[int], None] |
     `advance(n)` is told as each batch of n plans is done."""
     from generator.output.workers import run_batches
 
-    return run_batches(synthesize_batch, plans, scratch, advance=advance)
+    return run_batches(submit_batch, collect_batch, plans, scratch, advance=advance)
