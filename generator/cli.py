@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import traceback
@@ -222,6 +223,7 @@ def generate(targets: tuple[str, ...], outdir: str | None, kind: str | None, cha
         return
     from generator.app import generate as run
 
+    _compiler_loaded()
     result = run(where.targets, where.outdir, where.cwd, factory(), _progress(), surveyed,
                  on_wait=lambda message: click.echo(message, err=True))
     _print_report(result.report)
@@ -780,5 +782,21 @@ def status_commands(spec: str) -> None:
     click.echo(status_commands_text(loaded), nl=False)
 
 
+# rollgen runs one command per process (main). A cold generate allocates well over a million short-lived
+# objects (YAML nodes, documents, file texts) beside the ~half million its imports leave, which live
+# until the process ends: a larger first generation collects a tenth as often, and the objects alive
+# once the compiler is imported are frozen out of the collector's scans (_compiler_loaded). With
+# Python's defaults a cold generate of 200 specs spent ~0.05 s in the collector, ~0.02 s so.
+_ONE_COMMAND = False
+
+
+def _compiler_loaded() -> None:
+    if _ONE_COMMAND:
+        gc.freeze()
+
+
 def main(argv: list[str] | None = None) -> None:
+    global _ONE_COMMAND
+    _ONE_COMMAND = True
+    gc.set_threshold(10_000, 10, 10)
     cli.main(args=argv, prog_name="rollgen")

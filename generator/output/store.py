@@ -23,7 +23,7 @@ import stat
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Callable, Iterator
 
 from generator.diagnostics import Diagnostic, InvalidInput
@@ -168,28 +168,27 @@ def _inside(outdir: Path, rel: str, seen: dict[str, int] | None = None) -> Path:
     `seen` (a run's knowledge of the output directory, kept by the caller) maps each path looked at to
     its st_mode, 0 when it does not exist: a directory is looked at once however many files it holds,
     and nothing below a missing directory is looked at."""
-    pure = PurePosixPath(rel)
-    if (not rel or pure.is_absolute() or "\\" in rel or "\0" in rel
-            or any(part in ("", ".", "..") for part in rel.split("/"))):
+    parts = rel.split("/")
+    if not rel or rel.startswith("/") or "\\" in rel or "\0" in rel or any(part in ("", ".", "..") for part in parts):
         raise UnsafePath(rel, "is not a plain relative path inside the output directory",
                          "the state record is damaged: restore it from version control")
     seen = {} if seen is None else seen
-    current, prefix, missing = outdir, "", False
-    for part in pure.parts:
-        current = current / part
+    root = os.fspath(outdir)
+    prefix, missing = "", False
+    for part in parts:
         prefix = f"{prefix}/{part}" if prefix else part
         mode = seen.get(prefix)
         if mode is None:
-            mode = 0 if missing else _lstat_mode(current)
+            mode = 0 if missing else _lstat_mode(os.path.join(root, prefix))
             seen[prefix] = mode
         if stat.S_ISLNK(mode):
-            raise UnsafePath(rel, f"{current.as_posix()} is a symbolic link, and rollgen does not follow links "
+            raise UnsafePath(rel, f"{(outdir / prefix).as_posix()} is a symbolic link, and rollgen does not follow links "
                              "inside the output directory", "replace the link with a real directory or file, or point -o elsewhere")
         missing = mode == 0
-    return current
+    return outdir / rel
 
 
-def _lstat_mode(path: Path) -> int:
+def _lstat_mode(path: Path | str) -> int:
     """The st_mode of `path` itself (a link is not followed), 0 when there is nothing there."""
     try:
         return os.lstat(path).st_mode
