@@ -112,6 +112,9 @@ def measure(cmd: list[str], cwd: Path, sample: bool = False) -> Sample:
     Sampling reads /proc of every process many times a second, which steals CPU from the run on a
     small machine, so times come from runs without it."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"}
+    # What the previous run (or its preparation: deleting an output) left to write back goes to the
+    # disk now, not during this run: otherwise the run after the floor pays for the floor's files.
+    os.sync()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -341,6 +344,9 @@ def main() -> None:
                              "2000 uses at most 2")
     parser.add_argument("--no-write", action="store_true", help="print only; do not write RESULTS.md")
     parser.add_argument("--rollgen", type=Path, help="measure the rollgen source tree at this path instead")
+    parser.add_argument("--work", type=Path, help="where the specs and outputs are written (default: the system's "
+                                                  "temporary directory); a tmpfs such as /dev/shm takes the disk out "
+                                                  "of the comparison")
     args = parser.parse_args()
     if args.rollgen:
         global ROOT
@@ -353,7 +359,7 @@ def main() -> None:
     # (into its git-ignored __pycache__), so that no timed run compiles rollgen's modules from source.
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "generator")], check=True,
                    stdout=subprocess.DEVNULL)
-    with tempfile.TemporaryDirectory(prefix="rollgen-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="rollgen-bench-", dir=args.work) as tmp:
         for n in args.sizes:
             row = run_size(n, args.repeat if n < 2000 else min(args.repeat, 2), Path(tmp), check)
             rows.append(row)
