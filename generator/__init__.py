@@ -1,3 +1,3 @@
 """rollgen: compiles rollout specs into the Kubernetes manifests of a progressive delivery."""
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
