@@ -29,7 +29,7 @@ from generator.output.store import (DEFAULT_OUTPUT_FORMAT, Change, State, Verifi
                                     locked, plan_changes, read_regular, read_state, sha, write_verified)
 from generator.plan.engines import build_plan
 from generator.output.render import RenderedFile, synthesize
-from generator.output.workers import worker_count
+from generator.output.workers import in_this_process
 from generator.constructs.runtime import start as start_runtime
 from generator.plan.platform import build_platform_plan
 from generator.spec.kinds import engine_of
@@ -156,7 +156,7 @@ def prepare(surveyed: Survey, cwd: Path, fmt: OutputFormat, progress: Progress |
     if not surveyed.paths and not surveyed.missing:
         shown = ", ".join(sorted(surveyed.dirs)) or "the targets"
         result.report.extend([Diagnostic(shown, 0, 0, "", "no spec files (*.yaml, *.yml) found")])
-    if surveyed.stale and worker_count(len(surveyed.stale)) == 1:
+    if surveyed.stale and in_this_process(len(surveyed.stale)):
         # specs to compile in this process: Node.js starts and loads cdk8s while they are checked
         try:
             start_runtime()

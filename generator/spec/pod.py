@@ -8,6 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from generator.packages import package_folder
 from generator.spec.validation import Validator
 
 # Fields of the application container that rollgen owns (set from the spec, not from the fragment).
@@ -84,14 +85,12 @@ def _overlay(base, over, key=None):
 
 
 def _k8s_schemas() -> Path:
-    """The folder of Kubernetes' JSON schemas that the kubernetes-validate package ships. Found without
-    importing the package: its code imports jsonschema, which only a refused document needs."""
-    from importlib.util import find_spec
-
-    spec = find_spec("kubernetes_validate")
-    if spec is None or not spec.submodule_search_locations:
+    """The folder of Kubernetes' JSON schemas that the kubernetes-validate package ships (its code, which
+    imports jsonschema, is not run: only a refused document needs jsonschema)."""
+    folder = package_folder("kubernetes_validate")
+    if folder is None:
         raise ModuleNotFoundError("kubernetes_validate (a declared dependency) is not installed")
-    return Path(spec.submodule_search_locations[0], "kubernetes-json-schema", K8S_SCHEMA_VERSION)
+    return folder / "kubernetes-json-schema" / K8S_SCHEMA_VERSION
 
 
 # Where the Kubernetes schemas' `$ref`s point: "/api/_definitions.json" against their `$id`s
@@ -104,11 +103,15 @@ def _k8s_validator(schema_file: str):
     """One of Kubernetes' schemas with its definitions: jsonschema-rs's verdict, jsonschema's errors
     (see generator.spec.validation). The integer widths (`format: int32`/`int64`) are checked as
     bounds by the fast engine, which applies formats to strings only."""
-    base = _k8s_schemas()
-    schema = json.loads(base.joinpath(schema_file).read_text("utf-8"))
-    definitions = json.loads(base.joinpath("_definitions.json").read_text("utf-8"))
+    schema = json.loads(_k8s_schemas().joinpath(schema_file).read_text("utf-8"))
     return Validator(_integer_bounds(schema), lambda: _k8s_explainer(schema_file),
-                     {_DEFINITIONS_URI: _integer_bounds(definitions)})
+                     {_DEFINITIONS_URI: _bounded_definitions()})
+
+
+@lru_cache(maxsize=1)
+def _bounded_definitions() -> dict:
+    """Kubernetes' definitions (1 MB of JSON) as the fast engine reads them, shared by every schema."""
+    return _integer_bounds(json.loads(_k8s_schemas().joinpath("_definitions.json").read_text("utf-8")))
 
 
 def _integer_bounds(schema):
